@@ -1,0 +1,250 @@
+//! Pure partition assignors and the types they work on.
+//!
+//! Nothing here knows about time: an assignor maps a [`GroupSpec`] (topics,
+//! members, subscriptions, what each member owns) to an [`Assignment`].
+//! Topics and partitions are dense integers so the big cases stay fast;
+//! [`GroupSpec`] keeps topics sorted by name, so `TopicPartition` order is
+//! Kafka's order (topic name, then partition number).
+
+mod input;
+mod member_order;
+mod promise;
+mod range;
+mod registry;
+mod roundrobin;
+
+pub use input::{format_assignment, parse_assign_input, AssignInput, AssignInputError};
+pub use member_order::{java_string_cmp, kafka_member_order};
+pub use promise::{check_promise, BalancePromise};
+pub use range::RangeAssignor;
+pub use registry::{assignor_by_name, AssignorName, ASSIGNOR_NAMES};
+pub use roundrobin::RoundRobinAssignor;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Index of a topic in [`GroupSpec::topics`].
+pub type TopicId = u32;
+
+/// One partition of one topic. Orders by topic (name order) then number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TopicPartition {
+    /// Index into [`GroupSpec::topics`].
+    pub topic: TopicId,
+    /// Partition number.
+    pub partition: u32,
+}
+
+impl TopicPartition {
+    /// Partition `partition` of topic `topic`.
+    pub const fn new(topic: TopicId, partition: u32) -> Self {
+        TopicPartition { topic, partition }
+    }
+}
+
+/// A topic as assignors see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// Topic name.
+    pub name: String,
+    /// Number of partitions.
+    pub partitions: u32,
+    /// Racks of each partition's replicas: partition `p` has the racks of
+    /// entry `p % len`. Empty when unknown.
+    pub replica_racks: Vec<Vec<String>>,
+}
+
+impl TopicSpec {
+    /// A topic without rack information.
+    pub fn new(name: impl Into<String>, partitions: u32) -> Self {
+        TopicSpec {
+            name: name.into(),
+            partitions,
+            replica_racks: Vec::new(),
+        }
+    }
+
+    /// The replica racks of partition `p` (empty when unknown).
+    pub fn racks_of(&self, p: u32) -> &[String] {
+        if self.replica_racks.is_empty() {
+            &[]
+        } else {
+            &self.replica_racks[p as usize % self.replica_racks.len()]
+        }
+    }
+}
+
+/// One group member's subscription and state, as sent in JoinGroup.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MemberSpec {
+    /// Member id given by the coordinator.
+    pub id: String,
+    /// `group.instance.id` for static members.
+    pub instance_id: Option<String>,
+    /// `client.rack`.
+    pub rack: Option<String>,
+    /// Subscribed topics, sorted and without duplicates.
+    pub topics: Vec<TopicId>,
+    /// Partitions the member owns (classic) or its current target
+    /// assignment (KIP-848), sorted.
+    pub owned: Vec<TopicPartition>,
+    /// Generation in which `owned` was assigned; `None` counts as -1.
+    pub generation: Option<i32>,
+}
+
+impl MemberSpec {
+    /// True when the member subscribes to `topic`.
+    pub fn subscribes(&self, topic: TopicId) -> bool {
+        self.topics.binary_search(&topic).is_ok()
+    }
+}
+
+/// The input of every assignor.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupSpec {
+    /// Topics sorted by name; [`TopicId`] indexes this list.
+    pub topics: Vec<TopicSpec>,
+    /// Members, in any order: assignors must not depend on it.
+    pub members: Vec<MemberSpec>,
+}
+
+impl GroupSpec {
+    /// Builds a spec from named topics and members; topic names are sorted
+    /// so that ids follow name order. Returns the unknown topic name if a
+    /// member subscribes to or owns a topic that is not listed.
+    pub fn from_named(
+        topics: Vec<TopicSpec>,
+        members: Vec<NamedMember>,
+    ) -> Result<GroupSpec, String> {
+        let mut topics = topics;
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        let ids: BTreeMap<&str, TopicId> = topics
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.as_str(), i as TopicId))
+            .collect();
+        let lookup = |name: &str| ids.get(name).copied().ok_or_else(|| name.to_string());
+        let mut out = Vec::with_capacity(members.len());
+        for m in members {
+            let mut subs = m
+                .topics
+                .iter()
+                .map(|t| lookup(t))
+                .collect::<Result<Vec<_>, _>>()?;
+            subs.sort_unstable();
+            subs.dedup();
+            let mut owned = m
+                .owned
+                .iter()
+                .map(|(t, p)| lookup(t).map(|id| TopicPartition::new(id, *p)))
+                .collect::<Result<Vec<_>, _>>()?;
+            owned.sort_unstable();
+            owned.dedup();
+            out.push(MemberSpec {
+                id: m.id,
+                instance_id: m.instance_id,
+                rack: m.rack,
+                topics: subs,
+                owned,
+                generation: m.generation,
+            });
+        }
+        Ok(GroupSpec {
+            topics,
+            members: out,
+        })
+    }
+
+    /// `topic-partition` as Kafka prints it.
+    pub fn tp_name(&self, tp: TopicPartition) -> String {
+        format!("{}-{}", self.topics[tp.topic as usize].name, tp.partition)
+    }
+
+    /// Total number of partitions of all topics.
+    pub fn total_partitions(&self) -> u64 {
+        self.topics.iter().map(|t| u64::from(t.partitions)).sum()
+    }
+}
+
+/// A member described with topic names, for [`GroupSpec::from_named`].
+#[derive(Debug, Clone, Default)]
+pub struct NamedMember {
+    /// Member id.
+    pub id: String,
+    /// `group.instance.id`.
+    pub instance_id: Option<String>,
+    /// `client.rack`.
+    pub rack: Option<String>,
+    /// Subscribed topic names.
+    pub topics: Vec<String>,
+    /// Owned partitions as (topic name, partition).
+    pub owned: Vec<(String, u32)>,
+    /// Generation of `owned`.
+    pub generation: Option<i32>,
+}
+
+/// The result of an assignor: for each member of [`GroupSpec::members`]
+/// (same index), its partitions sorted by topic then number.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Assignment {
+    /// Partitions per member index.
+    pub per_member: Vec<Vec<TopicPartition>>,
+}
+
+impl Assignment {
+    /// An empty assignment for `members` members.
+    pub fn empty(members: usize) -> Self {
+        Assignment {
+            per_member: vec![Vec::new(); members],
+        }
+    }
+
+    /// Sorts every member's list (assignors call this before returning).
+    pub fn normalize(mut self) -> Self {
+        for v in &mut self.per_member {
+            v.sort_unstable();
+        }
+        self
+    }
+}
+
+/// How members give up partitions during a classic rebalance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RebalanceProtocol {
+    /// Revoke everything before rejoining (range, roundrobin, sticky).
+    Eager,
+    /// KIP-429: keep what you can, give up only what moves.
+    Cooperative,
+}
+
+impl fmt::Display for RebalanceProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RebalanceProtocol::Eager => "eager",
+            RebalanceProtocol::Cooperative => "cooperative",
+        })
+    }
+}
+
+/// A partition assignor: a pure function of the group's state.
+///
+/// Implement this to plug your own assignor into a simulation
+/// (`Simulation::with_assignor`). The result must not depend on the order
+/// of [`GroupSpec::members`].
+pub trait Assignor: Send + Sync {
+    /// The name members advertise (e.g. "range").
+    fn name(&self) -> &str;
+
+    /// Computes the assignment.
+    fn assign(&self, group: &GroupSpec) -> Assignment;
+
+    /// The rebalance protocol this assignor supports.
+    fn rebalance_protocol(&self) -> RebalanceProtocol {
+        RebalanceProtocol::Eager
+    }
+
+    /// The balance the assignor promises, checked as invariant 6.
+    fn promise(&self) -> BalancePromise {
+        BalancePromise::None
+    }
+}

@@ -1,0 +1,59 @@
+//! Apache Kafka's client-side `RoundRobinAssignor`: all subscribed
+//! partitions sorted by topic then number, dealt out over the members in
+//! member order, skipping members not subscribed to the partition's topic.
+
+use super::range::subscribers_per_topic;
+use super::{kafka_member_order, Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition};
+
+/// The `roundrobin` assignor (eager).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RoundRobinAssignor;
+
+impl Assignor for RoundRobinAssignor {
+    fn name(&self) -> &str {
+        "roundrobin"
+    }
+
+    fn assign(&self, group: &GroupSpec) -> Assignment {
+        let mut out = Assignment::empty(group.members.len());
+        let members = group.members.len();
+        if members == 0 {
+            return out;
+        }
+        let mut order: Vec<usize> = (0..members).collect();
+        order.sort_by(|&a, &b| kafka_member_order(&group.members[a], &group.members[b]));
+        let mut position_of = vec![0usize; members];
+        for (pos, &m) in order.iter().enumerate() {
+            position_of[m] = pos;
+        }
+        // Subscriber positions (in member order) per topic, ascending, so the
+        // next subscriber at or after the cursor is a binary search rather
+        // than Kafka's linear skip.
+        let subscriber_positions: Vec<Vec<usize>> = subscribers_per_topic(group)
+            .into_iter()
+            .map(|subs| subs.into_iter().map(|m| position_of[m]).collect())
+            .collect();
+        let mut cursor = 0usize;
+        for (topic, positions) in subscriber_positions.iter().enumerate() {
+            if positions.is_empty() {
+                continue;
+            }
+            let all_subscribe = positions.len() == members;
+            for p in 0..group.topics[topic].partitions {
+                let pos = if all_subscribe {
+                    cursor
+                } else {
+                    let i = positions.partition_point(|&x| x < cursor);
+                    positions.get(i).copied().unwrap_or(positions[0])
+                };
+                out.per_member[order[pos]].push(TopicPartition::new(topic as u32, p));
+                cursor = (pos + 1) % members;
+            }
+        }
+        out.normalize()
+    }
+
+    fn promise(&self) -> BalancePromise {
+        BalancePromise::TotalWhenSubscriptionsEqual
+    }
+}

@@ -1,0 +1,276 @@
+//! Scenario files: the cluster, the group, the consumers and a timeline of
+//! faults, read from TOML with unknown fields rejected and every error
+//! located (`file:line:col`, field, what is allowed).
+
+mod duration;
+mod error;
+mod overrides;
+mod raw;
+mod validate;
+
+pub use duration::{parse_duration, DURATION_HELP};
+pub use error::{Diagnostic, ScenarioError};
+
+use crate::assign::AssignorName;
+use crate::sim::Duration;
+use std::path::Path;
+
+/// A validated scenario, ready to simulate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Name used for the output directory (default: the file stem).
+    pub name: String,
+    /// Free text from `[scenario] description`.
+    pub description: String,
+    /// The file the scenario came from, for replay commands.
+    pub source: String,
+    /// The `--set` overrides applied, for replay commands.
+    pub overrides: Vec<String>,
+    /// Seed used when the command line gives none.
+    pub default_seed: u64,
+    /// How long to simulate.
+    pub duration: Duration,
+    /// Time between two rows of `timeseries.csv`.
+    pub sample_interval: Duration,
+    /// Liveness bound: the group must be stable this long after the last fault.
+    pub convergence_bound: Duration,
+    /// Brokers.
+    pub cluster: ClusterConfig,
+    /// Topics, in file order.
+    pub topics: Vec<TopicConfig>,
+    /// The consumer group.
+    pub group: GroupConfig,
+    /// Every consumer that ever runs, declared or created by a `join`.
+    pub consumers: Vec<ConsumerConfig>,
+    /// Faults, sorted by time (file order for equal times).
+    pub timeline: Vec<TimelineEvent>,
+}
+
+/// Brokers and broker-side group settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterConfig {
+    /// Number of brokers.
+    pub brokers: u32,
+    /// Broker `i` is in rack `racks[i % len]`; empty means no racks.
+    pub racks: Vec<String>,
+    /// One-way latency of every request and response.
+    pub network_latency: Duration,
+    /// `offsets.topic.num.partitions` (coordinator choice).
+    pub offsets_topic_partitions: u32,
+    /// `group.min.session.timeout.ms`.
+    pub group_min_session_timeout: Duration,
+    /// `group.max.session.timeout.ms`.
+    pub group_max_session_timeout: Duration,
+}
+
+/// A topic and its produce rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicConfig {
+    /// Topic name.
+    pub name: String,
+    /// Number of partitions.
+    pub partitions: u32,
+    /// Records per second over the whole topic, spread evenly.
+    pub produce_rate: f64,
+}
+
+/// `group.protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupProtocol {
+    /// The classic JoinGroup/SyncGroup protocol.
+    Classic,
+}
+
+/// `auto.offset.reset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    /// Start from the log start.
+    Earliest,
+    /// Start from the log end (Kafka's default).
+    Latest,
+}
+
+/// How consumers commit offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitMode {
+    /// `enable.auto.commit=true`: async commits in `poll()` every interval,
+    /// sync commits before revoking and on close.
+    Auto {
+        /// `auto.commit.interval.ms`.
+        interval: Duration,
+    },
+    /// `commitSync()` after every processed batch.
+    Sync,
+}
+
+/// The consumer group's configuration (Kafka defaults where not given).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupConfig {
+    /// `group.id`.
+    pub id: String,
+    /// `group.protocol`.
+    pub protocol: GroupProtocol,
+    /// `partition.assignment.strategy`.
+    pub assignor: AssignorName,
+    /// `session.timeout.ms`.
+    pub session_timeout: Duration,
+    /// `heartbeat.interval.ms`.
+    pub heartbeat_interval: Duration,
+    /// `max.poll.interval.ms`.
+    pub max_poll_interval: Duration,
+    /// Rebalance timeout (the classic client sends `max.poll.interval.ms`).
+    pub rebalance_timeout: Duration,
+    /// `group.initial.rebalance.delay.ms` (broker).
+    pub initial_rebalance_delay: Duration,
+    /// `max.poll.records`.
+    pub max_poll_records: u32,
+    /// `fetch.max.wait.ms`: longest an idle poll waits before looping.
+    pub fetch_max_wait: Duration,
+    /// `auto.offset.reset`.
+    pub auto_offset_reset: OffsetReset,
+    /// Commit mode.
+    pub commit: CommitMode,
+    /// Commit processed offsets in `onPartitionsRevoked`.
+    pub commit_on_revoke: bool,
+    /// Subscribed topics.
+    pub topics: Vec<String>,
+}
+
+/// Per-record processing time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProcessingTime {
+    /// Every record takes the same time.
+    Constant(Duration),
+    /// Uniform between `min` and `max`.
+    Uniform {
+        /// Shortest.
+        min: Duration,
+        /// Longest.
+        max: Duration,
+    },
+    /// Normal, truncated at zero.
+    Normal {
+        /// Mean.
+        mean: Duration,
+        /// Standard deviation.
+        stddev: Duration,
+    },
+    /// Exponential with the given mean.
+    Exponential {
+        /// Mean.
+        mean: Duration,
+    },
+}
+
+/// One consumer process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerConfig {
+    /// Client name (`client.id`), prefix of its member ids.
+    pub name: String,
+    /// `group.instance.id` (static membership).
+    pub instance_id: Option<String>,
+    /// `client.rack`.
+    pub rack: Option<String>,
+    /// Per-record processing time.
+    pub processing: ProcessingTime,
+    /// Started at time zero (false: only by a timeline `join`).
+    pub starts_at_zero: bool,
+}
+
+/// A fault or membership change at a point in time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEvent {
+    /// When.
+    pub at: Duration,
+    /// Index into [`Scenario::consumers`].
+    pub consumer: usize,
+    /// What happens.
+    pub action: Action,
+}
+
+/// What a timeline event does to its consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The consumer starts and joins the group.
+    Join,
+    /// Graceful shutdown: commit (as configured), LeaveGroup (dynamic members), exit.
+    Leave,
+    /// The process dies: no commit, no LeaveGroup.
+    Crash,
+    /// Stop (gracefully or not), stay down for `downtime`, start again with
+    /// the same name and instance id.
+    Restart {
+        /// How long the process is down.
+        downtime: Duration,
+        /// Close cleanly (commit, LeaveGroup for dynamic members) first.
+        graceful: bool,
+    },
+    /// The whole process stalls (GC pause, stop-the-world) for `duration`.
+    Pause {
+        /// Stall length.
+        duration: Duration,
+    },
+}
+
+impl Action {
+    /// The name used in scenario files and event logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Join => "join",
+            Action::Leave => "leave",
+            Action::Crash => "crash",
+            Action::Restart { .. } => "restart",
+            Action::Pause { .. } => "pause",
+        }
+    }
+
+    /// How long after `at` the fault is over.
+    pub fn length(&self) -> Duration {
+        match *self {
+            Action::Restart { downtime, .. } => downtime,
+            Action::Pause { duration } => duration,
+            _ => Duration::ZERO,
+        }
+    }
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file, applying `--set key=value`
+    /// overrides.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into());
+        Scenario::from_toml(&text, &path.display().to_string(), &stem, overrides)
+    }
+
+    /// Parses and validates scenario text; `file` names it in errors and
+    /// `default_name` is used when the file gives no name.
+    pub fn from_toml(
+        text: &str,
+        file: &str,
+        default_name: &str,
+        overrides: &[String],
+    ) -> Result<Scenario, ScenarioError> {
+        validate::load(text, file, default_name, overrides)
+    }
+
+    /// The time after which no more faults happen.
+    pub fn last_fault_end(&self) -> Duration {
+        self.timeline
+            .iter()
+            .map(|e| e.at + e.action.length())
+            .max()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// Index of the consumer called `name`.
+    pub fn consumer_index(&self, name: &str) -> Option<usize> {
+        self.consumers.iter().position(|c| c.name == name)
+    }
+}

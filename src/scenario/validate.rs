@@ -1,0 +1,557 @@
+//! From raw TOML to a validated [`Scenario`]: defaults (Apache Kafka's),
+//! cross-field checks, and the consumer timeline played through once so
+//! that impossible sequences are caught before anything runs.
+
+use super::error::{diagnostic_at, Diagnostic, ScenarioError};
+use super::overrides::{self, Origin, Overridden};
+use super::raw::*;
+use super::*;
+use crate::assign::{AssignorName, ASSIGNOR_NAMES};
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use toml::Spanned;
+
+/// Reports errors against the original file or the `--set` argument.
+struct Reporter<'a> {
+    file: &'a str,
+    original: &'a str,
+    edited: Overridden,
+}
+
+impl Reporter<'_> {
+    fn at(&self, span: Option<Range<usize>>, message: impl Into<String>) -> ScenarioError {
+        let message = message.into();
+        let diag = match span {
+            Some(span) => match self.edited.origin(span.start) {
+                Origin::File(start) => {
+                    let field = super::error::field_at(&self.edited.text, span.start);
+                    diagnostic_at(self.file, self.original, Some(start..start + span.len()), field, message)
+                }
+                Origin::Override(arg) => Diagnostic {
+                    from_override: Some(arg.clone()),
+                    ..diagnostic_at(
+                        self.file,
+                        "",
+                        None,
+                        Some(arg.split('=').next().unwrap_or_default().to_string()),
+                        message,
+                    )
+                },
+            },
+            None => diagnostic_at(self.file, self.original, None, None, message),
+        };
+        ScenarioError::Invalid(Box::new(diag))
+    }
+
+    fn spanned<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> ScenarioError {
+        self.at(Some(s.span()), message)
+    }
+}
+
+pub(super) fn load(
+    text: &str,
+    file: &str,
+    default_name: &str,
+    overrides: &[String],
+) -> Result<Scenario, ScenarioError> {
+    // Syntax errors in the file come first, located in the file itself.
+    if let Err(e) = toml::de::DeTable::parse(text) {
+        let d = diagnostic_at(file, text, e.span(), None, e.message().to_string());
+        return Err(ScenarioError::Invalid(Box::new(d)));
+    }
+    let edited = overrides::apply(text, file, overrides)
+        .map_err(|d| ScenarioError::Invalid(Box::new(d)))?;
+    let rep = Reporter {
+        file,
+        original: text,
+        edited,
+    };
+    let raw: RawScenario = toml::from_str(&rep.edited.text)
+        .map_err(|e| rep.at(e.span(), e.message().to_string()))?;
+    let mut scenario = build(&rep, raw, default_name)?;
+    scenario.source = file.to_string();
+    scenario.overrides = overrides.to_vec();
+    Ok(scenario)
+}
+
+fn one_of<T: Copy>(
+    rep: &Reporter<'_>,
+    value: &Spanned<String>,
+    choices: &[(&str, T)],
+    extra: &str,
+) -> Result<T, ScenarioError> {
+    choices
+        .iter()
+        .find(|(name, _)| *name == value.get_ref().as_str())
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<String> = choices.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+            rep.spanned(
+                value,
+                format!(
+                    "\"{}\" is not allowed; expected one of {}{extra}",
+                    value.get_ref(),
+                    names.join(", ")
+                ),
+            )
+        })
+}
+
+fn check_name(rep: &Reporter<'_>, name: &Spanned<String>, what: &str) -> Result<(), ScenarioError> {
+    let n = name.get_ref();
+    let ok = !n.is_empty()
+        && n.len() <= 249
+        && n != "."
+        && n != ".."
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(rep.spanned(
+            name,
+            format!("\"{n}\" is not a valid {what}; use 1 to 249 of the characters a-z A-Z 0-9 . _ -"),
+        ))
+    }
+}
+
+fn build(rep: &Reporter<'_>, raw: RawScenario, default_name: &str) -> Result<Scenario, ScenarioError> {
+    let meta = raw.scenario;
+    let name = meta.name.unwrap_or_else(|| default_name.to_string());
+    check_name(rep, &Spanned::new(0..0, name.clone()), "scenario name")
+        .map_err(|_| rep.at(None, format!("scenario.name: \"{name}\" is not a valid name; use the characters a-z A-Z 0-9 . _ -")))?;
+    let duration = meta.duration.map_or(Duration::from_secs(600), |d| d.0);
+
+    let cluster = build_cluster(rep, raw.cluster)?;
+    let topics = build_topics(rep, raw.topics)?;
+    let group = build_group(rep, raw.group, &cluster, &topics)?;
+    let (consumers, defaults) = build_consumers(rep, raw.consumers)?;
+    let (consumers, timeline) = build_timeline(rep, raw.timeline, consumers, &defaults, duration)?;
+    if consumers.is_empty() {
+        return Err(rep.at(
+            None,
+            "no consumers: set [consumers] count, add [[consumers.named]] entries, or join consumers in the [[timeline]]",
+        ));
+    }
+    let convergence_bound = meta.convergence_bound.map_or_else(
+        || {
+            group.session_timeout
+                + group.rebalance_timeout
+                + group.rebalance_timeout
+                + group.initial_rebalance_delay
+                + group.heartbeat_interval
+                + group.heartbeat_interval
+                + Duration::from_secs(1)
+        },
+        |d| d.0,
+    );
+    Ok(Scenario {
+        name,
+        description: meta.description.unwrap_or_default(),
+        source: String::new(),
+        overrides: Vec::new(),
+        default_seed: meta.seed.unwrap_or(1),
+        duration,
+        sample_interval: meta.sample_interval.map_or(Duration::from_secs(1), |d| d.0),
+        convergence_bound,
+        cluster,
+        topics,
+        group,
+        consumers,
+        timeline,
+    })
+}
+
+fn build_cluster(rep: &Reporter<'_>, raw: RawCluster) -> Result<ClusterConfig, ScenarioError> {
+    let min = raw.group_min_session_timeout.map_or(Duration::from_secs(6), |d| d.0);
+    let max = raw.group_max_session_timeout.map_or(Duration::from_secs(1800), |d| d.0);
+    if min > max {
+        return Err(rep.at(
+            None,
+            format!("cluster.group_min_session_timeout ({min}) is above cluster.group_max_session_timeout ({max})"),
+        ));
+    }
+    Ok(ClusterConfig {
+        brokers: raw.brokers.map_or(3, |c| c.0),
+        racks: raw.racks.unwrap_or_default(),
+        network_latency: raw.network_latency.map_or(Duration::from_millis(1), |d| d.0),
+        offsets_topic_partitions: raw.offsets_topic_partitions.map_or(50, |c| c.0),
+        group_min_session_timeout: min,
+        group_max_session_timeout: max,
+    })
+}
+
+fn build_topics(rep: &Reporter<'_>, raw: Spanned<Vec<RawTopic>>) -> Result<Vec<TopicConfig>, ScenarioError> {
+    if raw.get_ref().is_empty() {
+        return Err(rep.spanned(&raw, "at least one [[topics]] entry is required"));
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for t in raw.into_inner() {
+        check_name(rep, &t.name, "topic name")?;
+        if !seen.insert(t.name.get_ref().clone()) {
+            return Err(rep.spanned(&t.name, format!("topic \"{}\" is declared twice", t.name.get_ref())));
+        }
+        out.push(TopicConfig {
+            name: t.name.into_inner(),
+            partitions: t.partitions.0,
+            produce_rate: t.produce_rate.map_or(0.0, |r| r.0),
+        });
+    }
+    Ok(out)
+}
+
+fn build_group(
+    rep: &Reporter<'_>,
+    raw: RawGroup,
+    cluster: &ClusterConfig,
+    topics: &[TopicConfig],
+) -> Result<GroupConfig, ScenarioError> {
+    let protocol = match &raw.protocol {
+        Some(p) => one_of(rep, p, &[("classic", GroupProtocol::Classic)], " (the KIP-848 \"consumer\" protocol is not simulated yet)")?,
+        None => GroupProtocol::Classic,
+    };
+    let assignor = match &raw.assignor {
+        Some(a) => {
+            let choices: Vec<(&str, AssignorName)> = ASSIGNOR_NAMES
+                .iter()
+                .map(|n| (*n, AssignorName::parse(n).expect("listed names parse")))
+                .collect();
+            one_of(rep, a, &choices, "")?
+        }
+        None => AssignorName::Range,
+    };
+    let session_timeout = raw.session_timeout.as_ref().map_or(Duration::from_secs(45), |s| s.get_ref().0);
+    if let Some(s) = &raw.session_timeout {
+        let (min, max) = (cluster.group_min_session_timeout, cluster.group_max_session_timeout);
+        if session_timeout < min || session_timeout > max {
+            return Err(rep.spanned(
+                s,
+                format!(
+                    "{session_timeout} is outside the broker's allowed range {min}..{max} \
+                     (group.min/max.session.timeout.ms); the coordinator would reject the join with INVALID_SESSION_TIMEOUT"
+                ),
+            ));
+        }
+    }
+    let heartbeat_interval = raw.heartbeat_interval.as_ref().map_or(Duration::from_secs(3), |s| s.get_ref().0);
+    if heartbeat_interval >= session_timeout {
+        let message = format!(
+            "{heartbeat_interval} must be lower than the session timeout ({session_timeout}), as Kafka's client requires"
+        );
+        return Err(match &raw.heartbeat_interval {
+            Some(h) => rep.spanned(h, message),
+            None => rep.spanned(raw.session_timeout.as_ref().expect("only a set session timeout can be this short"), format!("{session_timeout} must be above the heartbeat interval ({heartbeat_interval})")),
+        });
+    }
+    let max_poll_interval = raw.max_poll_interval.map_or(Duration::from_secs(300), |d| d.0);
+    let auto_offset_reset = match &raw.auto_offset_reset {
+        Some(r) => one_of(rep, r, &[("earliest", OffsetReset::Earliest), ("latest", OffsetReset::Latest)], "")?,
+        None => OffsetReset::Latest,
+    };
+    #[derive(Clone, Copy)]
+    enum Mode {
+        Auto,
+        Sync,
+    }
+    let mode = match &raw.commit {
+        Some(c) => one_of(rep, c, &[("auto", Mode::Auto), ("sync", Mode::Sync)], "")?,
+        None => Mode::Auto,
+    };
+    let commit = match mode {
+        Mode::Auto => CommitMode::Auto {
+            interval: raw.auto_commit_interval.map_or(Duration::from_secs(5), |d| d.0),
+        },
+        Mode::Sync => CommitMode::Sync,
+    };
+    let subscribed = match raw.topics {
+        None => topics.iter().map(|t| t.name.clone()).collect(),
+        Some(list) => {
+            let mut names = Vec::new();
+            for t in list {
+                if !topics.iter().any(|x| &x.name == t.get_ref()) {
+                    let known: Vec<&str> = topics.iter().map(|x| x.name.as_str()).collect();
+                    return Err(rep.spanned(
+                        &t,
+                        format!("unknown topic \"{}\"; the [[topics]] are: {}", t.get_ref(), known.join(", ")),
+                    ));
+                }
+                if !names.contains(t.get_ref()) {
+                    names.push(t.into_inner());
+                }
+            }
+            if names.is_empty() {
+                return Err(rep.at(None, "group.topics: the group must subscribe to at least one topic"));
+            }
+            names
+        }
+    };
+    Ok(GroupConfig {
+        id: raw.id.unwrap_or_else(|| "rebalance-sim".into()),
+        protocol,
+        assignor,
+        session_timeout,
+        heartbeat_interval,
+        max_poll_interval,
+        rebalance_timeout: raw.rebalance_timeout.map_or(max_poll_interval, |d| d.0),
+        initial_rebalance_delay: raw.initial_rebalance_delay.map_or(Duration::from_secs(3), |d| d.0),
+        max_poll_records: raw.max_poll_records.map_or(500, |c| c.0),
+        fetch_max_wait: raw.fetch_max_wait.map_or(Duration::from_millis(500), |d| d.0),
+        auto_offset_reset,
+        commit,
+        commit_on_revoke: raw.commit_on_revoke.unwrap_or(true),
+        topics: subscribed,
+    })
+}
+
+/// Defaults for consumers created by a timeline `join`.
+struct ConsumerDefaults {
+    processing: ProcessingTime,
+    static_membership: bool,
+    rack: Option<String>,
+}
+
+fn build_consumers(
+    rep: &Reporter<'_>,
+    raw: RawConsumers,
+) -> Result<(Vec<ConsumerConfig>, ConsumerDefaults), ScenarioError> {
+    let processing = match &raw.processing {
+        Some(v) => parse_processing(rep, v)?,
+        None => ProcessingTime::Constant(Duration::from_millis(1)),
+    };
+    let defaults = ConsumerDefaults {
+        processing,
+        static_membership: raw.static_membership.unwrap_or(false),
+        rack: raw.rack.clone(),
+    };
+    let mut out: Vec<ConsumerConfig> = (1..=raw.count.unwrap_or(0))
+        .map(|i| new_consumer(format!("c{i}"), &defaults))
+        .collect();
+    let mut instances = BTreeMap::new();
+    for c in &out {
+        if let Some(i) = &c.instance_id {
+            instances.insert(i.clone(), c.name.clone());
+        }
+    }
+    for named in raw.named {
+        let n = named.get_ref();
+        check_name(rep, &n.name, "consumer name")?;
+        if out.iter().any(|c| &c.name == n.name.get_ref()) {
+            return Err(rep.spanned(
+                &n.name,
+                format!(
+                    "consumer \"{}\" already exists (count = {} creates c1..c{}); pick another name",
+                    n.name.get_ref(),
+                    raw.count.unwrap_or(0),
+                    raw.count.unwrap_or(0)
+                ),
+            ));
+        }
+        let mut c = new_consumer(n.name.get_ref().clone(), &defaults);
+        if let Some(p) = &n.processing {
+            c.processing = parse_processing(rep, p)?;
+        }
+        if n.instance_id.is_some() {
+            c.instance_id = n.instance_id.clone();
+        }
+        if n.rack.is_some() {
+            c.rack = n.rack.clone();
+        }
+        if let Some(i) = &c.instance_id {
+            if let Some(other) = instances.insert(i.clone(), c.name.clone()) {
+                return Err(rep.spanned(
+                    &named,
+                    format!("instance id \"{i}\" is already used by consumer \"{other}\"; group.instance.id must be unique"),
+                ));
+            }
+        }
+        out.push(c);
+    }
+    Ok((out, defaults))
+}
+
+fn new_consumer(name: String, d: &ConsumerDefaults) -> ConsumerConfig {
+    ConsumerConfig {
+        instance_id: d.static_membership.then(|| name.clone()),
+        name,
+        rack: d.rack.clone(),
+        processing: d.processing,
+        starts_at_zero: true,
+    }
+}
+
+const PROCESSING_HELP: &str = "a duration such as \"2ms\", or a table: \
+{ dist = \"uniform\", min = \"1ms\", max = \"3ms\" }, { dist = \"normal\", mean = \"2ms\", stddev = \"500us\" } \
+or { dist = \"exponential\", mean = \"2ms\" }";
+
+fn parse_processing(rep: &Reporter<'_>, v: &Spanned<toml::Value>) -> Result<ProcessingTime, ScenarioError> {
+    let fail = |m: String| rep.spanned(v, format!("{m}; expected {PROCESSING_HELP}"));
+    let dur = |value: Option<&toml::Value>, key: &str| -> Result<Duration, ScenarioError> {
+        let s = value
+            .ok_or_else(|| fail(format!("`{key}` is missing")))?
+            .as_str()
+            .ok_or_else(|| fail(format!("`{key}` must be a quoted duration")))?;
+        parse_duration(s).map_err(|e| fail(format!("`{key}`: {e}")))
+    };
+    match v.get_ref() {
+        toml::Value::String(s) => parse_duration(s).map(ProcessingTime::Constant).map_err(fail),
+        toml::Value::Table(t) => {
+            let dist = t
+                .get("dist")
+                .and_then(|d| d.as_str())
+                .ok_or_else(|| fail("the table needs `dist`".into()))?;
+            let allowed: &[&str] = match dist {
+                "constant" => &["dist", "value"],
+                "uniform" => &["dist", "min", "max"],
+                "normal" => &["dist", "mean", "stddev"],
+                "exponential" => &["dist", "mean"],
+                other => {
+                    return Err(fail(format!(
+                        "unknown dist \"{other}\" (constant, uniform, normal, exponential)"
+                    )));
+                }
+            };
+            if let Some(k) = t.keys().find(|k| !allowed.contains(&k.as_str())) {
+                return Err(fail(format!("`{k}` does not apply to dist \"{dist}\" (allowed: {})", allowed.join(", "))));
+            }
+            Ok(match dist {
+                "constant" => ProcessingTime::Constant(dur(t.get("value"), "value")?),
+                "uniform" => {
+                    let (min, max) = (dur(t.get("min"), "min")?, dur(t.get("max"), "max")?);
+                    if min > max {
+                        return Err(fail(format!("min ({min}) is above max ({max})")));
+                    }
+                    ProcessingTime::Uniform { min, max }
+                }
+                "normal" => ProcessingTime::Normal {
+                    mean: dur(t.get("mean"), "mean")?,
+                    stddev: dur(t.get("stddev"), "stddev")?,
+                },
+                _ => ProcessingTime::Exponential {
+                    mean: dur(t.get("mean"), "mean")?,
+                },
+            })
+        }
+        other => Err(fail(format!("found {}", other.type_str()))),
+    }
+}
+
+/// What a consumer is doing at some point of the timeline, for validation.
+#[derive(Clone, Copy, PartialEq)]
+enum Life {
+    Running,
+    Stopped,
+    DownUntil(Duration),
+    PausedUntil(Duration),
+}
+
+fn build_timeline(
+    rep: &Reporter<'_>,
+    raw: Vec<Spanned<RawEvent>>,
+    mut consumers: Vec<ConsumerConfig>,
+    defaults: &ConsumerDefaults,
+    run_length: Duration,
+) -> Result<(Vec<ConsumerConfig>, Vec<TimelineEvent>), ScenarioError> {
+    let mut events: Vec<(Spanned<RawEvent>, usize)> = raw.into_iter().enumerate().map(|(i, e)| (e, i)).collect();
+    events.sort_by_key(|(e, i)| (e.get_ref().at.get_ref().0, *i));
+
+    let mut life: BTreeMap<String, Life> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (ev, _) in &events {
+        let e = ev.get_ref();
+        let at = e.at.get_ref().0;
+        if at > run_length {
+            return Err(rep.spanned(&e.at, format!("{at} is after the end of the run (scenario.duration = {run_length})")));
+        }
+        let kind = one_of(
+            rep,
+            &e.action,
+            &[("join", 0), ("leave", 1), ("crash", 2), ("restart", 3), ("pause", 4)],
+            "",
+        )?;
+        let action = match kind {
+            0 => Action::Join,
+            1 => Action::Leave,
+            2 => Action::Crash,
+            3 => Action::Restart {
+                downtime: e.downtime.map_or(Duration::ZERO, |d| d.0),
+                graceful: e.graceful.unwrap_or(true),
+            },
+            _ => Action::Pause {
+                duration: e
+                    .duration
+                    .as_ref()
+                    .map(|d| d.get_ref().0)
+                    .ok_or_else(|| rep.spanned(ev, "a pause needs `duration`, e.g. duration = \"30s\""))?,
+            },
+        };
+        if e.duration.is_some() && kind != 4 {
+            return Err(rep.spanned(e.duration.as_ref().expect("checked"), "`duration` applies to `pause` only"));
+        }
+        if (e.downtime.is_some() || e.graceful.is_some()) && kind != 3 {
+            return Err(rep.spanned(ev, "`downtime` and `graceful` apply to `restart` only"));
+        }
+        let name = e.consumer.get_ref();
+        let index = match consumers.iter().position(|c| &c.name == name) {
+            Some(i) => i,
+            None if kind == 0 => {
+                check_name(rep, &e.consumer, "consumer name")?;
+                let mut c = new_consumer(name.clone(), defaults);
+                c.starts_at_zero = false;
+                consumers.push(c);
+                consumers.len() - 1
+            }
+            None => {
+                let known: Vec<&str> = consumers.iter().map(|c| c.name.as_str()).collect();
+                return Err(rep.spanned(
+                    &e.consumer,
+                    format!(
+                        "unknown consumer \"{name}\"; known consumers: {} (a `join` creates a new one)",
+                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    ),
+                ));
+            }
+        };
+        let first_event = !life.contains_key(name);
+        if first_event && kind == 0 {
+            consumers[index].starts_at_zero = false;
+        }
+        let initial = if consumers[index].starts_at_zero { Life::Running } else { Life::Stopped };
+        let state = life.get(name).copied().unwrap_or(initial);
+        let state = match state {
+            Life::DownUntil(t) | Life::PausedUntil(t) if t <= at => Life::Running,
+            s => s,
+        };
+        let next = match (state, action) {
+            (Life::Stopped, Action::Join) => Life::Running,
+            (Life::Running, Action::Join) => {
+                return Err(rep.spanned(&e.action, format!("consumer \"{name}\" is already running at {at}")));
+            }
+            (Life::Running, Action::Leave | Action::Crash) => Life::Stopped,
+            (Life::PausedUntil(_), Action::Crash) => Life::Stopped,
+            (Life::Running, Action::Restart { downtime, .. }) => Life::DownUntil(at + downtime),
+            (Life::Running, Action::Pause { duration }) => Life::PausedUntil(at + duration),
+            (Life::Stopped, _) => {
+                return Err(rep.spanned(
+                    &e.action,
+                    format!("consumer \"{name}\" is not running at {at}; `join` it first"),
+                ));
+            }
+            (Life::DownUntil(t), _) => {
+                return Err(rep.spanned(&e.action, format!("consumer \"{name}\" is restarting until {t}")));
+            }
+            (Life::PausedUntil(t), _) => {
+                return Err(rep.spanned(
+                    &e.action,
+                    format!("consumer \"{name}\" is paused until {t}; only `crash` can happen during a pause"),
+                ));
+            }
+        };
+        life.insert(name.clone(), next);
+        out.push(TimelineEvent {
+            at,
+            consumer: index,
+            action,
+        });
+    }
+    Ok((consumers, out))
+}

@@ -1,0 +1,14 @@
+//! The discrete-event engine: virtual time, an event queue ordered by
+//! (time, insertion sequence), seeded RNG streams and a trace digest.
+//!
+//! Nothing here knows about Kafka.
+
+mod digest;
+mod queue;
+mod rng;
+mod time;
+
+pub use digest::TraceDigest;
+pub use queue::EventQueue;
+pub use rng::{rng_stream, SimRng};
+pub use time::{Duration, Time};
