@@ -4,3 +4,16 @@
 pub mod assign;
 pub mod scenario;
 pub mod sim;
+pub mod check;
+pub mod cluster;
+pub mod consumer;
+pub mod coordinator;
+pub mod events;
+pub mod metrics;
+pub mod offsets;
+pub mod report;
+pub mod simulation;
+
+pub use assign::Assignor;
+pub use scenario::Scenario;
+pub use simulation::{RunResult, Simulation};

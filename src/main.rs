@@ -1,1 +1,136 @@
-fn main() {}
+//! The `rebalance-sim` command line: parse, call the library, map errors to
+//! exit codes (0 ok, 1 invariant violated, 2 bad input, 3 cannot write).
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use rebalance_sim::assign::{format_assignment, parse_assign_input};
+use rebalance_sim::report::{summary_table, write_outputs};
+use rebalance_sim::{Scenario, Simulation};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Deterministic, seeded simulator of Apache Kafka consumer-group rebalancing.
+#[derive(Parser)]
+#[command(name = "rebalance-sim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a scenario file and write timeseries.csv, events.csv,
+    /// summary.json and charts.
+    ///
+    /// Exit codes: 0 all invariants held, 1 an invariant was violated,
+    /// 2 bad input, 3 the outputs could not be written.
+    Run {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// Seed of the run (default: the scenario's `seed`, else 1).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output directory (default: output/<scenario>/<seed>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a scalar field, e.g. --set group.assignor=roundrobin
+        /// (repeatable; arrays by index: topics.0.partitions=24).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run an assignor on a JSON description of a group and print the
+    /// assignment, one line per member: `c1: t0-0 t0-3`.
+    ///
+    /// Input: {"assignor": "range", "topics": {"t0": 4},
+    /// "members": {"c1": {"topics": ["t0"], "owned": [["t0", 0]],
+    /// "generation": 1, "instance": "i1", "rack": "a"}}}
+    /// (owned, generation, instance and rack are optional).
+    Assign {
+        /// The JSON file, or - for standard input.
+        file: String,
+    },
+}
+
+/// Failures, by exit code.
+enum Failure {
+    BadInput(anyhow::Error),
+    Output(anyhow::Error),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Run {
+            file,
+            seed,
+            out,
+            overrides,
+            quiet,
+        } => run(file, seed, out, overrides, quiet),
+        Command::Assign { file } => assign(&file),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(Failure::BadInput(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Output(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn run(
+    file: PathBuf,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    overrides: Vec<String>,
+    quiet: bool,
+) -> Result<ExitCode, Failure> {
+    let scenario = Scenario::load(&file, &overrides).map_err(|e| Failure::BadInput(e.into()))?;
+    let seed = seed.unwrap_or(scenario.default_seed);
+    let dir = out.unwrap_or_else(|| PathBuf::from("output").join(&scenario.name).join(seed.to_string()));
+    let result = Simulation::new(scenario, seed).run();
+    write_outputs(&result, &dir)
+        .with_context(|| format!("writing the outputs of the run to {}", dir.display()))
+        .map_err(Failure::Output)?;
+    if !quiet {
+        print!("{}", summary_table(&result, &dir.display().to_string()));
+    }
+    if result.summary.violations.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let first = &result.summary.violations[0];
+    eprintln!(
+        "invariant {} violated at {} ms: {}\nreplay with: {}",
+        first.invariant, first.time_ms, first.message, result.replay
+    );
+    Ok(ExitCode::from(1))
+}
+
+fn assign(file: &str) -> Result<ExitCode, Failure> {
+    let text = if file == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading the assignment input from standard input")
+            .map_err(Failure::BadInput)?;
+        s
+    } else {
+        std::fs::read_to_string(file)
+            .with_context(|| format!("{file}: cannot read the assignment input"))
+            .map_err(Failure::BadInput)?
+    };
+    let input = parse_assign_input(&text)
+        .map_err(|e| Failure::BadInput(anyhow::anyhow!("{}: {e}", if file == "-" { "<stdin>" } else { file })))?;
+    let assignor = input.assignor.build();
+    let assignment = assignor.assign(&input.group);
+    print!("{}", format_assignment(&input.group, &assignment));
+    Ok(ExitCode::SUCCESS)
+}

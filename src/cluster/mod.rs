@@ -1,0 +1,174 @@
+//! Brokers, topics and partitions. Records are counted, never stored: a
+//! partition's log-end offset is a closed-form function of time, so cost
+//! does not grow with message volume.
+
+mod produce;
+
+pub use produce::ProduceRate;
+
+use crate::assign::{TopicPartition, TopicSpec};
+use crate::scenario::Scenario;
+use crate::sim::Time;
+
+/// One broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broker {
+    /// Broker id.
+    pub id: u32,
+    /// `broker.rack`, if any.
+    pub rack: Option<String>,
+}
+
+/// One topic: partitions fed at a constant rate, spread evenly.
+#[derive(Debug, Clone)]
+pub struct Topic {
+    /// Topic name.
+    pub name: String,
+    /// Number of partitions.
+    pub partitions: u32,
+    /// Production rate over the whole topic.
+    pub rate: ProduceRate,
+    /// Dense index of partition 0 among all partitions of the cluster.
+    pub first_index: u32,
+}
+
+/// The brokers and topics of a run.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// Brokers by id.
+    pub brokers: Vec<Broker>,
+    /// Topics sorted by name: the index is the assignors' topic id.
+    pub topics: Vec<Topic>,
+    /// The broker hosting the group coordinator.
+    pub coordinator: u32,
+}
+
+impl Cluster {
+    /// Builds the cluster of a scenario.
+    pub fn new(scenario: &Scenario) -> Cluster {
+        let racks = &scenario.cluster.racks;
+        let brokers = (0..scenario.cluster.brokers)
+            .map(|id| Broker {
+                id,
+                rack: (!racks.is_empty()).then(|| racks[id as usize % racks.len()].clone()),
+            })
+            .collect::<Vec<_>>();
+        let mut configs: Vec<_> = scenario.topics.iter().collect();
+        configs.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut first_index = 0;
+        let topics = configs
+            .into_iter()
+            .map(|t| {
+                let topic = Topic {
+                    name: t.name.clone(),
+                    partitions: t.partitions,
+                    rate: ProduceRate::per_second(t.produce_rate),
+                    first_index,
+                };
+                first_index += t.partitions;
+                topic
+            })
+            .collect();
+        let offsets_partition = java_abs_hash(&scenario.group.id) % scenario.cluster.offsets_topic_partitions;
+        Cluster {
+            coordinator: offsets_partition % scenario.cluster.brokers,
+            brokers,
+            topics,
+        }
+    }
+
+    /// Total partitions of all topics.
+    pub fn partition_count(&self) -> usize {
+        self.topics.iter().map(|t| t.partitions as usize).sum()
+    }
+
+    /// Dense index of a partition among all partitions.
+    pub fn index_of(&self, tp: TopicPartition) -> usize {
+        (self.topics[tp.topic as usize].first_index + tp.partition) as usize
+    }
+
+    /// The partition with dense index `index`.
+    pub fn partition_at(&self, index: usize) -> TopicPartition {
+        let topic = self
+            .topics
+            .partition_point(|t| (t.first_index as usize) <= index)
+            - 1;
+        TopicPartition::new(topic as u32, index as u32 - self.topics[topic].first_index)
+    }
+
+    /// The id of a topic by name.
+    pub fn topic_id(&self, name: &str) -> Option<u32> {
+        self.topics.iter().position(|t| t.name == name).map(|i| i as u32)
+    }
+
+    /// `topic-partition`, as Kafka prints it.
+    pub fn tp_name(&self, tp: TopicPartition) -> String {
+        format!("{}-{}", self.topics[tp.topic as usize].name, tp.partition)
+    }
+
+    /// Records ever written to `tp` by time `now`: its log-end offset.
+    pub fn log_end_offset(&self, tp: TopicPartition, now: Time) -> u64 {
+        let t = &self.topics[tp.topic as usize];
+        partition_share(t.rate.produced_by(now), t.partitions, tp.partition)
+    }
+
+    /// When `tp`'s log-end offset first exceeds `offset`, if ever.
+    pub fn time_when_beyond(&self, tp: TopicPartition, offset: u64) -> Option<Time> {
+        let t = &self.topics[tp.topic as usize];
+        // Records are dealt round-robin: record n of the topic goes to
+        // partition n % P, so `tp` holds offset `o` once n = o*P + p exists.
+        let needed = offset
+            .checked_mul(u64::from(t.partitions))?
+            .checked_add(u64::from(tp.partition) + 1)?;
+        t.rate.time_of_record(needed)
+    }
+
+    /// The topics as assignors see them (with replica racks when brokers
+    /// have racks).
+    pub fn topic_specs(&self) -> Vec<TopicSpec> {
+        self.topics
+            .iter()
+            .map(|t| TopicSpec {
+                name: t.name.clone(),
+                partitions: t.partitions,
+                replica_racks: Vec::new(),
+            })
+            .collect()
+    }
+}
+
+/// Of `produced` records dealt round-robin over `partitions`, how many
+/// partition `p` holds.
+fn partition_share(produced: u64, partitions: u32, p: u32) -> u64 {
+    let parts = u64::from(partitions);
+    let p = u64::from(p);
+    produced / parts + u64::from(produced % parts > p)
+}
+
+/// `Utils.abs(groupId.hashCode())` as Kafka computes the offsets partition.
+fn java_abs_hash(s: &str) -> u32 {
+    let mut h: i32 = 0;
+    for unit in s.encode_utf16() {
+        h = h.wrapping_mul(31).wrapping_add(i32::from(unit as i16 as u16 as i16) & 0xffff);
+    }
+    (h & 0x7fff_ffff) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_hash_matches_string_hashcode() {
+        // "hello".hashCode() == 99162322 in Java.
+        assert_eq!(java_abs_hash("hello"), 99_162_322);
+        // "polygenelubricants".hashCode() == Integer.MIN_VALUE; Utils.abs masks to 0.
+        assert_eq!(java_abs_hash("polygenelubricants"), 0);
+    }
+
+    #[test]
+    fn shares_deal_records_round_robin() {
+        let counts: Vec<u64> = (0..4).map(|p| partition_share(10, 4, p)).collect();
+        assert_eq!(counts, [3, 3, 2, 2]);
+    }
+}

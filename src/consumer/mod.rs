@@ -1,0 +1,767 @@
+//! One consumer process on the classic protocol: the application's poll
+//! loop (fetch up to `max.poll.records`, process, commit), the heartbeat
+//! thread, `max.poll.interval.ms` enforcement, eager rebalancing
+//! (commit, revoke everything, rejoin), and graceful close. Mirrors Apache
+//! Kafka's `KafkaConsumer` / `ConsumerCoordinator` behaviour.
+
+mod processing;
+
+pub use processing::{batch_time, mean_time};
+
+use crate::assign::{Assignor, GroupSpec, MemberSpec, TopicPartition};
+use crate::cluster::Cluster;
+use crate::coordinator::protocol::{GroupError, JoinRequest, JoinResult, Request, Response};
+use crate::events::{Fact, StopReason};
+use crate::scenario::{CommitMode, ConsumerConfig, GroupConfig, OffsetReset};
+use crate::sim::{Duration, SimRng, Time};
+use std::sync::Arc;
+
+/// Timers a consumer sets; stale ones are recognised by their token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerTimer {
+    /// The application's blocked `poll()` wakes up (data or auto-commit due).
+    Poll(u64),
+    /// The batch being processed is done.
+    BatchDone(u64),
+    /// The heartbeat thread's next beat.
+    Heartbeat(u64),
+    /// `max.poll.interval.ms` since the last `poll()`.
+    PollTimeout(u64),
+}
+
+/// What a consumer handler wants done.
+#[derive(Debug, Default)]
+pub struct ConsumerOutbox {
+    /// Requests to the coordinator, in order.
+    pub requests: Vec<Request>,
+    /// Timers to set.
+    pub timers: Vec<(Time, ConsumerTimer)>,
+    /// Facts to report.
+    pub facts: Vec<Fact>,
+}
+
+/// What a consumer may read of the world.
+pub struct ConsumerEnv<'a> {
+    /// Topics and log-end offsets.
+    pub cluster: &'a Cluster,
+    /// The assignor the leader runs.
+    pub assignor: &'a dyn Assignor,
+    /// One-way network latency (for fetch wake-ups).
+    pub latency: Duration,
+}
+
+/// Where the member is in the group protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Process not running.
+    Down,
+    /// Running, not in the group.
+    Unjoined,
+    /// onJoinPrepare: the commit before revoking is in flight.
+    Revoking(u64),
+    /// JoinGroup in flight.
+    Joining,
+    /// SyncGroup in flight.
+    Syncing,
+    /// OffsetFetch for the new assignment in flight.
+    Fetching(u64),
+    /// Member of the current generation with positions for its partitions.
+    Stable,
+    /// Graceful close: final commit in flight.
+    Closing(u64),
+}
+
+#[derive(Debug, Clone)]
+struct Batch {
+    /// (dense partition, from, to) in fetch order.
+    ranges: Vec<(usize, u64, u64)>,
+    started: Time,
+    ends: Time,
+}
+
+/// One consumer process.
+pub struct Consumer {
+    index: usize,
+    config: ConsumerConfig,
+    group: Arc<GroupConfig>,
+    subscription: Vec<u32>,
+    rng: SimRng,
+    phase: Phase,
+    member_id: String,
+    generation: i32,
+    rejoin_needed: bool,
+    /// Assigned partitions (sorted), their dense indices, and the
+    /// position of each (empty until the committed offsets are fetched).
+    assigned: Vec<TopicPartition>,
+    indices: Vec<usize>,
+    positions: Vec<u64>,
+    cursor: usize,
+    in_poll: bool,
+    last_poll: Time,
+    batch: Option<Batch>,
+    batch_commit: Option<u64>,
+    closing: bool,
+    next_auto_commit: Time,
+    heartbeat_sent_for: Option<(String, i32)>,
+    token: u64,
+    poll_token: u64,
+    batch_token: u64,
+    heartbeat_token: u64,
+    poll_timeout_token: u64,
+}
+
+impl Consumer {
+    /// A stopped consumer; `subscription` holds topic ids.
+    pub fn new(index: usize, config: ConsumerConfig, group: Arc<GroupConfig>, subscription: Vec<u32>, rng: SimRng) -> Self {
+        Consumer {
+            index,
+            config,
+            group,
+            subscription,
+            rng,
+            phase: Phase::Down,
+            member_id: String::new(),
+            generation: -1,
+            rejoin_needed: false,
+            assigned: Vec::new(),
+            indices: Vec::new(),
+            positions: Vec::new(),
+            cursor: 0,
+            in_poll: false,
+            last_poll: Time::ZERO,
+            batch: None,
+            batch_commit: None,
+            closing: false,
+            next_auto_commit: Time::ZERO,
+            heartbeat_sent_for: None,
+            token: 0,
+            poll_token: 0,
+            batch_token: 0,
+            heartbeat_token: 0,
+            poll_timeout_token: 0,
+        }
+    }
+
+    /// The consumer's name (`client.id`).
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&self) -> bool {
+        self.phase != Phase::Down
+    }
+
+    /// True when the member holds its partitions of the current generation
+    /// and is consuming them.
+    pub fn is_stable(&self) -> bool {
+        self.phase == Phase::Stable && !self.rejoin_needed
+    }
+
+    /// Member id, empty when not in the group.
+    pub fn member_id(&self) -> &str {
+        &self.member_id
+    }
+
+    /// Generation the member believes in (-1 when none).
+    pub fn generation(&self) -> i32 {
+        self.generation
+    }
+
+    /// Partitions the consumer currently owns.
+    pub fn assigned(&self) -> &[TopicPartition] {
+        &self.assigned
+    }
+
+    /// Drops the assignment and everything kept per partition.
+    fn take_assignment(&mut self) -> Vec<TopicPartition> {
+        self.indices.clear();
+        self.positions.clear();
+        std::mem::take(&mut self.assigned)
+    }
+
+    fn next_token(&mut self) -> u64 {
+        self.token += 1;
+        self.token
+    }
+
+    fn is_static(&self) -> bool {
+        self.config.instance_id.is_some()
+    }
+
+    // ----- process life cycle -------------------------------------------
+
+    /// Starts the process: it calls `poll()` at once and joins the group.
+    pub fn start(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+        self.phase = Phase::Unjoined;
+        self.member_id.clear();
+        self.generation = -1;
+        self.rejoin_needed = true;
+        self.take_assignment();
+        self.batch = None;
+        self.batch_commit = None;
+        self.closing = false;
+        self.heartbeat_sent_for = None;
+        if let CommitMode::Auto { interval } = self.group.commit {
+            self.next_auto_commit = now + interval;
+        }
+        out.facts.push(Fact::ConsumerStarted { consumer: self.index });
+        self.heartbeat_token += 1;
+        out.timers.push((now + self.group.heartbeat_interval, ConsumerTimer::Heartbeat(self.heartbeat_token)));
+        self.enter_poll(now, env, out);
+    }
+
+    /// Kills the process: records of the batch in progress that were
+    /// already processed count as processed; nothing is committed.
+    pub fn crash(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        if let Some(batch) = self.batch.take() {
+            credit_partial_batch(self.index, &batch, now, out);
+        }
+        self.stop(StopReason::Crash, out);
+    }
+
+    fn stop(&mut self, reason: StopReason, out: &mut ConsumerOutbox) {
+        if !self.assigned.is_empty() {
+            out.facts.push(Fact::PartitionsLost {
+                consumer: self.index,
+                partitions: self.take_assignment(),
+            });
+        }
+        self.positions.clear();
+        self.batch = None;
+        self.phase = Phase::Down;
+        self.in_poll = false;
+        out.facts.push(Fact::ConsumerStopped { consumer: self.index, reason });
+    }
+
+    /// Asks the application to shut down cleanly: it finishes its batch,
+    /// commits (as configured), revokes, and leaves the group.
+    pub fn request_close(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        self.closing = true;
+        if self.in_poll {
+            self.begin_close(now, out);
+        }
+    }
+
+    /// The process stalls until `until`: the batch in progress finishes
+    /// that much later.
+    pub fn pause(&mut self, now: Time, until: Time, out: &mut ConsumerOutbox) {
+        if let Some(batch) = &mut self.batch {
+            batch.ends += until.since(now);
+            self.batch_token += 1;
+            out.timers.push((batch.ends, ConsumerTimer::BatchDone(self.batch_token)));
+        }
+    }
+
+    fn begin_close(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        self.in_poll = false;
+        let in_group = self.generation >= 0 && !self.member_id.is_empty();
+        if in_group && self.phase == Phase::Stable && self.commits_before_revoke() && !self.assigned.is_empty() {
+            let token = self.send_commit(out);
+            self.phase = Phase::Closing(token);
+            return;
+        }
+        self.finish_close(now, out);
+    }
+
+    fn finish_close(&mut self, _now: Time, out: &mut ConsumerOutbox) {
+        let in_group = self.generation >= 0 && !self.member_id.is_empty();
+        if in_group {
+            self.revoke_all(out);
+        }
+        if !self.member_id.is_empty() && !self.is_static() {
+            // KIP-345: static members do not send LeaveGroup on close.
+            out.requests.push(Request::Leave {
+                member_id: self.member_id.clone(),
+            });
+        }
+        self.stop(StopReason::Graceful, out);
+    }
+
+    fn commits_before_revoke(&self) -> bool {
+        matches!(self.group.commit, CommitMode::Auto { .. }) || self.group.commit_on_revoke
+    }
+
+    // ----- the application's poll loop ------------------------------------
+
+    fn enter_poll(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+        self.in_poll = true;
+        self.poll_timeout_token += 1;
+        self.drive_poll(now, env, out);
+    }
+
+    /// The body of `poll()`: called when the application enters it and
+    /// whenever something happens while it is blocked inside.
+    fn drive_poll(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+        if !self.in_poll || self.phase == Phase::Down {
+            return;
+        }
+        self.last_poll = now;
+        if self.closing {
+            return self.begin_close(now, out);
+        }
+        match self.phase {
+            Phase::Unjoined => self.prepare_join(now, out),
+            Phase::Stable if self.rejoin_needed => self.prepare_join(now, out),
+            Phase::Stable => {
+                self.maybe_auto_commit(now, out);
+                self.fetch_or_wait(now, env, out);
+            }
+            _ => {} // waiting for a response
+        }
+    }
+
+    fn maybe_auto_commit(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        if let CommitMode::Auto { interval } = self.group.commit {
+            if now >= self.next_auto_commit {
+                self.next_auto_commit = now + interval;
+                if !self.assigned.is_empty() {
+                    self.send_commit(out);
+                }
+            }
+        }
+    }
+
+    fn fetch_or_wait(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+        let n = self.assigned.len();
+        let mut remaining = u64::from(self.group.max_poll_records);
+        let mut ranges = Vec::new();
+        let mut last = None;
+        for k in 0..n {
+            let i = (self.cursor + k) % n;
+            let tp = self.assigned[i];
+            let leo = env.cluster.log_end_offset(tp, now);
+            let pos = self.positions[i];
+            if leo > pos {
+                let take = (leo - pos).min(remaining);
+                ranges.push((env.cluster.index_of(tp), pos, pos + take));
+                self.positions[i] = pos + take;
+                remaining -= take;
+                last = Some(i);
+                if remaining == 0 {
+                    break;
+                }
+            }
+        }
+        if let Some(i) = last {
+            self.cursor = (i + 1) % n.max(1);
+            let records = u64::from(self.group.max_poll_records) - remaining;
+            let took = batch_time(&self.config.processing, records as u32, &mut self.rng);
+            let batch = Batch {
+                ranges,
+                started: now,
+                ends: now + took,
+            };
+            self.batch_token += 1;
+            out.timers.push((batch.ends, ConsumerTimer::BatchDone(self.batch_token)));
+            self.batch = Some(batch);
+            self.in_poll = false;
+            self.poll_timeout_token += 1;
+            out.timers.push((
+                now + self.group.max_poll_interval,
+                ConsumerTimer::PollTimeout(self.poll_timeout_token),
+            ));
+            return;
+        }
+        // Nothing to read: block until data arrives or auto-commit is due.
+        let mut wake: Option<Time> = None;
+        for (i, &tp) in self.assigned.iter().enumerate() {
+            if let Some(t) = env.cluster.time_when_beyond(tp, self.positions[i]) {
+                let t = t + env.latency;
+                wake = Some(wake.map_or(t, |w| w.min(t)));
+            }
+        }
+        if let (CommitMode::Auto { .. }, false) = (self.group.commit, self.assigned.is_empty()) {
+            wake = Some(wake.map_or(self.next_auto_commit, |w| w.min(self.next_auto_commit)));
+        }
+        if let Some(at) = wake {
+            self.poll_token += 1;
+            out.timers.push((at.max(now), ConsumerTimer::Poll(self.poll_token)));
+        }
+    }
+
+    fn batch_done(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+        let Some(batch) = self.batch.take() else {
+            return;
+        };
+        for &(partition, from, to) in &batch.ranges {
+            out.facts.push(Fact::Processed {
+                consumer: self.index,
+                partition,
+                from,
+                to,
+            });
+        }
+        if self.group.commit == CommitMode::Sync && !self.assigned.is_empty() && self.generation >= 0 {
+            let token = self.send_commit(out);
+            self.batch_commit = Some(token);
+            return;
+        }
+        self.enter_poll(now, env, out);
+    }
+
+    // ----- group membership -----------------------------------------------
+
+    /// onJoinPrepare: commit (auto-commit, or the revoke callback), revoke
+    /// everything (eager), then send JoinGroup.
+    fn prepare_join(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        let in_group = self.generation >= 0 && !self.member_id.is_empty();
+        if in_group && !self.assigned.is_empty() {
+            if self.commits_before_revoke() {
+                let token = self.send_commit(out);
+                self.phase = Phase::Revoking(token);
+                return;
+            }
+            self.revoke_all(out);
+        } else if !self.assigned.is_empty() {
+            // The generation is gone (fenced, poll timeout): partitions are
+            // lost, not revoked, and nothing can be committed.
+            out.facts.push(Fact::PartitionsLost {
+                consumer: self.index,
+                partitions: self.take_assignment(),
+            });
+        }
+        self.send_join(now, out);
+    }
+
+    fn revoke_all(&mut self, out: &mut ConsumerOutbox) {
+        if !self.assigned.is_empty() {
+            out.facts.push(Fact::PartitionsRevoked {
+                consumer: self.index,
+                partitions: self.take_assignment(),
+            });
+        }
+    }
+
+    fn send_join(&mut self, _now: Time, out: &mut ConsumerOutbox) {
+        self.rejoin_needed = false;
+        self.phase = Phase::Joining;
+        let metadata = MemberSpec {
+            id: self.member_id.clone(),
+            instance_id: self.config.instance_id.clone(),
+            rack: self.config.rack.clone(),
+            topics: self.subscription.clone(),
+            owned: self.assigned.clone(),
+            generation: Some(self.generation),
+        };
+        out.requests.push(Request::Join(JoinRequest {
+            member_id: self.member_id.clone(),
+            client_id: self.config.name.clone(),
+            instance_id: self.config.instance_id.clone(),
+            metadata,
+            protocol: self.group.assignor.as_str().to_string(),
+            session_timeout: self.group.session_timeout,
+            rebalance_timeout: self.group.rebalance_timeout,
+        }));
+    }
+
+    fn send_commit(&mut self, out: &mut ConsumerOutbox) -> u64 {
+        let token = self.next_token();
+        out.requests.push(Request::Commit {
+            member_id: self.member_id.clone(),
+            generation: self.generation,
+            instance_id: self.config.instance_id.clone(),
+            offsets: self.indices.iter().copied().zip(self.positions.iter().copied()).collect(),
+            token,
+        });
+        token
+    }
+
+    fn reset_generation(&mut self, reset_member_id: bool) {
+        self.generation = -1;
+        if reset_member_id {
+            self.member_id.clear();
+        }
+        self.rejoin_needed = true;
+    }
+
+    fn fatal(&mut self, error: GroupError, out: &mut ConsumerOutbox) {
+        out.facts.push(Fact::RejoinNeeded {
+            consumer: self.index,
+            cause: format!("{error}: the application gets an exception and exits"),
+        });
+        self.batch = None;
+        self.stop(StopReason::Crash, out);
+    }
+
+    // ----- events -----------------------------------------------------------
+
+    /// Handles a timer.
+    pub fn on_timer(&mut self, now: Time, timer: ConsumerTimer, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+        if self.phase == Phase::Down {
+            return;
+        }
+        match timer {
+            ConsumerTimer::Poll(t) if t == self.poll_token => self.drive_poll(now, env, out),
+            ConsumerTimer::BatchDone(t) if t == self.batch_token => self.batch_done(now, env, out),
+            ConsumerTimer::Heartbeat(t) if t == self.heartbeat_token => {
+                let joined = matches!(self.phase, Phase::Syncing | Phase::Fetching(_) | Phase::Stable | Phase::Revoking(_));
+                if joined && self.generation >= 0 && !self.member_id.is_empty() {
+                    self.heartbeat_sent_for = Some((self.member_id.clone(), self.generation));
+                    out.requests.push(Request::Heartbeat {
+                        member_id: self.member_id.clone(),
+                        generation: self.generation,
+                    });
+                }
+                out.timers.push((now + self.group.heartbeat_interval, ConsumerTimer::Heartbeat(t)));
+            }
+            ConsumerTimer::PollTimeout(t) if t == self.poll_timeout_token && !self.in_poll => {
+                self.poll_timed_out(now, out);
+            }
+            _ => {}
+        }
+    }
+
+    fn poll_timed_out(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        let in_group = !self.member_id.is_empty() && !matches!(self.phase, Phase::Unjoined | Phase::Joining);
+        if !in_group {
+            return;
+        }
+        out.facts.push(Fact::PollTimeout {
+            consumer: self.index,
+            gap_ms: now.since(self.last_poll).millis(),
+        });
+        if !self.is_static() {
+            out.requests.push(Request::Leave {
+                member_id: self.member_id.clone(),
+            });
+        }
+        // The heartbeat thread resets the generation and member id; the
+        // application finds out at its next poll (partitions lost).
+        self.reset_generation(true);
+        self.phase = Phase::Unjoined;
+    }
+
+    /// Handles a response from the coordinator.
+    pub fn on_response(&mut self, now: Time, response: Response, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+        if self.phase == Phase::Down {
+            return;
+        }
+        match response {
+            Response::Join(result) => self.on_join(now, result, env, out),
+            Response::Sync(result) => self.on_sync(now, result, env, out),
+            Response::Heartbeat(result) => self.on_heartbeat(now, result, env, out),
+            Response::Commit { token, result } => self.on_commit(now, token, result, env, out),
+            Response::Fetch { token, offsets } => self.on_fetch(now, token, offsets, env, out),
+        }
+    }
+
+    fn on_join(&mut self, now: Time, result: Result<JoinResult, GroupError>, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+        if self.phase != Phase::Joining {
+            return;
+        }
+        let joined = match result {
+            Ok(r) => r,
+            Err(GroupError::FencedInstanceId) => return self.fatal(GroupError::FencedInstanceId, out),
+            Err(e) => {
+                self.reset_generation(e == GroupError::UnknownMemberId);
+                return self.send_join(now, out);
+            }
+        };
+        self.member_id = joined.member_id.clone();
+        self.generation = joined.generation;
+        let assignment = match (&joined.members, joined.skip_assignment) {
+            (Some(members), false) => Some(self.compute_assignment(&joined, members, env, out)),
+            _ => None,
+        };
+        self.phase = Phase::Syncing;
+        out.requests.push(Request::Sync {
+            member_id: self.member_id.clone(),
+            generation: self.generation,
+            assignment,
+        });
+    }
+
+    fn compute_assignment(
+        &mut self,
+        joined: &JoinResult,
+        members: &Arc<Vec<MemberSpec>>,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) -> Arc<Vec<(String, Vec<TopicPartition>)>> {
+        let group = Arc::new(GroupSpec {
+            topics: env.cluster.topic_specs(),
+            members: members.as_ref().clone(),
+        });
+        let assignment = Arc::new(env.assignor.assign(&group));
+        let per_member = group
+            .members
+            .iter()
+            .zip(&assignment.per_member)
+            .map(|(m, parts)| (m.id.clone(), parts.clone()))
+            .collect();
+        out.facts.push(Fact::AssignmentComputed {
+            generation: joined.generation,
+            leader: joined.member_id.clone(),
+            group,
+            assignment,
+        });
+        Arc::new(per_member)
+    }
+
+    fn on_sync(
+        &mut self,
+        now: Time,
+        result: Result<Vec<TopicPartition>, GroupError>,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
+        if self.phase != Phase::Syncing {
+            return;
+        }
+        let partitions = match result {
+            Ok(p) => p,
+            Err(GroupError::FencedInstanceId) => return self.fatal(GroupError::FencedInstanceId, out),
+            Err(e) => {
+                match e {
+                    GroupError::UnknownMemberId => self.reset_generation(true),
+                    GroupError::IllegalGeneration => self.reset_generation(false),
+                    _ => self.rejoin_needed = true,
+                }
+                return self.send_join(now, out);
+            }
+        };
+        self.assigned = partitions;
+        self.assigned.sort_unstable();
+        self.indices = self.assigned.iter().map(|&tp| env.cluster.index_of(tp)).collect();
+        self.positions.clear();
+        self.cursor = 0;
+        out.facts.push(Fact::PartitionsAssigned {
+            consumer: self.index,
+            generation: self.generation,
+            partitions: self.assigned.clone(),
+        });
+        let token = self.next_token();
+        self.phase = Phase::Fetching(token);
+        out.requests.push(Request::Fetch {
+            partitions: self.indices.clone(),
+            token,
+        });
+    }
+
+    fn on_fetch(
+        &mut self,
+        now: Time,
+        token: u64,
+        offsets: Vec<(usize, Option<u64>)>,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
+        if self.phase != Phase::Fetching(token) {
+            return;
+        }
+        self.positions = self
+            .assigned
+            .iter()
+            .zip(offsets)
+            .map(|(&tp, (partition, committed))| {
+                committed.unwrap_or_else(|| {
+                    let position = match self.group.auto_offset_reset {
+                        OffsetReset::Earliest => 0,
+                        OffsetReset::Latest => env.cluster.log_end_offset(tp, now),
+                    };
+                    out.facts.push(Fact::OffsetReset {
+                        consumer: self.index,
+                        partition,
+                        position,
+                    });
+                    position
+                })
+            })
+            .collect();
+        self.phase = Phase::Stable;
+        let resets = out.facts.iter().filter(|f| matches!(f, Fact::OffsetReset { .. })).count();
+        out.facts.push(Fact::Consuming {
+            consumer: self.index,
+            partitions: self.assigned.len(),
+            resets,
+        });
+        self.drive_poll(now, env, out);
+    }
+
+    fn on_heartbeat(&mut self, now: Time, result: Result<(), GroupError>, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+        let sent_for = self.heartbeat_sent_for.take();
+        let current = (self.member_id.clone(), self.generation);
+        if sent_for.as_ref() != Some(&current) || matches!(self.phase, Phase::Joining | Phase::Unjoined) {
+            return; // an answer about a generation we already left
+        }
+        let Err(error) = result else {
+            return;
+        };
+        match error {
+            GroupError::FencedInstanceId => return self.fatal(error, out),
+            GroupError::RebalanceInProgress => self.rejoin_needed = true,
+            GroupError::IllegalGeneration => self.reset_generation(false),
+            GroupError::UnknownMemberId => self.reset_generation(true),
+        }
+        out.facts.push(Fact::RejoinNeeded {
+            consumer: self.index,
+            cause: format!("heartbeat: {error}"),
+        });
+        if self.in_poll {
+            self.drive_poll(now, env, out);
+        }
+    }
+
+    fn on_commit(
+        &mut self,
+        now: Time,
+        token: u64,
+        result: Result<(), GroupError>,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
+        if let Err(error) = result {
+            out.facts.push(Fact::CommitFailed {
+                consumer: self.index,
+                error,
+            });
+            match error {
+                GroupError::FencedInstanceId => return self.fatal(error, out),
+                GroupError::RebalanceInProgress => self.rejoin_needed = true,
+                GroupError::IllegalGeneration => self.reset_generation(false),
+                GroupError::UnknownMemberId => self.reset_generation(true),
+            }
+        }
+        match self.phase {
+            Phase::Revoking(t) if t == token => {
+                self.revoke_all(out);
+                self.send_join(now, out);
+            }
+            Phase::Closing(t) if t == token => self.finish_close(now, out),
+            _ if self.batch_commit == Some(token) => {
+                self.batch_commit = None;
+                self.in_poll = true;
+                self.poll_timeout_token += 1;
+                self.drive_poll(now, env, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// On a crash mid-batch, the records processed before the crash (in fetch
+/// order, pro rata of the elapsed time) count as processed.
+fn credit_partial_batch(consumer: usize, batch: &Batch, now: Time, out: &mut ConsumerOutbox) {
+    let total: u64 = batch.ranges.iter().map(|(_, f, t)| t - f).sum();
+    let span = batch.ends.since(batch.started).micros();
+    let done = if span == 0 {
+        total
+    } else {
+        (u128::from(total) * u128::from(now.since(batch.started).micros().min(span)) / u128::from(span)) as u64
+    };
+    let mut left = done;
+    for &(partition, from, to) in &batch.ranges {
+        if left == 0 {
+            break;
+        }
+        let take = (to - from).min(left);
+        out.facts.push(Fact::Processed {
+            consumer,
+            partition,
+            from,
+            to: from + take,
+        });
+        left -= take;
+    }
+}

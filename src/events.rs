@@ -1,0 +1,103 @@
+//! Facts the model reports as it runs. The checker and the metrics observe
+//! them; the ones that matter to people are written to `events.csv`.
+
+use crate::assign::{Assignment, GroupSpec, TopicPartition};
+use crate::coordinator::protocol::GroupError;
+use crate::sim::Time;
+use std::sync::Arc;
+
+/// Group coordinator states of the classic protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GroupState {
+    /// No members.
+    Empty,
+    /// Waiting for members to (re)join.
+    PreparingRebalance,
+    /// Waiting for the leader's assignment.
+    CompletingRebalance,
+    /// Everyone has an assignment.
+    Stable,
+}
+
+impl GroupState {
+    /// Kafka's name for the state.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupState::Empty => "Empty",
+            GroupState::PreparingRebalance => "PreparingRebalance",
+            GroupState::CompletingRebalance => "CompletingRebalance",
+            GroupState::Stable => "Stable",
+        }
+    }
+}
+
+/// Why a consumer process stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// Killed: no commit, no LeaveGroup.
+    Crash,
+    /// Closed cleanly.
+    Graceful,
+}
+
+/// Something that happened in the model.
+#[derive(Debug, Clone)]
+pub enum Fact {
+    /// A consumer process started.
+    ConsumerStarted { consumer: usize },
+    /// A consumer process stopped.
+    ConsumerStopped { consumer: usize, reason: StopReason },
+    /// A consumer process stalls until `until`.
+    ConsumerPaused { consumer: usize, until: Time },
+    /// A consumer process resumed after a stall.
+    ConsumerResumed { consumer: usize },
+    /// The coordinator added a member.
+    MemberAdded { member: String, instance: Option<String> },
+    /// A static member rejoined under a new member id.
+    MemberReplaced { instance: String, old: String, new: String },
+    /// The coordinator removed a member.
+    MemberRemoved { member: String, reason: &'static str },
+    /// The group changed state.
+    StateChanged { state: GroupState, generation: i32, reason: String },
+    /// The join phase ended: a new generation with its leader.
+    GenerationStarted { generation: i32, leader: String, members: usize },
+    /// The leader computed an assignment.
+    AssignmentComputed {
+        generation: i32,
+        leader: String,
+        group: Arc<GroupSpec>,
+        assignment: Arc<Assignment>,
+    },
+    /// A consumer received partitions.
+    PartitionsAssigned { consumer: usize, generation: i32, partitions: Vec<TopicPartition> },
+    /// A consumer gave partitions up (revocation callback).
+    PartitionsRevoked { consumer: usize, partitions: Vec<TopicPartition> },
+    /// A consumer lost partitions without revoking (fenced, crashed).
+    PartitionsLost { consumer: usize, partitions: Vec<TopicPartition> },
+    /// A consumer fetched its committed offsets and is consuming again.
+    Consuming { consumer: usize, partitions: usize, resets: usize },
+    /// A consumer's poll gap exceeded `max.poll.interval.ms`.
+    PollTimeout { consumer: usize, gap_ms: u64 },
+    /// The coordinator expired a member's session.
+    SessionExpired { member: String },
+    /// A commit was refused.
+    CommitFailed { consumer: usize, error: GroupError },
+    /// A consumer's request was refused in a way that made it rejoin.
+    RejoinNeeded { consumer: usize, cause: String },
+    /// A consumer set a position from `auto.offset.reset`.
+    OffsetReset { consumer: usize, partition: usize, position: u64 },
+    /// Records `[from, to)` of a partition were processed.
+    Processed { consumer: usize, partition: usize, from: u64, to: u64 },
+    /// The coordinator stored a committed offset.
+    CommitStored { partition: usize, offset: u64, member: String },
+    /// An invariant failed.
+    Violation { invariant: u8, message: String },
+}
+
+impl Fact {
+    /// False for the high-volume facts (processing, stored commits) that
+    /// feed the accounting but would swamp `events.csv`.
+    pub fn is_logged(&self) -> bool {
+        !matches!(self, Fact::Processed { .. } | Fact::CommitStored { .. })
+    }
+}

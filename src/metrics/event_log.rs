@@ -1,0 +1,197 @@
+//! The event log (`events.csv`) and the trace digest over every fact.
+
+use crate::assign::TopicPartition;
+use crate::events::{Fact, StopReason};
+use crate::sim::{Time, TraceDigest};
+use serde::Serialize;
+
+/// One row of `events.csv`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogRow {
+    /// Milliseconds since the start, with microsecond decimals ("63250.000").
+    pub time_ms: String,
+    /// What happened, e.g. `member_removed`.
+    pub event: &'static str,
+    /// Consumer name or member id the event is about.
+    pub subject: String,
+    /// Generation, where one applies.
+    pub generation: String,
+    /// Details in words.
+    pub detail: String,
+}
+
+/// Names the log needs to describe facts.
+pub struct Namer<'a> {
+    /// Consumer names by index.
+    pub consumers: &'a [String],
+    /// `topic-partition` of a partition.
+    pub partition: &'a dyn Fn(TopicPartition) -> String,
+    /// `topic-partition` of a dense partition index.
+    pub partition_index: &'a dyn Fn(usize) -> String,
+}
+
+/// The log of facts worth showing, and a digest of all facts.
+#[derive(Debug, Default)]
+pub struct EventLog {
+    rows: Vec<LogRow>,
+    digest: TraceDigest,
+}
+
+impl EventLog {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a fact: every fact feeds the digest, the visible ones become rows.
+    pub fn record(&mut self, now: Time, fact: &Fact, names: &Namer<'_>) {
+        if let Fact::Processed {
+            consumer,
+            partition,
+            from,
+            to,
+        } = fact
+        {
+            self.digest_numbers(&[1, now.micros(), *consumer as u64, *partition as u64, *from, *to]);
+            return;
+        }
+        if let Fact::CommitStored { partition, offset, .. } = fact {
+            self.digest_numbers(&[2, now.micros(), *partition as u64, *offset]);
+            return;
+        }
+        let Some((event, subject, generation, detail)) = describe(fact, names) else {
+            return;
+        };
+        let row = LogRow {
+            time_ms: format!("{}.{:03}", now.micros() / 1000, now.micros() % 1000),
+            event,
+            subject,
+            generation: generation.map(|g| g.to_string()).unwrap_or_default(),
+            detail,
+        };
+        for field in [row.time_ms.as_str(), row.event, &row.subject, &row.generation, &row.detail] {
+            self.digest.update(field.as_bytes());
+            self.digest.update(b"\x1f");
+        }
+        self.digest.update(b"\n");
+        self.rows.push(row);
+    }
+
+    fn digest_numbers(&mut self, numbers: &[u64]) {
+        for n in numbers {
+            self.digest.update(&n.to_le_bytes());
+        }
+    }
+
+    /// The rows so far.
+    pub fn rows(&self) -> &[LogRow] {
+        &self.rows
+    }
+
+    /// The digest so far.
+    pub fn digest(&self) -> TraceDigest {
+        self.digest
+    }
+}
+
+fn list(parts: &[TopicPartition], names: &Namer<'_>) -> String {
+    const SHOWN: usize = 64;
+    let mut s: Vec<String> = parts.iter().take(SHOWN).map(|&tp| (names.partition)(tp)).collect();
+    if parts.len() > SHOWN {
+        s.push(format!("... ({} in all)", parts.len()));
+    }
+    s.join(" ")
+}
+
+type Described = (&'static str, String, Option<i32>, String);
+
+fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
+    let c = |i: &usize| names.consumers[*i].clone();
+    Some(match fact {
+        Fact::ConsumerStarted { consumer } => ("consumer_started", c(consumer), None, String::new()),
+        Fact::ConsumerStopped { consumer, reason } => (
+            "consumer_stopped",
+            c(consumer),
+            None,
+            match reason {
+                StopReason::Crash => "crashed".into(),
+                StopReason::Graceful => "closed gracefully".into(),
+            },
+        ),
+        Fact::ConsumerPaused { consumer, until } => ("consumer_paused", c(consumer), None, format!("stalled until {until}")),
+        Fact::ConsumerResumed { consumer } => ("consumer_resumed", c(consumer), None, String::new()),
+        Fact::MemberAdded { member, instance } => (
+            "member_added",
+            member.clone(),
+            None,
+            instance.as_ref().map(|i| format!("static, instance {i}")).unwrap_or_default(),
+        ),
+        Fact::MemberReplaced { instance, old, new } => (
+            "member_replaced",
+            new.clone(),
+            None,
+            format!("instance {instance} rejoined; replaces {old}"),
+        ),
+        Fact::MemberRemoved { member, reason } => ("member_removed", member.clone(), None, reason.to_string()),
+        Fact::StateChanged {
+            state,
+            generation,
+            reason,
+        } => ("group_state", state.name().to_string(), Some(*generation), reason.clone()),
+        Fact::GenerationStarted {
+            generation,
+            leader,
+            members,
+        } => ("generation_started", leader.clone(), Some(*generation), format!("{members} members; leader {leader}")),
+        Fact::AssignmentComputed {
+            generation,
+            leader,
+            group,
+            assignment,
+        } => {
+            let mut parts = Vec::new();
+            for (m, assigned) in group.members.iter().zip(&assignment.per_member) {
+                parts.push(format!("{}=[{}]", m.id, list(assigned, names)));
+            }
+            ("assignment_computed", leader.clone(), Some(*generation), parts.join("; "))
+        }
+        Fact::PartitionsAssigned {
+            consumer,
+            generation,
+            partitions,
+        } => ("partitions_assigned", c(consumer), Some(*generation), list(partitions, names)),
+        Fact::PartitionsRevoked { consumer, partitions } => ("partitions_revoked", c(consumer), None, list(partitions, names)),
+        Fact::PartitionsLost { consumer, partitions } => ("partitions_lost", c(consumer), None, list(partitions, names)),
+        Fact::Consuming {
+            consumer,
+            partitions,
+            resets,
+        } => (
+            "consuming",
+            c(consumer),
+            None,
+            format!("positions set for {partitions} partitions ({resets} from auto.offset.reset)"),
+        ),
+        Fact::PollTimeout { consumer, gap_ms } => (
+            "poll_timeout",
+            c(consumer),
+            None,
+            format!("{gap_ms} ms since the last poll; the member leaves the group"),
+        ),
+        Fact::SessionExpired { member } => ("session_expired", member.clone(), None, String::new()),
+        Fact::CommitFailed { consumer, error } => ("commit_failed", c(consumer), None, error.name().to_string()),
+        Fact::RejoinNeeded { consumer, cause } => ("rejoin_needed", c(consumer), None, cause.clone()),
+        Fact::OffsetReset {
+            consumer,
+            partition,
+            position,
+        } => (
+            "offset_reset",
+            c(consumer),
+            None,
+            format!("{} has no committed offset; position {position}", (names.partition_index)(*partition)),
+        ),
+        Fact::Violation { invariant, message } => ("violation", format!("invariant {invariant}"), None, message.clone()),
+        Fact::Processed { .. } | Fact::CommitStored { .. } => return None,
+    })
+}

@@ -1,0 +1,11 @@
+//! Writing a run's outputs: `timeseries.csv`, `events.csv`,
+//! `summary.json` and charts, into a directory that appears whole or not
+//! at all; and the summary table printed on the terminal.
+
+mod chart;
+mod files;
+mod table;
+
+pub use chart::{write_chart, ChartFormat};
+pub use files::{write_outputs, ReportError};
+pub use table::summary_table;

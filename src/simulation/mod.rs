@@ -1,0 +1,448 @@
+//! One run: builds the cluster, coordinator and consumers from a scenario,
+//! pops events in (time, sequence) order, routes requests and responses
+//! through the network, applies timeline faults, and feeds every fact to
+//! the offset ledger, the checker, the metrics and the event log.
+
+mod convergence;
+mod result;
+
+pub use result::{Disruption, RunResult};
+
+use crate::assign::Assignor;
+use crate::check::Checker;
+use crate::cluster::Cluster;
+use crate::consumer::{Consumer, ConsumerEnv, ConsumerOutbox, ConsumerTimer};
+use crate::coordinator::protocol::{Endpoint, Request, Response};
+use crate::coordinator::{ClassicCoordinator, CoordinatorConfig, CoordinatorOutbox, CoordinatorTimer};
+use crate::events::{Fact, GroupState};
+use crate::metrics::{EventLog, Metrics, SamplePoint};
+use crate::offsets::OffsetLedger;
+use crate::scenario::{Action, Scenario};
+use crate::sim::{rng_stream, Duration, EventQueue, Time};
+use convergence::Convergence;
+use std::sync::Arc;
+
+#[derive(Debug)]
+enum Event {
+    Consumer {
+        consumer: usize,
+        incarnation: u32,
+        kind: ConsumerEvent,
+    },
+    CoordinatorRequest(Endpoint, Request),
+    CoordinatorTimer(CoordinatorTimer),
+    Timeline(usize),
+    RestartUp(usize),
+    Sample,
+    ConvergenceCheck,
+    End,
+}
+
+#[derive(Debug)]
+enum ConsumerEvent {
+    Timer(ConsumerTimer),
+    Response(Response),
+    PauseOver,
+}
+
+/// A simulation of one scenario with one seed.
+pub struct Simulation {
+    scenario: Arc<Scenario>,
+    seed: u64,
+    queue: EventQueue<Event>,
+    now: Time,
+    cluster: Cluster,
+    coordinator: ClassicCoordinator,
+    consumers: Vec<Consumer>,
+    incarnations: Vec<u32>,
+    paused_until: Vec<Option<Time>>,
+    restart_at: Vec<Option<Time>>,
+    assignor: Arc<dyn Assignor>,
+    ledger: OffsetLedger,
+    checker: Checker,
+    metrics: Metrics,
+    log: EventLog,
+    convergence: Convergence,
+    subscribed: Vec<bool>,
+    consumer_names: Vec<String>,
+    events_handled: u64,
+}
+
+impl Simulation {
+    /// A simulation using the scenario's built-in assignor.
+    pub fn new(scenario: Scenario, seed: u64) -> Self {
+        let assignor: Arc<dyn Assignor> = Arc::from(scenario.group.assignor.build());
+        Self::with_assignor(scenario, seed, assignor)
+    }
+
+    /// A simulation whose group leader runs `assignor` (e.g. your own).
+    pub fn with_assignor(scenario: Scenario, seed: u64, assignor: Arc<dyn Assignor>) -> Self {
+        let scenario = Arc::new(scenario);
+        let cluster = Cluster::new(&scenario);
+        let partitions = cluster.partition_count();
+        let group = Arc::new(scenario.group.clone());
+        let subscription: Vec<u32> = {
+            let mut ids: Vec<u32> = group.topics.iter().filter_map(|t| cluster.topic_id(t)).collect();
+            ids.sort_unstable();
+            ids
+        };
+        let mut subscribed = vec![false; partitions];
+        for &t in &subscription {
+            let topic = &cluster.topics[t as usize];
+            for p in 0..topic.partitions {
+                subscribed[(topic.first_index + p) as usize] = true;
+            }
+        }
+        let consumers: Vec<Consumer> = scenario
+            .consumers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let rng = rng_stream(seed, &format!("consumer/{}/processing", c.name));
+                Consumer::new(i, c.clone(), group.clone(), subscription.clone(), rng)
+            })
+            .collect();
+        let coordinator = ClassicCoordinator::new(
+            CoordinatorConfig {
+                initial_rebalance_delay: group.initial_rebalance_delay,
+            },
+            rng_stream(seed, "coordinator/member-ids"),
+            partitions,
+        );
+        let n = consumers.len();
+        let mut sim = Simulation {
+            seed,
+            queue: EventQueue::new(),
+            now: Time::ZERO,
+            coordinator,
+            incarnations: vec![0; n],
+            paused_until: vec![None; n],
+            restart_at: vec![None; n],
+            checker: Checker::new(partitions, assignor.promise()),
+            assignor,
+            ledger: OffsetLedger::new(partitions),
+            metrics: Metrics::new(subscribed.clone()),
+            log: EventLog::new(),
+            convergence: Convergence::new(),
+            consumer_names: scenario.consumers.iter().map(|c| c.name.clone()).collect(),
+            subscribed,
+            consumers,
+            cluster,
+            scenario,
+            events_handled: 0,
+        };
+        sim.schedule_initial();
+        sim
+    }
+
+    fn schedule_initial(&mut self) {
+        for (i, c) in self.scenario.consumers.iter().enumerate() {
+            if c.starts_at_zero {
+                self.queue.push(Time::ZERO, Event::RestartUp(i));
+            }
+        }
+        for (i, e) in self.scenario.timeline.iter().enumerate() {
+            self.queue.push(Time::ZERO + e.at, Event::Timeline(i));
+        }
+        self.queue.push(Time::ZERO, Event::Sample);
+        let check_at = Time::ZERO + self.scenario.last_fault_end() + self.scenario.convergence_bound;
+        if check_at <= Time::ZERO + self.scenario.duration {
+            self.queue.push(check_at, Event::ConvergenceCheck);
+        }
+        self.queue.push(Time::ZERO + self.scenario.duration, Event::End);
+    }
+
+    /// Runs to the end of the scenario and returns everything measured.
+    pub fn run(mut self) -> RunResult {
+        while let Some((at, event)) = self.queue.pop() {
+            self.now = at;
+            self.events_handled += 1;
+            if let Event::End = event {
+                break;
+            }
+            self.handle(event);
+        }
+        self.finish()
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Consumer {
+                consumer,
+                incarnation,
+                kind,
+            } => {
+                if incarnation != self.incarnations[consumer] {
+                    return; // meant for a previous run of the process
+                }
+                if let Some(until) = self.paused_until[consumer] {
+                    if self.now < until && !matches!(kind, ConsumerEvent::PauseOver) {
+                        // A stalled process handles nothing until it resumes.
+                        self.queue.push(until, Event::Consumer { consumer, incarnation, kind });
+                        return;
+                    }
+                }
+                self.consumer_event(consumer, kind);
+            }
+            Event::CoordinatorRequest(from, request) => {
+                let mut out = CoordinatorOutbox::default();
+                self.coordinator.handle(self.now, from, request, &mut out);
+                self.apply_coordinator(out);
+            }
+            Event::CoordinatorTimer(timer) => {
+                let mut out = CoordinatorOutbox::default();
+                self.coordinator.on_timer(self.now, timer, &mut out);
+                self.apply_coordinator(out);
+            }
+            Event::Timeline(i) => self.timeline(i),
+            Event::RestartUp(c) => self.start_consumer(c),
+            Event::Sample => {
+                self.sample();
+                self.queue.push(self.now + self.scenario.sample_interval, Event::Sample);
+            }
+            Event::ConvergenceCheck => self.check_convergence(),
+            Event::End => {}
+        }
+    }
+
+    fn with_consumer(&mut self, c: usize, f: impl FnOnce(&mut Consumer, Time, &ConsumerEnv<'_>, &mut ConsumerOutbox)) {
+        let mut out = ConsumerOutbox::default();
+        let env = ConsumerEnv {
+            cluster: &self.cluster,
+            assignor: self.assignor.as_ref(),
+            latency: self.scenario.cluster.network_latency,
+        };
+        f(&mut self.consumers[c], self.now, &env, &mut out);
+        self.apply_consumer(c, out);
+        if let Some(at) = self.restart_at[c] {
+            if !self.consumers[c].is_running() {
+                self.restart_at[c] = None;
+                self.queue.push(at.max(self.now), Event::RestartUp(c));
+            }
+        }
+    }
+
+    fn consumer_event(&mut self, c: usize, kind: ConsumerEvent) {
+        match kind {
+            ConsumerEvent::Timer(t) => self.with_consumer(c, |cons, now, env, out| cons.on_timer(now, t, env, out)),
+            ConsumerEvent::Response(r) => self.with_consumer(c, |cons, now, env, out| cons.on_response(now, r, env, out)),
+            ConsumerEvent::PauseOver => {
+                if self.paused_until[c].is_some_and(|u| u <= self.now) {
+                    self.paused_until[c] = None;
+                    self.apply_facts(vec![Fact::ConsumerResumed { consumer: c }]);
+                }
+            }
+        }
+    }
+
+    fn start_consumer(&mut self, c: usize) {
+        if self.consumers[c].is_running() {
+            return;
+        }
+        self.incarnations[c] += 1;
+        self.paused_until[c] = None;
+        self.with_consumer(c, |cons, now, env, out| cons.start(now, env, out));
+    }
+
+    fn timeline(&mut self, i: usize) {
+        let event = self.scenario.timeline[i].clone();
+        let c = event.consumer;
+        match event.action {
+            Action::Join => self.start_consumer(c),
+            Action::Leave => self.with_consumer(c, |cons, now, _, out| cons.request_close(now, out)),
+            Action::Crash => self.crash(c),
+            Action::Restart { downtime, graceful } => {
+                let up = self.now + downtime;
+                if graceful {
+                    self.restart_at[c] = Some(up);
+                    self.with_consumer(c, |cons, now, _, out| cons.request_close(now, out));
+                } else {
+                    self.crash(c);
+                    self.queue.push(up, Event::RestartUp(c));
+                }
+            }
+            Action::Pause { duration } => {
+                let until = self.now + duration;
+                self.paused_until[c] = Some(until);
+                self.with_consumer(c, |cons, now, _, out| cons.pause(now, until, out));
+                self.apply_facts(vec![Fact::ConsumerPaused { consumer: c, until }]);
+                let incarnation = self.incarnations[c];
+                self.queue.push(
+                    until,
+                    Event::Consumer {
+                        consumer: c,
+                        incarnation,
+                        kind: ConsumerEvent::PauseOver,
+                    },
+                );
+            }
+        }
+    }
+
+    fn crash(&mut self, c: usize) {
+        self.paused_until[c] = None;
+        self.with_consumer(c, |cons, now, _, out| cons.crash(now, out));
+        // Anything still addressed to the dead process is dropped.
+        self.incarnations[c] += 1;
+    }
+
+    fn apply_consumer(&mut self, c: usize, out: ConsumerOutbox) {
+        let from = Endpoint {
+            consumer: c,
+            incarnation: self.incarnations[c],
+        };
+        let latency = self.scenario.cluster.network_latency;
+        for request in out.requests {
+            self.queue.push(self.now + latency, Event::CoordinatorRequest(from, request));
+        }
+        for (at, timer) in out.timers {
+            self.queue.push(
+                at,
+                Event::Consumer {
+                    consumer: c,
+                    incarnation: from.incarnation,
+                    kind: ConsumerEvent::Timer(timer),
+                },
+            );
+        }
+        self.apply_facts(out.facts);
+    }
+
+    fn apply_coordinator(&mut self, out: CoordinatorOutbox) {
+        let latency = self.scenario.cluster.network_latency;
+        for (to, response) in out.responses {
+            self.queue.push(
+                self.now + latency,
+                Event::Consumer {
+                    consumer: to.consumer,
+                    incarnation: to.incarnation,
+                    kind: ConsumerEvent::Response(response),
+                },
+            );
+        }
+        for (at, timer) in out.timers {
+            self.queue.push(at, Event::CoordinatorTimer(timer));
+        }
+        self.apply_facts(out.facts);
+    }
+
+    fn apply_facts(&mut self, facts: Vec<Fact>) {
+        let mut membership_changed = false;
+        let mut pending = facts;
+        while !pending.is_empty() {
+            let mut found = Vec::new();
+            for fact in &pending {
+                match fact {
+                    Fact::Processed { partition, from, to, .. } => {
+                        self.ledger.record_processed(*partition, *from, *to);
+                    }
+                    Fact::OffsetReset { partition, position, .. } => {
+                        self.ledger.record_reset(*partition, *position);
+                    }
+                    Fact::CommitStored { partition, offset, .. } => {
+                        self.ledger.record_commit(*partition, *offset);
+                    }
+                    Fact::Violation { .. } => {}
+                    _ => membership_changed = true,
+                }
+                let cluster = &self.cluster;
+                found.extend(self.checker.observe(self.now, fact, |p| cluster.tp_name(cluster.partition_at(p))));
+                self.metrics.observe(self.now, fact, |tp| cluster.index_of(tp));
+                let names = crate::metrics::Namer {
+                    consumers: &self.consumer_names,
+                    partition: &|tp| cluster.tp_name(tp),
+                    partition_index: &|p| cluster.tp_name(cluster.partition_at(p)),
+                };
+                self.log.record(self.now, fact, &names);
+            }
+            pending = found;
+        }
+        if membership_changed {
+            let converged = convergence::is_converged(&self.coordinator, &self.consumers, &self.paused_until, &self.subscribed, &self.cluster);
+            self.convergence.update(self.now, converged);
+        }
+    }
+
+    fn sample(&mut self) {
+        let mut produced = 0;
+        let mut lag_total = 0;
+        let mut lag_max = 0;
+        for (i, &subscribed) in self.subscribed.iter().enumerate() {
+            if !subscribed {
+                continue;
+            }
+            let leo = self.cluster.log_end_offset(self.cluster.partition_at(i), self.now);
+            produced += leo;
+            let base = self
+                .coordinator
+                .offsets()
+                .get(i)
+                .or_else(|| self.ledger.start_of(i))
+                .unwrap_or(leo);
+            let lag = leo.saturating_sub(base);
+            lag_total += lag;
+            lag_max = lag_max.max(lag);
+        }
+        let point = SamplePoint {
+            produced,
+            processed: self.ledger.processed(),
+            lag_total,
+            lag_max,
+            members: self.coordinator.member_count() as u64,
+            generation: self.coordinator.generation(),
+            duplicates: self.ledger.duplicates(),
+            lost: self.ledger.lost(),
+        };
+        self.metrics.sample(self.now, point);
+    }
+
+    fn check_convergence(&mut self) {
+        if !self.convergence.converged() {
+            let last = self.scenario.last_fault_end();
+            let message = format!(
+                "the group did not converge within {} after the last fault ended at {}: state {}, {} of {} running consumers stable",
+                self.scenario.convergence_bound,
+                Time::ZERO + last,
+                self.coordinator.state().name(),
+                self.consumers.iter().filter(|c| c.is_stable()).count(),
+                self.consumers.iter().filter(|c| c.is_running()).count(),
+            );
+            let fact = self.checker.record(self.now, 5, message);
+            self.apply_facts(vec![fact]);
+        }
+        self.convergence.mark_checked();
+    }
+
+    fn finish(mut self) -> RunResult {
+        let end = Time::ZERO + self.scenario.duration;
+        self.now = end;
+        if self.metrics.samples().last().is_none_or(|s| s.time_s < end.as_secs_f64()) {
+            self.sample();
+        }
+        self.metrics.finish(end);
+        if self.ledger.lost() > 0 {
+            let message = format!(
+                "{} records were committed past without being processed (at-least-once broken)",
+                self.ledger.lost()
+            );
+            let fact = self.checker.record(end, 4, message);
+            self.apply_facts(vec![fact]);
+        }
+        result::build(self)
+    }
+
+    /// The state of the group coordinator (for tests and tools).
+    pub fn coordinator_state(&self) -> GroupState {
+        self.coordinator.state()
+    }
+
+    /// The scenario being run.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Duration of the run.
+    pub fn duration(&self) -> Duration {
+        self.scenario.duration
+    }
+}
