@@ -2,7 +2,6 @@
 //! them; the ones that matter to people are written to `events.csv`.
 
 use crate::assign::{Assignment, GroupSpec, TopicPartition};
-use crate::coordinator::protocol::GroupError;
 use crate::sim::Time;
 use std::sync::Arc;
 
@@ -81,7 +80,7 @@ pub enum Fact {
     /// The coordinator expired a member's session.
     SessionExpired { member: String },
     /// A commit was refused.
-    CommitFailed { consumer: usize, error: GroupError },
+    CommitFailed { consumer: usize, error: String },
     /// A consumer's request was refused in a way that made it rejoin.
     RejoinNeeded { consumer: usize, cause: String },
     /// A consumer set a position from `auto.offset.reset`.

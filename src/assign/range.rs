@@ -1,9 +1,11 @@
 //! Apache Kafka's client-side `RangeAssignor`: per topic, subscribers in
-//! member order each get a contiguous range; the first `P % C` get one more.
+//! member order each get a contiguous range; the first `P % C` get one
+//! more. With racks (KIP-881) partitions first go to consumers in a rack
+//! holding a replica, keeping the same per-consumer counts, and topics
+//! with the same subscribers and partition count stay co-partitioned.
 
-use super::{
-    kafka_member_order, Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition,
-};
+use super::{kafka_member_order, Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The `range` assignor (eager).
 #[derive(Debug, Clone, Copy, Default)]
@@ -15,20 +17,23 @@ impl Assignor for RangeAssignor {
     }
 
     fn assign(&self, group: &GroupSpec) -> Assignment {
+        let subscribers = subscribers_per_topic(group);
+        let racks = rack_ids(group);
+        let mut states: Vec<TopicState> = subscribers
+            .iter()
+            .enumerate()
+            .filter(|(t, _)| group.topics[*t].partitions > 0)
+            .map(|(t, subs)| TopicState::new(group, &racks, t as u32, subs))
+            .collect();
         let mut out = Assignment::empty(group.members.len());
-        for (topic, subscribers) in subscribers_per_topic(group).iter().enumerate() {
-            let partitions = group.topics[topic].partitions;
-            let consumers = subscribers.len() as u32;
-            if consumers == 0 || partitions == 0 {
-                continue;
+        if states.iter().any(|s| s.needs_rack_aware) {
+            assign_with_rack_matching(&mut states, &mut out);
+            for s in &mut states {
+                s.assign_ranges(&mut out, |_, _, _| true);
             }
-            let (per_consumer, extra) = (partitions / consumers, partitions % consumers);
-            for (i, &member) in subscribers.iter().enumerate() {
-                let i = i as u32;
-                let start = per_consumer * i + i.min(extra);
-                let len = per_consumer + u32::from(i < extra);
-                let list = &mut out.per_member[member];
-                list.extend((start..start + len).map(|p| TopicPartition::new(topic as u32, p)));
+        } else {
+            for s in &states {
+                plain_ranges(s, &mut out);
             }
         }
         out.normalize()
@@ -50,4 +55,170 @@ pub(crate) fn subscribers_per_topic(group: &GroupSpec) -> Vec<Vec<usize>> {
         }
     }
     per_topic
+}
+
+/// Dense ids for every rack named by a member or a replica.
+fn rack_ids(group: &GroupSpec) -> BTreeMap<&str, u32> {
+    let mut names: BTreeSet<&str> = group.members.iter().filter_map(|m| m.rack.as_deref()).collect();
+    for t in &group.topics {
+        names.extend(t.replica_racks.iter().flatten().map(String::as_str));
+    }
+    names.into_iter().enumerate().map(|(i, r)| (r, i as u32)).collect()
+}
+
+/// Classic range arithmetic, no racks: O(partitions) per topic.
+fn plain_ranges(s: &TopicState, out: &mut Assignment) {
+    let consumers = s.consumers.len() as u32;
+    if consumers == 0 {
+        return;
+    }
+    let (per_consumer, extra) = (s.partitions / consumers, s.partitions % consumers);
+    for (i, &(member, _)) in s.consumers.iter().enumerate() {
+        let i = i as u32;
+        let start = per_consumer * i + i.min(extra);
+        let len = per_consumer + u32::from(i < extra);
+        out.per_member[member].extend((start..start + len).map(|p| TopicPartition::new(s.topic, p)));
+    }
+}
+
+/// Kafka's `TopicAssignmentState`: one topic's subscribers, what is left
+/// to assign, and the quota bookkeeping.
+struct TopicState {
+    topic: u32,
+    partitions: u32,
+    /// (member index, rack id) in member order; rack `None` matches every partition.
+    consumers: Vec<(usize, Option<u32>)>,
+    /// Racks of each partition's replicas; empty when no subscriber has a rack.
+    partition_racks: Vec<BTreeSet<u32>>,
+    needs_rack_aware: bool,
+    unassigned: BTreeSet<u32>,
+    assigned: Vec<u32>,
+    per_consumer: u32,
+    extra_left: u32,
+}
+
+impl TopicState {
+    fn new(group: &GroupSpec, racks: &BTreeMap<&str, u32>, topic: u32, subscribers: &[usize]) -> Self {
+        let spec = &group.topics[topic as usize];
+        let rack_id = |r: &str| racks[r];
+        let mut consumers: Vec<(usize, Option<u32>)> = Vec::with_capacity(subscribers.len());
+        for &m in subscribers {
+            if consumers.iter().any(|&(x, _)| x == m) {
+                continue;
+            }
+            let rack = group.members[m].rack.as_deref().filter(|r| !r.is_empty()).map(rack_id);
+            consumers.push((m, rack));
+        }
+        let consumer_racks: BTreeSet<u32> = consumers.iter().filter_map(|&(_, r)| r).collect();
+        let mut partition_racks = Vec::new();
+        let mut needs_rack_aware = false;
+        if !consumer_racks.is_empty() {
+            partition_racks = (0..spec.partitions)
+                .map(|p| spec.racks_of(p).iter().map(|r| rack_id(r)).collect::<BTreeSet<u32>>())
+                .collect();
+            let all: BTreeSet<u32> = partition_racks.iter().flatten().copied().collect();
+            needs_rack_aware = consumer_racks.iter().any(|r| all.contains(r)) && partition_racks.iter().any(|s| *s != all);
+        }
+        let c = consumers.len() as u32;
+        TopicState {
+            topic,
+            partitions: spec.partitions,
+            needs_rack_aware,
+            unassigned: (0..spec.partitions).collect(),
+            assigned: vec![0; consumers.len()],
+            per_consumer: if c == 0 { 0 } else { spec.partitions / c },
+            extra_left: if c == 0 { 0 } else { spec.partitions % c },
+            consumers,
+            partition_racks,
+        }
+    }
+
+    fn max_assignable(&self, c: usize) -> u32 {
+        (self.per_consumer + u32::from(self.extra_left > 0)).saturating_sub(self.assigned[c])
+    }
+
+    fn racks_match(&self, c: usize, p: u32) -> bool {
+        match self.consumers[c].1 {
+            None => true,
+            Some(rack) => self.partition_racks.get(p as usize).is_some_and(|s| s.contains(&rack)),
+        }
+    }
+
+    fn on_assigned(&mut self, c: usize, partitions: &[u32], out: &mut Assignment) {
+        self.assigned[c] += partitions.len() as u32;
+        if self.assigned[c] > self.per_consumer {
+            self.extra_left -= 1;
+        }
+        let member = self.consumers[c].0;
+        for p in partitions {
+            self.unassigned.remove(p);
+            out.per_member[member].push(TopicPartition::new(self.topic, *p));
+        }
+    }
+
+    /// Each consumer in order takes the lowest unassigned partitions it may
+    /// have, up to its quota.
+    fn assign_ranges(&mut self, out: &mut Assignment, may_assign: impl Fn(&TopicState, usize, u32) -> bool) {
+        for c in 0..self.consumers.len() {
+            if self.unassigned.is_empty() {
+                break;
+            }
+            let quota = self.max_assignable(c) as usize;
+            let take: Vec<u32> = self
+                .unassigned
+                .iter()
+                .copied()
+                .filter(|&p| may_assign(self, c, p))
+                .take(quota)
+                .collect();
+            if !take.is_empty() {
+                self.on_assigned(c, &take, out);
+            }
+        }
+    }
+}
+
+/// Phase one: only partitions whose replicas share a rack with a consumer.
+fn assign_with_rack_matching(states: &mut [TopicState], out: &mut Assignment) {
+    // Topics with the same subscribers (and racks) and partition count are
+    // matched together so they stay co-partitioned.
+    let mut groups: BTreeMap<(Vec<(usize, Option<u32>)>, usize), Vec<usize>> = BTreeMap::new();
+    for (i, s) in states.iter().enumerate() {
+        groups.entry((s.consumers.clone(), s.partition_racks.len())).or_default().push(i);
+    }
+    for ((_, partitions), members) in groups {
+        if members.len() >= 2 {
+            assign_co_partitioned(states, &members, partitions as u32, out);
+        } else {
+            let s = &mut states[members[0]];
+            if s.needs_rack_aware {
+                s.assign_ranges(out, |s, c, p| s.racks_match(c, p));
+            }
+        }
+    }
+}
+
+fn assign_co_partitioned(states: &mut [TopicState], topics: &[usize], partitions: u32, out: &mut Assignment) {
+    let consumers = states[topics[0]].consumers.len();
+    let mut remaining: Vec<usize> = (0..consumers).collect();
+    for p in 0..partitions {
+        let chosen = remaining.iter().position(|&c| {
+            topics
+                .iter()
+                .all(|&t| states[t].racks_match(c, p) && states[t].max_assignable(c) > 0)
+        });
+        let Some(at) = chosen else {
+            continue;
+        };
+        let c = remaining[at];
+        for &t in topics {
+            states[t].on_assigned(c, &[p], out);
+        }
+        if topics.iter().all(|&t| states[t].max_assignable(c) == 0) {
+            remaining.remove(at);
+            if remaining.is_empty() {
+                break;
+            }
+        }
+    }
 }

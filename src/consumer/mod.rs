@@ -101,6 +101,7 @@ pub struct Consumer {
     batch: Option<Batch>,
     batch_commit: Option<u64>,
     closing: bool,
+    stall_debt: Duration,
     next_auto_commit: Time,
     heartbeat_sent_for: Option<(String, i32)>,
     token: u64,
@@ -132,6 +133,7 @@ impl Consumer {
             batch: None,
             batch_commit: None,
             closing: false,
+            stall_debt: Duration::ZERO,
             next_auto_commit: Time::ZERO,
             heartbeat_sent_for: None,
             token: 0,
@@ -253,6 +255,40 @@ impl Consumer {
         }
     }
 
+    /// The application thread blocks for `duration` (the heartbeat thread
+    /// does not): the current batch, or the next one, takes that much longer.
+    pub fn stall(&mut self, now: Time, duration: Duration, out: &mut ConsumerOutbox) {
+        if let Some(batch) = &mut self.batch {
+            batch.ends += duration;
+            self.batch_token += 1;
+            out.timers.push((batch.ends, ConsumerTimer::BatchDone(self.batch_token)));
+        } else if self.in_poll && self.phase != Phase::Down {
+            self.start_batch(now, Vec::new(), duration, out);
+        } else {
+            self.stall_debt = self.stall_debt + duration;
+        }
+    }
+
+    /// The application leaves `poll()` with `ranges` to process for `took`.
+    fn start_batch(&mut self, now: Time, ranges: Vec<(usize, u64, u64)>, took: Duration, out: &mut ConsumerOutbox) {
+        let took = took + std::mem::take(&mut self.stall_debt);
+        let batch = Batch {
+            ranges,
+            started: now,
+            ends: now + took,
+        };
+        self.batch_token += 1;
+        out.timers.push((batch.ends, ConsumerTimer::BatchDone(self.batch_token)));
+        self.batch = Some(batch);
+        self.in_poll = false;
+        self.last_poll = now;
+        self.poll_timeout_token += 1;
+        out.timers.push((
+            now + self.group.max_poll_interval,
+            ConsumerTimer::PollTimeout(self.poll_timeout_token),
+        ));
+    }
+
     fn begin_close(&mut self, now: Time, out: &mut ConsumerOutbox) {
         self.in_poll = false;
         let in_group = self.generation >= 0 && !self.member_id.is_empty();
@@ -287,6 +323,9 @@ impl Consumer {
     fn enter_poll(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
         self.in_poll = true;
         self.poll_timeout_token += 1;
+        if self.stall_debt > Duration::ZERO {
+            return self.start_batch(now, Vec::new(), Duration::ZERO, out);
+        }
         self.drive_poll(now, env, out);
     }
 
@@ -315,7 +354,7 @@ impl Consumer {
         if let CommitMode::Auto { interval } = self.group.commit {
             if now >= self.next_auto_commit {
                 self.next_auto_commit = now + interval;
-                if !self.assigned.is_empty() {
+                if !self.assigned.is_empty() && self.in_active_group() {
                     self.send_commit(out);
                 }
             }
@@ -347,20 +386,7 @@ impl Consumer {
             self.cursor = (i + 1) % n.max(1);
             let records = u64::from(self.group.max_poll_records) - remaining;
             let took = batch_time(&self.config.processing, records as u32, &mut self.rng);
-            let batch = Batch {
-                ranges,
-                started: now,
-                ends: now + took,
-            };
-            self.batch_token += 1;
-            out.timers.push((batch.ends, ConsumerTimer::BatchDone(self.batch_token)));
-            self.batch = Some(batch);
-            self.in_poll = false;
-            self.poll_timeout_token += 1;
-            out.timers.push((
-                now + self.group.max_poll_interval,
-                ConsumerTimer::PollTimeout(self.poll_timeout_token),
-            ));
+            self.start_batch(now, ranges, took, out);
             return;
         }
         // Nothing to read: block until data arrives or auto-commit is due.
@@ -392,10 +418,18 @@ impl Consumer {
                 to,
             });
         }
-        if self.group.commit == CommitMode::Sync && !self.assigned.is_empty() && self.generation >= 0 {
-            let token = self.send_commit(out);
-            self.batch_commit = Some(token);
-            return;
+        if self.group.commit == CommitMode::Sync && !self.assigned.is_empty() {
+            if self.in_active_group() {
+                let token = self.send_commit(out);
+                self.batch_commit = Some(token);
+                return;
+            }
+            // Kafka fails the commit locally (CommitFailedException): the
+            // consumer is no longer part of an active group.
+            out.facts.push(Fact::CommitFailed {
+                consumer: self.index,
+                error: "not part of an active group (CommitFailedException)".into(),
+            });
         }
         self.enter_poll(now, env, out);
     }
@@ -453,6 +487,14 @@ impl Consumer {
             session_timeout: self.group.session_timeout,
             rebalance_timeout: self.group.rebalance_timeout,
         }));
+    }
+
+    /// Kafka's `generationIfStable() != null`: commits are only sent by a
+    /// member that completed its last rebalance.
+    fn in_active_group(&self) -> bool {
+        self.generation >= 0
+            && !self.member_id.is_empty()
+            && matches!(self.phase, Phase::Stable | Phase::Fetching(_) | Phase::Revoking(_) | Phase::Closing(_))
     }
 
     fn send_commit(&mut self, out: &mut ConsumerOutbox) -> u64 {
@@ -714,7 +756,7 @@ impl Consumer {
         if let Err(error) = result {
             out.facts.push(Fact::CommitFailed {
                 consumer: self.index,
-                error,
+                error: error.name().to_string(),
             });
             match error {
                 GroupError::FencedInstanceId => return self.fatal(error, out),

@@ -179,7 +179,7 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             format!("{gap_ms} ms since the last poll; the member leaves the group"),
         ),
         Fact::SessionExpired { member } => ("session_expired", member.clone(), None, String::new()),
-        Fact::CommitFailed { consumer, error } => ("commit_failed", c(consumer), None, error.name().to_string()),
+        Fact::CommitFailed { consumer, error } => ("commit_failed", c(consumer), None, error.clone()),
         Fact::RejoinNeeded { consumer, cause } => ("rejoin_needed", c(consumer), None, cause.clone()),
         Fact::OffsetReset {
             consumer,

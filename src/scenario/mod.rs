@@ -205,8 +205,16 @@ pub enum Action {
         /// Close cleanly (commit, LeaveGroup for dynamic members) first.
         graceful: bool,
     },
-    /// The whole process stalls (GC pause, stop-the-world) for `duration`.
+    /// The whole process stalls (GC pause, VM freeze) for `duration`:
+    /// no processing, no heartbeats, no network.
     Pause {
+        /// Stall length.
+        duration: Duration,
+    },
+    /// Only the application thread stalls (a slow downstream call): the
+    /// batch in progress takes `duration` longer while the heartbeat
+    /// thread keeps running, so `max.poll.interval.ms` is what trips.
+    Stall {
         /// Stall length.
         duration: Duration,
     },
@@ -221,6 +229,7 @@ impl Action {
             Action::Crash => "crash",
             Action::Restart { .. } => "restart",
             Action::Pause { .. } => "pause",
+            Action::Stall { .. } => "stall",
         }
     }
 
@@ -228,7 +237,7 @@ impl Action {
     pub fn length(&self) -> Duration {
         match *self {
             Action::Restart { downtime, .. } => downtime,
-            Action::Pause { duration } => duration,
+            Action::Pause { duration } | Action::Stall { duration } => duration,
             _ => Duration::ZERO,
         }
     }

@@ -465,9 +465,15 @@ fn build_timeline(
         let kind = one_of(
             rep,
             &e.action,
-            &[("join", 0), ("leave", 1), ("crash", 2), ("restart", 3), ("pause", 4)],
+            &[("join", 0), ("leave", 1), ("crash", 2), ("restart", 3), ("pause", 4), ("stall", 5)],
             "",
         )?;
+        let length = || {
+            e.duration
+                .as_ref()
+                .map(|d| d.get_ref().0)
+                .ok_or_else(|| rep.spanned(ev, format!("a {} needs `duration`, e.g. duration = \"30s\"", e.action.get_ref())))
+        };
         let action = match kind {
             0 => Action::Join,
             1 => Action::Leave,
@@ -476,16 +482,11 @@ fn build_timeline(
                 downtime: e.downtime.map_or(Duration::ZERO, |d| d.0),
                 graceful: e.graceful.unwrap_or(true),
             },
-            _ => Action::Pause {
-                duration: e
-                    .duration
-                    .as_ref()
-                    .map(|d| d.get_ref().0)
-                    .ok_or_else(|| rep.spanned(ev, "a pause needs `duration`, e.g. duration = \"30s\""))?,
-            },
+            4 => Action::Pause { duration: length()? },
+            _ => Action::Stall { duration: length()? },
         };
-        if e.duration.is_some() && kind != 4 {
-            return Err(rep.spanned(e.duration.as_ref().expect("checked"), "`duration` applies to `pause` only"));
+        if e.duration.is_some() && kind < 4 {
+            return Err(rep.spanned(e.duration.as_ref().expect("checked"), "`duration` applies to `pause` and `stall` only"));
         }
         if (e.downtime.is_some() || e.graceful.is_some()) && kind != 3 {
             return Err(rep.spanned(ev, "`downtime` and `graceful` apply to `restart` only"));
@@ -530,6 +531,7 @@ fn build_timeline(
             (Life::PausedUntil(_), Action::Crash) => Life::Stopped,
             (Life::Running, Action::Restart { downtime, .. }) => Life::DownUntil(at + downtime),
             (Life::Running, Action::Pause { duration }) => Life::PausedUntil(at + duration),
+            (Life::Running, Action::Stall { .. }) => Life::Running,
             (Life::Stopped, _) => {
                 return Err(rep.spanned(
                     &e.action,

@@ -261,6 +261,7 @@ impl Simulation {
                     self.queue.push(up, Event::RestartUp(c));
                 }
             }
+            Action::Stall { duration } => self.with_consumer(c, |cons, now, _, out| cons.stall(now, duration, out)),
             Action::Pause { duration } => {
                 let until = self.now + duration;
                 self.paused_until[c] = Some(until);
