@@ -19,7 +19,8 @@ pub struct OffsetLedger {
 #[derive(Debug, Clone, Default)]
 struct PartitionLedger {
     processed: IntervalSet,
-    skipped: IntervalSet,
+    /// Processed or skipped by a reset: what a commit may pass without loss.
+    accounted: IntervalSet,
     /// Highest offset ever committed; loss is counted below it once.
     committed_high: Option<u64>,
     /// First position the group ever read from.
@@ -44,6 +45,7 @@ impl OffsetLedger {
         let ledger = &mut self.partitions[p];
         ledger.start.get_or_insert(from);
         let again = ledger.processed.insert(from, to);
+        ledger.accounted.insert(from, to);
         self.duplicates += again;
         self.processed += to - from;
         again
@@ -58,10 +60,8 @@ impl OffsetLedger {
         if position <= start {
             return 0;
         }
-        let unseen = (position - start)
-            - ledger.processed.covered_in(start, position)
-            - ledger.skipped.covered_in(start, position);
-        ledger.skipped.insert(start, position);
+        let unseen = ledger.accounted.insert(start, position);
+        let unseen = (position - start) - unseen;
         self.skipped += unseen;
         unseen
     }
@@ -76,9 +76,7 @@ impl OffsetLedger {
             ledger.committed_high = Some(ledger.committed_high.unwrap_or(offset).max(offset));
             return 0;
         }
-        let lost = (offset - from)
-            - ledger.processed.covered_in(from, offset)
-            - ledger.skipped.covered_in(from, offset);
+        let lost = (offset - from) - ledger.accounted.covered_in(from, offset);
         ledger.committed_high = Some(offset);
         self.lost += lost;
         lost
