@@ -14,6 +14,7 @@ pub struct Convergence {
     converged: bool,
     transitions: Vec<(Time, bool)>,
     checked: bool,
+    lapse_reported: bool,
 }
 
 impl Convergence {
@@ -38,6 +39,16 @@ impl Convergence {
     /// Notes that invariant 5 was evaluated during the run.
     pub fn mark_checked(&mut self) {
         self.checked = true;
+    }
+
+    /// True once a loss of convergence after the check was reported.
+    pub fn lapse_reported(&self) -> bool {
+        self.lapse_reported
+    }
+
+    /// Notes that a loss of convergence after the check was reported.
+    pub fn report_lapse(&mut self) {
+        self.lapse_reported = true;
     }
 
     /// True when invariant 5 was evaluated during the run.

@@ -360,7 +360,20 @@ impl Simulation {
         }
         if membership_changed {
             let converged = convergence::is_converged(&self.coordinator, &self.consumers, &self.paused_until, &self.subscribed, &self.cluster);
+            let was = self.convergence.converged();
             self.convergence.update(self.now, converged);
+            if was && !converged && self.convergence.was_checked() && !self.convergence.lapse_reported() {
+                // No fault is left in the timeline: losing convergence now
+                // means the group cannot stay stable on its own.
+                self.convergence.report_lapse();
+                let message = format!(
+                    "the group stopped being stable at {} although no fault was left in the timeline (state {}): it does not stay converged",
+                    self.now,
+                    self.coordinator.state().name()
+                );
+                let fact = self.checker.record(self.now, 5, message);
+                self.apply_facts(vec![fact]);
+            }
         }
     }
 
