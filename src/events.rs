@@ -51,15 +51,33 @@ pub enum Fact {
     /// A consumer process resumed after a stall.
     ConsumerResumed { consumer: usize },
     /// The coordinator added a member.
-    MemberAdded { member: String, instance: Option<String> },
+    MemberAdded {
+        member: String,
+        instance: Option<String>,
+    },
     /// A static member rejoined under a new member id.
-    MemberReplaced { instance: String, old: String, new: String },
+    MemberReplaced {
+        instance: String,
+        old: String,
+        new: String,
+    },
     /// The coordinator removed a member.
-    MemberRemoved { member: String, reason: &'static str },
+    MemberRemoved {
+        member: String,
+        reason: &'static str,
+    },
     /// The group changed state.
-    StateChanged { state: GroupState, generation: i32, reason: String },
+    StateChanged {
+        state: GroupState,
+        generation: i32,
+        reason: String,
+    },
     /// The join phase ended: a new generation with its leader.
-    GenerationStarted { generation: i32, leader: String, members: usize },
+    GenerationStarted {
+        generation: i32,
+        leader: String,
+        members: usize,
+    },
     /// The leader computed an assignment.
     AssignmentComputed {
         generation: i32,
@@ -68,13 +86,27 @@ pub enum Fact {
         assignment: Arc<Assignment>,
     },
     /// A consumer received partitions.
-    PartitionsAssigned { consumer: usize, generation: i32, partitions: Vec<TopicPartition> },
+    PartitionsAssigned {
+        consumer: usize,
+        generation: i32,
+        partitions: Vec<TopicPartition>,
+    },
     /// A consumer gave partitions up (revocation callback).
-    PartitionsRevoked { consumer: usize, partitions: Vec<TopicPartition> },
+    PartitionsRevoked {
+        consumer: usize,
+        partitions: Vec<TopicPartition>,
+    },
     /// A consumer lost partitions without revoking (fenced, crashed).
-    PartitionsLost { consumer: usize, partitions: Vec<TopicPartition> },
+    PartitionsLost {
+        consumer: usize,
+        partitions: Vec<TopicPartition>,
+    },
     /// A consumer fetched its committed offsets and is consuming again.
-    Consuming { consumer: usize, partitions: usize, resets: usize },
+    Consuming {
+        consumer: usize,
+        partitions: usize,
+        resets: usize,
+    },
     /// A consumer's poll gap exceeded `max.poll.interval.ms`.
     PollTimeout { consumer: usize, gap_ms: u64 },
     /// The coordinator expired a member's session.
@@ -84,11 +116,24 @@ pub enum Fact {
     /// A consumer's request was refused in a way that made it rejoin.
     RejoinNeeded { consumer: usize, cause: String },
     /// A consumer set a position from `auto.offset.reset`.
-    OffsetReset { consumer: usize, partition: usize, position: u64 },
+    OffsetReset {
+        consumer: usize,
+        partition: usize,
+        position: u64,
+    },
     /// Records `[from, to)` of a partition were processed.
-    Processed { consumer: usize, partition: usize, from: u64, to: u64 },
+    Processed {
+        consumer: usize,
+        partition: usize,
+        from: u64,
+        to: u64,
+    },
     /// The coordinator stored a committed offset.
-    CommitStored { partition: usize, offset: u64, member: String },
+    CommitStored {
+        partition: usize,
+        offset: u64,
+        member: String,
+    },
     /// An invariant failed.
     Violation { invariant: u8, message: String },
 }

@@ -2,8 +2,6 @@
 //! consumer-group rebalancing.
 
 pub mod assign;
-pub mod scenario;
-pub mod sim;
 pub mod check;
 pub mod cluster;
 pub mod consumer;
@@ -12,6 +10,8 @@ pub mod events;
 pub mod metrics;
 pub mod offsets;
 pub mod report;
+pub mod scenario;
+pub mod sim;
 pub mod simulation;
 
 pub use assign::Assignor;

@@ -95,7 +95,11 @@ fn run(
 ) -> Result<ExitCode, Failure> {
     let scenario = Scenario::load(&file, &overrides).map_err(|e| Failure::BadInput(e.into()))?;
     let seed = seed.unwrap_or(scenario.default_seed);
-    let dir = out.unwrap_or_else(|| PathBuf::from("output").join(&scenario.name).join(seed.to_string()));
+    let dir = out.unwrap_or_else(|| {
+        PathBuf::from("output")
+            .join(&scenario.name)
+            .join(seed.to_string())
+    });
     let result = Simulation::new(scenario, seed).run();
     write_outputs(&result, &dir)
         .with_context(|| format!("writing the outputs of the run to {}", dir.display()))
@@ -127,8 +131,12 @@ fn assign(file: &str) -> Result<ExitCode, Failure> {
             .with_context(|| format!("{file}: cannot read the assignment input"))
             .map_err(Failure::BadInput)?
     };
-    let input = parse_assign_input(&text)
-        .map_err(|e| Failure::BadInput(anyhow::anyhow!("{}: {e}", if file == "-" { "<stdin>" } else { file })))?;
+    let input = parse_assign_input(&text).map_err(|e| {
+        Failure::BadInput(anyhow::anyhow!(
+            "{}: {e}",
+            if file == "-" { "<stdin>" } else { file }
+        ))
+    })?;
     let assignor = input.assignor.build();
     let assignment = assignor.assign(&input.group);
     print!("{}", format_assignment(&input.group, &assignment));

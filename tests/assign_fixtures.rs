@@ -1,13 +1,16 @@
 //! Apache Kafka's own assignor unit tests, translated into fixture files
 //! under tests/fixtures/assign/ (format: tests/fixtures/assign/README.md).
 
-use rebalance_sim::assign::{parse_assign_input, Assignment, GroupSpec};
+use rebalance_sim::assign::{Assignment, GroupSpec, parse_assign_input};
 use rebalance_sim::check::check_assignment_validity;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 fn load(file: &str) -> Vec<Value> {
-    let path = format!("{}/tests/fixtures/assign/{file}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/assign/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
     doc["cases"].as_array().expect("cases").clone()
@@ -21,7 +24,12 @@ fn complete_topics(input: &mut Value) {
         for t in m["topics"].as_array().into_iter().flatten() {
             named.insert(t.as_str().expect("topic").to_string());
         }
-        for o in m.get("owned").and_then(Value::as_array).into_iter().flatten() {
+        for o in m
+            .get("owned")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             named.insert(o[0].as_str().expect("topic").to_string());
         }
     }
@@ -57,7 +65,12 @@ fn expected(v: &Value) -> Named {
                 .as_array()
                 .expect("list")
                 .iter()
-                .map(|p| (p[0].as_str().expect("topic").to_string(), p[1].as_u64().expect("partition") as u32))
+                .map(|p| {
+                    (
+                        p[0].as_str().expect("topic").to_string(),
+                        p[1].as_u64().expect("partition") as u32,
+                    )
+                })
                 .collect();
             (m.clone(), set)
         })
@@ -88,7 +101,12 @@ fn run_fixtures(file: &str) -> (usize, Vec<String>) {
                 continue;
             }
         }
-        for check in case.get("checks").and_then(Value::as_array).into_iter().flatten() {
+        for check in case
+            .get("checks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let check = check.as_str().expect("check name");
             let problem = match check {
                 "valid" => check_assignment_validity(&parsed.group, &assignment),

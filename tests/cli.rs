@@ -12,20 +12,40 @@ fn root() -> PathBuf {
 }
 
 fn run(args: &[&str]) -> Output {
-    bin().args(args).current_dir(root()).output().expect("the binary runs")
+    bin()
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the binary runs")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn run_scenario(file: &str, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["run", file, "--quiet", "--out", out.to_str().expect("utf-8 path")];
+    let mut args = vec![
+        "run",
+        file,
+        "--quiet",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ];
     args.extend_from_slice(extra);
     run(&args)
 }
 
-const OUTPUTS: [&str; 5] = ["timeseries.csv", "events.csv", "summary.json", "chart.png", "chart.svg"];
+const OUTPUTS: [&str; 5] = [
+    "timeseries.csv",
+    "events.csv",
+    "summary.json",
+    "chart.png",
+    "chart.svg",
+];
 
 #[test]
 fn every_example_scenario_runs_clean_and_writes_all_outputs() {
@@ -38,16 +58,23 @@ fn every_example_scenario_runs_clean_and_writes_all_outputs() {
         }
         seen += 1;
         let first = std::fs::read_to_string(&path).expect("readable");
-        assert!(first.starts_with('#'), "{} must start with a comment saying what it shows", path.display());
+        assert!(
+            first.starts_with('#'),
+            "{} must start with a comment saying what it shows",
+            path.display()
+        );
         let out = tmp.path().join(path.file_stem().expect("stem"));
         let o = run_scenario(path.to_str().expect("utf-8"), &out, &[]);
         assert!(o.status.success(), "{}: {}", path.display(), text(&o));
         for f in OUTPUTS {
-            let meta = std::fs::metadata(out.join(f)).unwrap_or_else(|e| panic!("{}: {f}: {e}", path.display()));
+            let meta = std::fs::metadata(out.join(f))
+                .unwrap_or_else(|e| panic!("{}: {f}: {e}", path.display()));
             assert!(meta.len() > 0, "{}: {f} is empty", path.display());
         }
-        let summary: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary")).expect("json");
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("summary.json")).expect("summary"),
+        )
+        .expect("json");
         for key in [
             "scenario",
             "seed",
@@ -61,7 +88,11 @@ fn every_example_scenario_runs_clean_and_writes_all_outputs() {
             "violations",
             "trace_digest",
         ] {
-            assert!(summary.get(key).is_some(), "{}: summary.json lacks {key}", path.display());
+            assert!(
+                summary.get(key).is_some(),
+                "{}: summary.json lacks {key}",
+                path.display()
+            );
         }
         assert_eq!(summary["violations"].as_array().map(Vec::len), Some(0));
     }
@@ -73,23 +104,40 @@ fn default_output_directory_is_output_scenario_seed() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let scenario = root().join("scenarios/consumer-crash.toml");
     let o = bin()
-        .args(["run", scenario.to_str().expect("utf-8"), "--seed", "7", "--set", "scenario.duration=90s"])
+        .args([
+            "run",
+            scenario.to_str().expect("utf-8"),
+            "--seed",
+            "7",
+            "--set",
+            "scenario.duration=90s",
+        ])
         .current_dir(tmp.path())
         .output()
         .expect("runs");
     assert!(o.status.success(), "{}", text(&o));
     for f in OUTPUTS {
-        assert!(tmp.path().join("output/consumer-crash/7").join(f).is_file(), "{f}");
+        assert!(
+            tmp.path().join("output/consumer-crash/7").join(f).is_file(),
+            "{f}"
+        );
     }
     let table = String::from_utf8_lossy(&o.stdout);
-    assert!(table.contains("trace digest") && table.contains("rebalances"), "{table}");
+    assert!(
+        table.contains("trace digest") && table.contains("rebalances"),
+        "{table}"
+    );
 }
 
 #[test]
 fn same_seed_gives_byte_identical_outputs_and_another_seed_another_digest() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let file = "scenarios/consumer-crash.toml";
-    let (a, b, c) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("c"));
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
     for (dir, seed) in [(&a, "3"), (&b, "3"), (&c, "4")] {
         let o = run_scenario(file, dir, &["--seed", seed]);
         assert!(o.status.success(), "{}", text(&o));
@@ -100,7 +148,9 @@ fn same_seed_gives_byte_identical_outputs_and_another_seed_another_digest() {
         assert!(x == y, "{f} differs between two runs with the same seed");
     }
     let digest = |d: &Path| {
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).expect("s")).expect("j");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).expect("s"))
+                .expect("j");
         v["trace_digest"].as_str().expect("digest").to_string()
     };
     assert_ne!(digest(&a), digest(&c), "another seed must give another run");
@@ -110,13 +160,23 @@ fn same_seed_gives_byte_identical_outputs_and_another_seed_another_digest() {
 fn a_violated_invariant_exits_1_with_the_replay_command() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("storm");
-    let o = run_scenario("tests/scenarios/rebalance-storm.toml", &out, &["--seed", "5"]);
+    let o = run_scenario(
+        "tests/scenarios/rebalance-storm.toml",
+        &out,
+        &["--seed", "5"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("invariant 5"), "{err}");
-    assert!(err.contains("rebalance-sim run tests/scenarios/rebalance-storm.toml --seed 5"), "{err}");
+    assert!(
+        err.contains("rebalance-sim run tests/scenarios/rebalance-storm.toml --seed 5"),
+        "{err}"
+    );
     let events = std::fs::read_to_string(out.join("events.csv")).expect("events.csv");
-    assert!(events.contains(",violation,"), "the violation is in events.csv");
+    assert!(
+        events.contains(",violation,"),
+        "the violation is in events.csv"
+    );
     let summary = std::fs::read_to_string(out.join("summary.json")).expect("summary");
     assert!(summary.contains("\"invariant\": 5"), "{summary}");
 }
@@ -128,14 +188,27 @@ fn set_overrides_scalar_fields() {
     let o = run_scenario(
         "scenarios/consumer-crash.toml",
         &out,
-        &["--set", "group.assignor=roundrobin", "--set", "topics.0.partitions=5", "--set", "scenario.duration=65s"],
+        &[
+            "--set",
+            "group.assignor=roundrobin",
+            "--set",
+            "topics.0.partitions=5",
+            "--set",
+            "scenario.duration=65s",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
     let summary = std::fs::read_to_string(out.join("summary.json")).expect("summary");
-    assert!(summary.contains("\"assignor\": \"roundrobin\""), "{summary}");
+    assert!(
+        summary.contains("\"assignor\": \"roundrobin\""),
+        "{summary}"
+    );
     assert!(summary.contains("\"duration_ms\": 65000"), "{summary}");
     let events = std::fs::read_to_string(out.join("events.csv")).expect("events");
-    assert!(events.contains("orders-4") && !events.contains("orders-5"), "5 partitions");
+    assert!(
+        events.contains("orders-4") && !events.contains("orders-5"),
+        "5 partitions"
+    );
 }
 
 /// Writes `body` to a scenario file, runs it, and checks exit code 2, the
@@ -155,27 +228,50 @@ fn assert_bad(body: &str, extra: &[&str], expect: &[&str]) {
     assert!(!out.exists(), "no output directory for bad input");
 }
 
-const GOOD: &str = "[[topics]]\nname = \"t\"\npartitions = 4\nproduce_rate = 10\n\n[consumers]\ncount = 2\n";
+const GOOD: &str =
+    "[[topics]]\nname = \"t\"\npartitions = 4\nproduce_rate = 10\n\n[consumers]\ncount = 2\n";
 
 #[test]
 fn bad_scenarios_exit_2_naming_file_line_column_and_field() {
     assert_bad("[[topics]\nname = \"t\"\n", &[], &["bad.toml:1:"]);
-    assert_bad(&format!("{GOOD}\n[group]\nassignr = \"range\"\n"), &[], &["bad.toml:10:1", "group.assignr", "unknown field", "assignor"]);
+    assert_bad(
+        &format!("{GOOD}\n[group]\nassignr = \"range\"\n"),
+        &[],
+        &[
+            "bad.toml:10:1",
+            "group.assignr",
+            "unknown field",
+            "assignor",
+        ],
+    );
     assert_bad(
         &format!("{GOOD}\n[group]\nassignor = \"sticky-ish\"\n"),
         &[],
-        &["bad.toml:10:12", "group.assignor", "\"range\"", "\"roundrobin\""],
+        &[
+            "bad.toml:10:12",
+            "group.assignor",
+            "\"range\"",
+            "\"roundrobin\"",
+        ],
     );
     assert_bad(
         &format!("{GOOD}\n[group]\nsession_timeout = \"45 parsecs\"\n"),
         &[],
         &["bad.toml:10:19", "group.session_timeout", "\"250ms\""],
     );
-    assert_bad(&format!("{GOOD}\n[group]\nsession_timeout = 45\n"), &[], &["bad.toml:10:19", "no unit"]);
+    assert_bad(
+        &format!("{GOOD}\n[group]\nsession_timeout = 45\n"),
+        &[],
+        &["bad.toml:10:19", "no unit"],
+    );
     assert_bad(
         &format!("{GOOD}\n[group]\nheartbeat_interval = \"50s\"\n"),
         &[],
-        &["bad.toml:10:22", "group.heartbeat_interval", "lower than the session timeout"],
+        &[
+            "bad.toml:10:22",
+            "group.heartbeat_interval",
+            "lower than the session timeout",
+        ],
     );
     assert_bad(
         &format!("{GOOD}\n[group]\nsession_timeout = \"1s\"\nheartbeat_interval = \"100ms\"\n"),
@@ -185,7 +281,12 @@ fn bad_scenarios_exit_2_naming_file_line_column_and_field() {
     assert_bad(
         &format!("{GOOD}\n[[timeline]]\nat = \"10s\"\naction = \"crash\"\nconsumer = \"c9\"\n"),
         &[],
-        &["bad.toml:12:12", "timeline[0].consumer", "unknown consumer \"c9\"", "c1, c2"],
+        &[
+            "bad.toml:12:12",
+            "timeline[0].consumer",
+            "unknown consumer \"c9\"",
+            "c1, c2",
+        ],
     );
     assert_bad(
         &format!("{GOOD}\n[[timeline]]\nat = \"10s\"\naction = \"explode\"\nconsumer = \"c1\"\n"),
@@ -199,24 +300,44 @@ fn bad_scenarios_exit_2_naming_file_line_column_and_field() {
         &[],
         &["timeline[1].action", "already running at 20s"],
     );
-    assert_bad(&format!("{GOOD}\n[[timeline]]\nat = \"10s\"\naction = \"pause\"\nconsumer = \"c1\"\n"), &[], &["needs `duration`"]);
-    assert_bad("[consumers]\ncount = 1\n", &[], &["topics"]);
-    assert_bad(&GOOD.replace("partitions = 4", "partitions = 0"), &[], &["bad.toml:3:14", "topics[0].partitions", "from 1"]);
-    assert_bad(&format!("{GOOD}\n[group]\ntopics = [\"nope\"]\n"), &[], &["group.topics", "unknown topic \"nope\""]);
     assert_bad(
-        &format!("{GOOD}\n[consumers.named]\n"),
+        &format!("{GOOD}\n[[timeline]]\nat = \"10s\"\naction = \"pause\"\nconsumer = \"c1\"\n"),
         &[],
-        &["bad.toml:"],
+        &["needs `duration`"],
     );
+    assert_bad("[consumers]\ncount = 1\n", &[], &["topics"]);
+    assert_bad(
+        &GOOD.replace("partitions = 4", "partitions = 0"),
+        &[],
+        &["bad.toml:3:14", "topics[0].partitions", "from 1"],
+    );
+    assert_bad(
+        &format!("{GOOD}\n[group]\ntopics = [\"nope\"]\n"),
+        &[],
+        &["group.topics", "unknown topic \"nope\""],
+    );
+    assert_bad(&format!("{GOOD}\n[consumers.named]\n"), &[], &["bad.toml:"]);
 }
 
 #[test]
 fn bad_set_overrides_exit_2_naming_the_argument() {
-    assert_bad(GOOD, &["--set", "group.assignor=bogus"], &["--set group.assignor=bogus", "\"roundrobin\""]);
-    assert_bad(GOOD, &["--set", "group.session_timeout=soon"], &["--set group.session_timeout=soon", "duration"]);
+    assert_bad(
+        GOOD,
+        &["--set", "group.assignor=bogus"],
+        &["--set group.assignor=bogus", "\"roundrobin\""],
+    );
+    assert_bad(
+        GOOD,
+        &["--set", "group.session_timeout=soon"],
+        &["--set group.session_timeout=soon", "duration"],
+    );
     assert_bad(GOOD, &["--set", "novalue"], &["expected key=value"]);
     assert_bad(GOOD, &["--set", "topics.7.partitions=3"], &["no entry 7"]);
-    assert_bad(GOOD, &["--set", "group.nonsense=1"], &["group.nonsense", "unknown field"]);
+    assert_bad(
+        GOOD,
+        &["--set", "group.nonsense=1"],
+        &["group.nonsense", "unknown field"],
+    );
 }
 
 #[test]
@@ -235,7 +356,12 @@ fn assign_stdin(input: &str) -> Output {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
     child.wait_with_output().expect("wait")
 }
 
@@ -247,9 +373,17 @@ fn assign_prints_one_line_per_member() {
                         "c3": {"topics": ["t1"], "instance": "i3", "rack": "a"}}}"#,
     );
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "c1: t0-0 t0-1 t1-1\nc2: t0-2 t0-3 t1-2\nc3: t1-0\n");
-    let o = assign_stdin(r#"{"assignor": "roundrobin", "topics": {"t": 5}, "members": {"a": {"topics": ["t"]}, "b": {"topics": []}}}"#);
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "a: t-0 t-1 t-2 t-3 t-4\nb:\n");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "c1: t0-0 t0-1 t1-1\nc2: t0-2 t0-3 t1-2\nc3: t1-0\n"
+    );
+    let o = assign_stdin(
+        r#"{"assignor": "roundrobin", "topics": {"t": 5}, "members": {"a": {"topics": ["t"]}, "b": {"topics": []}}}"#,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "a: t-0 t-1 t-2 t-3 t-4\nb:\n"
+    );
 }
 
 #[test]
@@ -265,16 +399,38 @@ fn assign_reads_files_too() {
 #[test]
 fn bad_assign_inputs_exit_2() {
     for (input, expect) in [
-        (r#"{"assignor": "fastest", "topics": {}, "members": {}}"#, "unknown assignor \"fastest\""),
-        (r#"{"assignor": "range", "topics": {"t": 1}, "members": {"c": {"topics": ["u"]}}}"#, "unknown topic \"u\""),
-        (r#"{"assignor": "range", "topics": {"t": 1}, "members": {"c": {"topics": ["t"]}"#, "malformed JSON at line 1"),
-        (r#"{"assignor": "range", "topics": {"t": -1}, "members": {}}"#, "topics.t"),
-        (r#"{"assignor": "range", "topics": {"t": 1}, "members": {"c": {"topics": ["t"], "owned": [["t", 5]]}}}"#, "does not exist"),
-        (r#"{"assignor": "range", "topics": {"t": 1}, "members": {"c": {"topicz": ["t"]}}}"#, "unknown field"),
+        (
+            r#"{"assignor": "fastest", "topics": {}, "members": {}}"#,
+            "unknown assignor \"fastest\"",
+        ),
+        (
+            r#"{"assignor": "range", "topics": {"t": 1}, "members": {"c": {"topics": ["u"]}}}"#,
+            "unknown topic \"u\"",
+        ),
+        (
+            r#"{"assignor": "range", "topics": {"t": 1}, "members": {"c": {"topics": ["t"]}"#,
+            "malformed JSON at line 1",
+        ),
+        (
+            r#"{"assignor": "range", "topics": {"t": -1}, "members": {}}"#,
+            "topics.t",
+        ),
+        (
+            r#"{"assignor": "range", "topics": {"t": 1}, "members": {"c": {"topics": ["t"], "owned": [["t", 5]]}}}"#,
+            "does not exist",
+        ),
+        (
+            r#"{"assignor": "range", "topics": {"t": 1}, "members": {"c": {"topicz": ["t"]}}}"#,
+            "unknown field",
+        ),
     ] {
         let o = assign_stdin(input);
         assert_eq!(o.status.code(), Some(2), "{input}: {}", text(&o));
-        assert!(text(&o).contains(expect), "{input}: expected {expect:?} in {}", text(&o));
+        assert!(
+            text(&o).contains(expect),
+            "{input}: expected {expect:?} in {}",
+            text(&o)
+        );
     }
 }
 
@@ -283,6 +439,9 @@ fn every_subcommand_has_help() {
     for args in [&["--help"][..], &["run", "--help"], &["assign", "--help"]] {
         let o = run(args);
         assert!(o.status.success(), "{args:?}");
-        assert!(String::from_utf8_lossy(&o.stdout).contains("Usage"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("Usage"),
+            "{args:?}"
+        );
     }
 }

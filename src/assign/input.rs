@@ -4,7 +4,7 @@
 //! "replica_racks": [["a","b"]]}}, "members": {"c1": {"topics": ["t0"],
 //! "owned": [["t0", 0]], "generation": 1, "instance": "i1", "rack": "a"}}}`.
 
-use super::{AssignorName, Assignment, GroupSpec, NamedMember, TopicSpec, ASSIGNOR_NAMES};
+use super::{ASSIGNOR_NAMES, Assignment, AssignorName, GroupSpec, NamedMember, TopicSpec};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -88,7 +88,12 @@ fn join(path: &str, key: &str) -> String {
 fn as_u32(v: &Value, path: &str) -> Result<u32, AssignInputError> {
     v.as_u64()
         .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| invalid(path, format!("expected a whole number from 0 to {}, found {v}", u32::MAX)))
+        .ok_or_else(|| {
+            invalid(
+                path,
+                format!("expected a whole number from 0 to {}, found {v}", u32::MAX),
+            )
+        })
 }
 
 fn as_string(v: &Value, path: &str) -> Result<String, AssignInputError> {
@@ -107,25 +112,39 @@ pub fn parse_assign_input(text: &str) -> Result<AssignInput, AssignInputError> {
     let doc: Value = serde_json::from_str(text).map_err(|e| AssignInputError::Json {
         line: e.line(),
         column: e.column(),
-        message: e.to_string().split(" at line").next().unwrap_or_default().to_string(),
+        message: e
+            .to_string()
+            .split(" at line")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     })?;
     let root = expect_object(&doc, "input")?;
     reject_unknown(root, "", &["assignor", "topics", "members"])?;
 
-    let name_value = root
-        .get("assignor")
-        .ok_or_else(|| invalid("assignor", "missing; one of: ".to_string() + &ASSIGNOR_NAMES.join(", ")))?;
+    let name_value = root.get("assignor").ok_or_else(|| {
+        invalid(
+            "assignor",
+            "missing; one of: ".to_string() + &ASSIGNOR_NAMES.join(", "),
+        )
+    })?;
     let name = as_string(name_value, "assignor")?;
     let assignor = AssignorName::parse(&name).ok_or_else(|| {
         invalid(
             "assignor",
-            format!("unknown assignor \"{name}\", expected one of: {}", ASSIGNOR_NAMES.join(", ")),
+            format!(
+                "unknown assignor \"{name}\", expected one of: {}",
+                ASSIGNOR_NAMES.join(", ")
+            ),
         )
     })?;
 
-    let topics_value = root
-        .get("topics")
-        .ok_or_else(|| invalid("topics", "missing; an object of topic name to partition count"))?;
+    let topics_value = root.get("topics").ok_or_else(|| {
+        invalid(
+            "topics",
+            "missing; an object of topic name to partition count",
+        )
+    })?;
     let mut topics = Vec::new();
     for (tname, tv) in expect_object(topics_value, "topics")? {
         topics.push(parse_topic(tname, tv)?);
@@ -184,10 +203,18 @@ fn parse_topic(name: &str, v: &Value) -> Result<TopicSpec, AssignInputError> {
     })
 }
 
-fn parse_member(id: &str, v: &Value, topics: &[TopicSpec]) -> Result<NamedMember, AssignInputError> {
+fn parse_member(
+    id: &str,
+    v: &Value,
+    topics: &[TopicSpec],
+) -> Result<NamedMember, AssignInputError> {
     let path = format!("members.{id}");
     let obj = expect_object(v, &path)?;
-    reject_unknown(obj, &path, &["topics", "owned", "generation", "instance", "rack"])?;
+    reject_unknown(
+        obj,
+        &path,
+        &["topics", "owned", "generation", "instance", "rack"],
+    )?;
     let known = |t: &str| topics.iter().find(|s| s.name == t);
     let tpath = join(&path, "topics");
     let subs = as_array(
@@ -221,7 +248,10 @@ fn parse_member(id: &str, v: &Value, topics: &[TopicSpec]) -> Result<NamedMember
             if partition >= topic.partitions {
                 return Err(invalid(
                     &p,
-                    format!("topic \"{tname}\" has {} partitions, so {partition} does not exist", topic.partitions),
+                    format!(
+                        "topic \"{tname}\" has {} partitions, so {partition} does not exist",
+                        topic.partitions
+                    ),
                 ));
             }
             member.owned.push((tname, partition));
@@ -248,7 +278,10 @@ fn unknown_topic(path: &str, name: &str, topics: &[TopicSpec]) -> AssignInputErr
     let names: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
     invalid(
         path,
-        format!("unknown topic \"{name}\"; the topics are: {}", names.join(", ")),
+        format!(
+            "unknown topic \"{name}\"; the topics are: {}",
+            names.join(", ")
+        ),
     )
 }
 

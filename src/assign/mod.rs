@@ -13,11 +13,11 @@ mod range;
 mod registry;
 mod roundrobin;
 
-pub use input::{format_assignment, parse_assign_input, AssignInput, AssignInputError};
+pub use input::{AssignInput, AssignInputError, format_assignment, parse_assign_input};
 pub use member_order::{java_string_cmp, kafka_member_order};
-pub use promise::{check_promise, BalancePromise};
+pub use promise::{BalancePromise, check_promise};
 pub use range::RangeAssignor;
-pub use registry::{assignor_by_name, AssignorName, ASSIGNOR_NAMES};
+pub use registry::{ASSIGNOR_NAMES, AssignorName, assignor_by_name};
 pub use roundrobin::RoundRobinAssignor;
 
 use std::collections::BTreeMap;

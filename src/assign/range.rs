@@ -4,7 +4,7 @@
 //! holding a replica, keeping the same per-consumer counts, and topics
 //! with the same subscribers and partition count stay co-partitioned.
 
-use super::{kafka_member_order, Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition};
+use super::{Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition, kafka_member_order};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The `range` assignor (eager).
@@ -59,11 +59,19 @@ pub(crate) fn subscribers_per_topic(group: &GroupSpec) -> Vec<Vec<usize>> {
 
 /// Dense ids for every rack named by a member or a replica.
 fn rack_ids(group: &GroupSpec) -> BTreeMap<&str, u32> {
-    let mut names: BTreeSet<&str> = group.members.iter().filter_map(|m| m.rack.as_deref()).collect();
+    let mut names: BTreeSet<&str> = group
+        .members
+        .iter()
+        .filter_map(|m| m.rack.as_deref())
+        .collect();
     for t in &group.topics {
         names.extend(t.replica_racks.iter().flatten().map(String::as_str));
     }
-    names.into_iter().enumerate().map(|(i, r)| (r, i as u32)).collect()
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| (r, i as u32))
+        .collect()
 }
 
 /// Classic range arithmetic, no racks: O(partitions) per topic.
@@ -77,7 +85,8 @@ fn plain_ranges(s: &TopicState, out: &mut Assignment) {
         let i = i as u32;
         let start = per_consumer * i + i.min(extra);
         let len = per_consumer + u32::from(i < extra);
-        out.per_member[member].extend((start..start + len).map(|p| TopicPartition::new(s.topic, p)));
+        out.per_member[member]
+            .extend((start..start + len).map(|p| TopicPartition::new(s.topic, p)));
     }
 }
 
@@ -98,7 +107,12 @@ struct TopicState {
 }
 
 impl TopicState {
-    fn new(group: &GroupSpec, racks: &BTreeMap<&str, u32>, topic: u32, subscribers: &[usize]) -> Self {
+    fn new(
+        group: &GroupSpec,
+        racks: &BTreeMap<&str, u32>,
+        topic: u32,
+        subscribers: &[usize],
+    ) -> Self {
         let spec = &group.topics[topic as usize];
         let rack_id = |r: &str| racks[r];
         let mut consumers: Vec<(usize, Option<u32>)> = Vec::with_capacity(subscribers.len());
@@ -106,7 +120,11 @@ impl TopicState {
             if consumers.iter().any(|&(x, _)| x == m) {
                 continue;
             }
-            let rack = group.members[m].rack.as_deref().filter(|r| !r.is_empty()).map(rack_id);
+            let rack = group.members[m]
+                .rack
+                .as_deref()
+                .filter(|r| !r.is_empty())
+                .map(rack_id);
             consumers.push((m, rack));
         }
         let consumer_racks: BTreeSet<u32> = consumers.iter().filter_map(|&(_, r)| r).collect();
@@ -114,10 +132,16 @@ impl TopicState {
         let mut needs_rack_aware = false;
         if !consumer_racks.is_empty() {
             partition_racks = (0..spec.partitions)
-                .map(|p| spec.racks_of(p).iter().map(|r| rack_id(r)).collect::<BTreeSet<u32>>())
+                .map(|p| {
+                    spec.racks_of(p)
+                        .iter()
+                        .map(|r| rack_id(r))
+                        .collect::<BTreeSet<u32>>()
+                })
                 .collect();
             let all: BTreeSet<u32> = partition_racks.iter().flatten().copied().collect();
-            needs_rack_aware = consumer_racks.iter().any(|r| all.contains(r)) && partition_racks.iter().any(|s| *s != all);
+            needs_rack_aware = consumer_racks.iter().any(|r| all.contains(r))
+                && partition_racks.iter().any(|s| *s != all);
         }
         let c = consumers.len() as u32;
         TopicState {
@@ -126,8 +150,8 @@ impl TopicState {
             needs_rack_aware,
             unassigned: (0..spec.partitions).collect(),
             assigned: vec![0; consumers.len()],
-            per_consumer: if c == 0 { 0 } else { spec.partitions / c },
-            extra_left: if c == 0 { 0 } else { spec.partitions % c },
+            per_consumer: spec.partitions.checked_div(c).unwrap_or(0),
+            extra_left: spec.partitions.checked_rem(c).unwrap_or(0),
             consumers,
             partition_racks,
         }
@@ -140,7 +164,10 @@ impl TopicState {
     fn racks_match(&self, c: usize, p: u32) -> bool {
         match self.consumers[c].1 {
             None => true,
-            Some(rack) => self.partition_racks.get(p as usize).is_some_and(|s| s.contains(&rack)),
+            Some(rack) => self
+                .partition_racks
+                .get(p as usize)
+                .is_some_and(|s| s.contains(&rack)),
         }
     }
 
@@ -158,7 +185,11 @@ impl TopicState {
 
     /// Each consumer in order takes the lowest unassigned partitions it may
     /// have, up to its quota.
-    fn assign_ranges(&mut self, out: &mut Assignment, may_assign: impl Fn(&TopicState, usize, u32) -> bool) {
+    fn assign_ranges(
+        &mut self,
+        out: &mut Assignment,
+        may_assign: impl Fn(&TopicState, usize, u32) -> bool,
+    ) {
         for c in 0..self.consumers.len() {
             if self.unassigned.is_empty() {
                 break;
@@ -182,9 +213,13 @@ impl TopicState {
 fn assign_with_rack_matching(states: &mut [TopicState], out: &mut Assignment) {
     // Topics with the same subscribers (and racks) and partition count are
     // matched together so they stay co-partitioned.
-    let mut groups: BTreeMap<(Vec<(usize, Option<u32>)>, usize), Vec<usize>> = BTreeMap::new();
+    type Subscribers = Vec<(usize, Option<u32>)>;
+    let mut groups: BTreeMap<(Subscribers, usize), Vec<usize>> = BTreeMap::new();
     for (i, s) in states.iter().enumerate() {
-        groups.entry((s.consumers.clone(), s.partition_racks.len())).or_default().push(i);
+        groups
+            .entry((s.consumers.clone(), s.partition_racks.len()))
+            .or_default()
+            .push(i);
     }
     for ((_, partitions), members) in groups {
         if members.len() >= 2 {
@@ -198,7 +233,12 @@ fn assign_with_rack_matching(states: &mut [TopicState], out: &mut Assignment) {
     }
 }
 
-fn assign_co_partitioned(states: &mut [TopicState], topics: &[usize], partitions: u32, out: &mut Assignment) {
+fn assign_co_partitioned(
+    states: &mut [TopicState],
+    topics: &[usize],
+    partitions: u32,
+    out: &mut Assignment,
+) {
     let consumers = states[topics[0]].consumers.len();
     let mut remaining: Vec<usize> = (0..consumers).collect();
     for p in 0..partitions {

@@ -3,7 +3,7 @@
 //! member order, skipping members not subscribed to the partition's topic.
 
 use super::range::subscribers_per_topic;
-use super::{kafka_member_order, Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition};
+use super::{Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition, kafka_member_order};
 
 /// The `roundrobin` assignor (eager).
 #[derive(Debug, Clone, Copy, Default)]

@@ -6,7 +6,7 @@
 //! 5. after the last fault the group converges within a bound;
 //! 6. the assignor keeps its balance promise.
 
-use crate::assign::{check_promise, Assignment, BalancePromise, GroupSpec};
+use crate::assign::{Assignment, BalancePromise, GroupSpec, check_promise};
 use crate::events::Fact;
 use crate::sim::Time;
 use serde::Serialize;
@@ -44,7 +44,12 @@ impl Checker {
     }
 
     /// Looks at one fact; returns the violations it reveals.
-    pub fn observe(&mut self, now: Time, fact: &Fact, partition_name: impl Fn(usize) -> String) -> Vec<Fact> {
+    pub fn observe(
+        &mut self,
+        now: Time,
+        fact: &Fact,
+        partition_name: impl Fn(usize) -> String,
+    ) -> Vec<Fact> {
         let mut found = Vec::new();
         match fact {
             Fact::AssignmentComputed {
@@ -57,7 +62,10 @@ impl Checker {
                     found.push((1, format!("generation {generation}: {m}")));
                 }
                 if let Some(m) = check_promise(self.promise, group, assignment) {
-                    found.push((6, format!("generation {generation}: balance promise broken: {m}")));
+                    found.push((
+                        6,
+                        format!("generation {generation}: balance promise broken: {m}"),
+                    ));
                 }
             }
             Fact::CommitStored {
@@ -128,10 +136,17 @@ pub fn check_assignment_validity(group: &GroupSpec, assignment: &Assignment) -> 
         let member = &group.members[m];
         for &tp in parts {
             let Some(topic) = group.topics.get(tp.topic as usize) else {
-                return Some(format!("member {} got a partition of an unknown topic", member.id));
+                return Some(format!(
+                    "member {} got a partition of an unknown topic",
+                    member.id
+                ));
             };
             if tp.partition >= topic.partitions {
-                return Some(format!("member {} got {}, which does not exist", member.id, group.tp_name(tp)));
+                return Some(format!(
+                    "member {} got {}, which does not exist",
+                    member.id,
+                    group.tp_name(tp)
+                ));
             }
             if !member.subscribes(tp.topic) {
                 return Some(format!(
@@ -160,7 +175,10 @@ pub fn check_assignment_validity(group: &GroupSpec, assignment: &Assignment) -> 
             continue;
         }
         if let Some(p) = (0..topic.partitions).find(|&p| owner[offsets[t] + p as usize].is_none()) {
-            return Some(format!("{}-{p} is subscribed but assigned to nobody", topic.name));
+            return Some(format!(
+                "{}-{p} is subscribed but assigned to nobody",
+                topic.name
+            ));
         }
     }
     None

@@ -8,7 +8,7 @@ pub use produce::ProduceRate;
 
 use crate::assign::{TopicPartition, TopicSpec};
 use crate::scenario::Scenario;
-use crate::sim::Time;
+use crate::sim::{Duration, Time};
 
 /// One broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub struct Topic {
     pub partitions: u32,
     /// Production rate over the whole topic.
     pub rate: ProduceRate,
+    /// Producer batches reach the broker at multiples of this (0: at once).
+    pub linger: Duration,
     /// Dense index of partition 0 among all partitions of the cluster.
     pub first_index: u32,
 }
@@ -63,13 +65,15 @@ impl Cluster {
                     name: t.name.clone(),
                     partitions: t.partitions,
                     rate: ProduceRate::per_second(t.produce_rate),
+                    linger: t.linger,
                     first_index,
                 };
                 first_index += t.partitions;
                 topic
             })
             .collect();
-        let offsets_partition = java_abs_hash(&scenario.group.id) % scenario.cluster.offsets_topic_partitions;
+        let offsets_partition =
+            java_abs_hash(&scenario.group.id) % scenario.cluster.offsets_topic_partitions;
         Cluster {
             coordinator: offsets_partition % scenario.cluster.brokers,
             brokers,
@@ -98,7 +102,10 @@ impl Cluster {
 
     /// The id of a topic by name.
     pub fn topic_id(&self, name: &str) -> Option<u32> {
-        self.topics.iter().position(|t| t.name == name).map(|i| i as u32)
+        self.topics
+            .iter()
+            .position(|t| t.name == name)
+            .map(|i| i as u32)
     }
 
     /// `topic-partition`, as Kafka prints it.
@@ -106,21 +113,56 @@ impl Cluster {
         format!("{}-{}", self.topics[tp.topic as usize].name, tp.partition)
     }
 
-    /// Records ever written to `tp` by time `now`: its log-end offset.
+    /// Records written to `tp` and visible by time `now`: its log-end
+    /// offset. Producers send what they gathered at each `linger` boundary.
     pub fn log_end_offset(&self, tp: TopicPartition, now: Time) -> u64 {
         let t = &self.topics[tp.topic as usize];
-        partition_share(t.rate.produced_by(now), t.partitions, tp.partition)
+        partition_share(
+            self.visible_records(tp.topic, now),
+            t.partitions,
+            tp.partition,
+        )
+    }
+
+    /// Records of the whole topic visible to consumers at `now`.
+    pub fn visible_records(&self, topic: u32, now: Time) -> u64 {
+        let t = &self.topics[topic as usize];
+        let sent = match t.linger.micros() {
+            0 => now,
+            l => Time(now.micros() - now.micros() % l),
+        };
+        t.rate.produced_by(sent)
+    }
+
+    /// Log-end offset of partition `p` of `topic` when the topic as a
+    /// whole holds `visible` records (see [`Cluster::visible_records`]).
+    pub fn share_of(&self, topic: u32, p: u32, visible: u64) -> u64 {
+        partition_share(visible, self.topics[topic as usize].partitions, p)
+    }
+
+    /// When the topic as a whole first holds `records` records visible to
+    /// consumers, if ever.
+    pub fn time_when_visible(&self, topic: u32, records: u64) -> Option<Time> {
+        let t = &self.topics[topic as usize];
+        let produced = t.rate.time_of_record(records)?;
+        match t.linger.micros() {
+            0 => Some(produced),
+            l => Some(Time(produced.micros().div_ceil(l) * l)),
+        }
+    }
+
+    /// The topic-wide record count at which partition `p` holds `offset + 1`
+    /// records (records are dealt round-robin: record n goes to n % P).
+    pub fn records_needed(&self, topic: u32, p: u32, offset: u64) -> Option<u64> {
+        offset
+            .checked_mul(u64::from(self.topics[topic as usize].partitions))?
+            .checked_add(u64::from(p) + 1)
     }
 
     /// When `tp`'s log-end offset first exceeds `offset`, if ever.
     pub fn time_when_beyond(&self, tp: TopicPartition, offset: u64) -> Option<Time> {
-        let t = &self.topics[tp.topic as usize];
-        // Records are dealt round-robin: record n of the topic goes to
-        // partition n % P, so `tp` holds offset `o` once n = o*P + p exists.
-        let needed = offset
-            .checked_mul(u64::from(t.partitions))?
-            .checked_add(u64::from(tp.partition) + 1)?;
-        t.rate.time_of_record(needed)
+        let needed = self.records_needed(tp.topic, tp.partition, offset)?;
+        self.time_when_visible(tp.topic, needed)
     }
 
     /// The topics as assignors see them (with replica racks when brokers
@@ -149,7 +191,9 @@ fn partition_share(produced: u64, partitions: u32, p: u32) -> u64 {
 fn java_abs_hash(s: &str) -> u32 {
     let mut h: i32 = 0;
     for unit in s.encode_utf16() {
-        h = h.wrapping_mul(31).wrapping_add(i32::from(unit as i16 as u16 as i16) & 0xffff);
+        h = h
+            .wrapping_mul(31)
+            .wrapping_add(i32::from(unit as i16 as u16 as i16) & 0xffff);
     }
     (h & 0x7fff_ffff) as u32
 }

@@ -55,7 +55,10 @@ mod tests {
             for n in [1u64, 2, 7, 1000, 123_456] {
                 let t = r.time_of_record(n).unwrap();
                 assert!(r.produced_by(t) >= n, "rate {rate} n {n}");
-                assert!(t.0 == 0 || r.produced_by(Time(t.0 - 1)) < n, "rate {rate} n {n}");
+                assert!(
+                    t.0 == 0 || r.produced_by(Time(t.0 - 1)) < n,
+                    "rate {rate} n {n}"
+                );
             }
         }
         assert_eq!(ProduceRate::per_second(0.0).time_of_record(1), None);

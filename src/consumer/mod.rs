@@ -10,7 +10,9 @@ pub use processing::{batch_time, mean_time};
 
 use crate::assign::{Assignor, GroupSpec, MemberSpec, TopicPartition};
 use crate::cluster::Cluster;
-use crate::coordinator::protocol::{GroupError, JoinRequest, JoinResult, Request, Response};
+use crate::coordinator::protocol::{
+    GroupError, JoinRequest, JoinResult, MemberAssignments, Request, Response,
+};
 use crate::events::{Fact, StopReason};
 use crate::scenario::{CommitMode, ConsumerConfig, GroupConfig, OffsetReset};
 use crate::sim::{Duration, SimRng, Time};
@@ -108,12 +110,20 @@ pub struct Consumer {
     poll_token: u64,
     batch_token: u64,
     heartbeat_token: u64,
-    poll_timeout_token: u64,
+    /// A `PollTimeout` timer is pending (one at a time; it re-arms itself
+    /// lazily when polls moved the deadline).
+    poll_timeout_armed: bool,
 }
 
 impl Consumer {
     /// A stopped consumer; `subscription` holds topic ids.
-    pub fn new(index: usize, config: ConsumerConfig, group: Arc<GroupConfig>, subscription: Vec<u32>, rng: SimRng) -> Self {
+    pub fn new(
+        index: usize,
+        config: ConsumerConfig,
+        group: Arc<GroupConfig>,
+        subscription: Vec<u32>,
+        rng: SimRng,
+    ) -> Self {
         Consumer {
             index,
             config,
@@ -140,7 +150,7 @@ impl Consumer {
             poll_token: 0,
             batch_token: 0,
             heartbeat_token: 0,
-            poll_timeout_token: 0,
+            poll_timeout_armed: false,
         }
     }
 
@@ -204,12 +214,18 @@ impl Consumer {
         self.batch_commit = None;
         self.closing = false;
         self.heartbeat_sent_for = None;
+        self.poll_timeout_armed = false;
         if let CommitMode::Auto { interval } = self.group.commit {
             self.next_auto_commit = now + interval;
         }
-        out.facts.push(Fact::ConsumerStarted { consumer: self.index });
+        out.facts.push(Fact::ConsumerStarted {
+            consumer: self.index,
+        });
         self.heartbeat_token += 1;
-        out.timers.push((now + self.group.heartbeat_interval, ConsumerTimer::Heartbeat(self.heartbeat_token)));
+        out.timers.push((
+            now + self.group.heartbeat_interval,
+            ConsumerTimer::Heartbeat(self.heartbeat_token),
+        ));
         self.enter_poll(now, env, out);
     }
 
@@ -233,7 +249,10 @@ impl Consumer {
         self.batch = None;
         self.phase = Phase::Down;
         self.in_poll = false;
-        out.facts.push(Fact::ConsumerStopped { consumer: self.index, reason });
+        out.facts.push(Fact::ConsumerStopped {
+            consumer: self.index,
+            reason,
+        });
     }
 
     /// Asks the application to shut down cleanly: it finishes its batch,
@@ -251,7 +270,8 @@ impl Consumer {
         if let Some(batch) = &mut self.batch {
             batch.ends += until.since(now);
             self.batch_token += 1;
-            out.timers.push((batch.ends, ConsumerTimer::BatchDone(self.batch_token)));
+            out.timers
+                .push((batch.ends, ConsumerTimer::BatchDone(self.batch_token)));
         }
     }
 
@@ -261,7 +281,8 @@ impl Consumer {
         if let Some(batch) = &mut self.batch {
             batch.ends += duration;
             self.batch_token += 1;
-            out.timers.push((batch.ends, ConsumerTimer::BatchDone(self.batch_token)));
+            out.timers
+                .push((batch.ends, ConsumerTimer::BatchDone(self.batch_token)));
         } else if self.in_poll && self.phase != Phase::Down {
             self.start_batch(now, Vec::new(), duration, out);
         } else {
@@ -270,7 +291,13 @@ impl Consumer {
     }
 
     /// The application leaves `poll()` with `ranges` to process for `took`.
-    fn start_batch(&mut self, now: Time, ranges: Vec<(usize, u64, u64)>, took: Duration, out: &mut ConsumerOutbox) {
+    fn start_batch(
+        &mut self,
+        now: Time,
+        ranges: Vec<(usize, u64, u64)>,
+        took: Duration,
+        out: &mut ConsumerOutbox,
+    ) {
         let took = took + std::mem::take(&mut self.stall_debt);
         let batch = Batch {
             ranges,
@@ -278,21 +305,28 @@ impl Consumer {
             ends: now + took,
         };
         self.batch_token += 1;
-        out.timers.push((batch.ends, ConsumerTimer::BatchDone(self.batch_token)));
+        out.timers
+            .push((batch.ends, ConsumerTimer::BatchDone(self.batch_token)));
         self.batch = Some(batch);
         self.in_poll = false;
         self.last_poll = now;
-        self.poll_timeout_token += 1;
-        out.timers.push((
-            now + self.group.max_poll_interval,
-            ConsumerTimer::PollTimeout(self.poll_timeout_token),
-        ));
+        if !self.poll_timeout_armed {
+            self.poll_timeout_armed = true;
+            out.timers.push((
+                now + self.group.max_poll_interval,
+                ConsumerTimer::PollTimeout(0),
+            ));
+        }
     }
 
     fn begin_close(&mut self, now: Time, out: &mut ConsumerOutbox) {
         self.in_poll = false;
         let in_group = self.generation >= 0 && !self.member_id.is_empty();
-        if in_group && self.phase == Phase::Stable && self.commits_before_revoke() && !self.assigned.is_empty() {
+        if in_group
+            && self.phase == Phase::Stable
+            && self.commits_before_revoke()
+            && !self.assigned.is_empty()
+        {
             let token = self.send_commit(out);
             self.phase = Phase::Closing(token);
             return;
@@ -322,7 +356,6 @@ impl Consumer {
 
     fn enter_poll(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
         self.in_poll = true;
-        self.poll_timeout_token += 1;
         if self.stall_debt > Duration::ZERO {
             return self.start_batch(now, Vec::new(), Duration::ZERO, out);
         }
@@ -366,10 +399,20 @@ impl Consumer {
         let mut remaining = u64::from(self.group.max_poll_records);
         let mut ranges = Vec::new();
         let mut last = None;
+        // Topic-wide visible counts, computed once per topic per poll.
+        let mut visible: Option<(u32, u64)> = None;
         for k in 0..n {
             let i = (self.cursor + k) % n;
             let tp = self.assigned[i];
-            let leo = env.cluster.log_end_offset(tp, now);
+            let total = match visible {
+                Some((t, v)) if t == tp.topic => v,
+                _ => {
+                    let v = env.cluster.visible_records(tp.topic, now);
+                    visible = Some((tp.topic, v));
+                    v
+                }
+            };
+            let leo = env.cluster.share_of(tp.topic, tp.partition, total);
             let pos = self.positions[i];
             if leo > pos {
                 let take = (leo - pos).min(remaining);
@@ -391,8 +434,22 @@ impl Consumer {
         }
         // Nothing to read: block until data arrives or auto-commit is due.
         let mut wake: Option<Time> = None;
-        for (i, &tp) in self.assigned.iter().enumerate() {
-            if let Some(t) = env.cluster.time_when_beyond(tp, self.positions[i]) {
+        let mut i = 0;
+        while i < n {
+            // Per topic, the partition whose next record comes first.
+            let topic = self.assigned[i].topic;
+            let mut needed = u64::MAX;
+            while i < n && self.assigned[i].topic == topic {
+                let tp = self.assigned[i];
+                if let Some(r) = env
+                    .cluster
+                    .records_needed(topic, tp.partition, self.positions[i])
+                {
+                    needed = needed.min(r);
+                }
+                i += 1;
+            }
+            if let Some(t) = env.cluster.time_when_visible(topic, needed) {
                 let t = t + env.latency;
                 wake = Some(wake.map_or(t, |w| w.min(t)));
             }
@@ -402,7 +459,8 @@ impl Consumer {
         }
         if let Some(at) = wake {
             self.poll_token += 1;
-            out.timers.push((at.max(now), ConsumerTimer::Poll(self.poll_token)));
+            out.timers
+                .push((at.max(now), ConsumerTimer::Poll(self.poll_token)));
         }
     }
 
@@ -494,7 +552,10 @@ impl Consumer {
     fn in_active_group(&self) -> bool {
         self.generation >= 0
             && !self.member_id.is_empty()
-            && matches!(self.phase, Phase::Stable | Phase::Fetching(_) | Phase::Revoking(_) | Phase::Closing(_))
+            && matches!(
+                self.phase,
+                Phase::Stable | Phase::Fetching(_) | Phase::Revoking(_) | Phase::Closing(_)
+            )
     }
 
     fn send_commit(&mut self, out: &mut ConsumerOutbox) -> u64 {
@@ -503,7 +564,12 @@ impl Consumer {
             member_id: self.member_id.clone(),
             generation: self.generation,
             instance_id: self.config.instance_id.clone(),
-            offsets: self.indices.iter().copied().zip(self.positions.iter().copied()).collect(),
+            offsets: self
+                .indices
+                .iter()
+                .copied()
+                .zip(self.positions.iter().copied())
+                .collect(),
             token,
         });
         token
@@ -529,7 +595,13 @@ impl Consumer {
     // ----- events -----------------------------------------------------------
 
     /// Handles a timer.
-    pub fn on_timer(&mut self, now: Time, timer: ConsumerTimer, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+    pub fn on_timer(
+        &mut self,
+        now: Time,
+        timer: ConsumerTimer,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
         if self.phase == Phase::Down {
             return;
         }
@@ -537,7 +609,10 @@ impl Consumer {
             ConsumerTimer::Poll(t) if t == self.poll_token => self.drive_poll(now, env, out),
             ConsumerTimer::BatchDone(t) if t == self.batch_token => self.batch_done(now, env, out),
             ConsumerTimer::Heartbeat(t) if t == self.heartbeat_token => {
-                let joined = matches!(self.phase, Phase::Syncing | Phase::Fetching(_) | Phase::Stable | Phase::Revoking(_));
+                let joined = matches!(
+                    self.phase,
+                    Phase::Syncing | Phase::Fetching(_) | Phase::Stable | Phase::Revoking(_)
+                );
                 if joined && self.generation >= 0 && !self.member_id.is_empty() {
                     self.heartbeat_sent_for = Some((self.member_id.clone(), self.generation));
                     out.requests.push(Request::Heartbeat {
@@ -545,17 +620,30 @@ impl Consumer {
                         generation: self.generation,
                     });
                 }
-                out.timers.push((now + self.group.heartbeat_interval, ConsumerTimer::Heartbeat(t)));
+                out.timers.push((
+                    now + self.group.heartbeat_interval,
+                    ConsumerTimer::Heartbeat(t),
+                ));
             }
-            ConsumerTimer::PollTimeout(t) if t == self.poll_timeout_token && !self.in_poll => {
-                self.poll_timed_out(now, out);
+            ConsumerTimer::PollTimeout(_) => {
+                self.poll_timeout_armed = false;
+                let deadline = self.last_poll + self.group.max_poll_interval;
+                if self.in_poll {
+                    // Re-armed when the application next leaves poll().
+                } else if now < deadline {
+                    self.poll_timeout_armed = true;
+                    out.timers.push((deadline, ConsumerTimer::PollTimeout(0)));
+                } else {
+                    self.poll_timed_out(now, out);
+                }
             }
             _ => {}
         }
     }
 
     fn poll_timed_out(&mut self, now: Time, out: &mut ConsumerOutbox) {
-        let in_group = !self.member_id.is_empty() && !matches!(self.phase, Phase::Unjoined | Phase::Joining);
+        let in_group =
+            !self.member_id.is_empty() && !matches!(self.phase, Phase::Unjoined | Phase::Joining);
         if !in_group {
             return;
         }
@@ -575,7 +663,13 @@ impl Consumer {
     }
 
     /// Handles a response from the coordinator.
-    pub fn on_response(&mut self, now: Time, response: Response, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+    pub fn on_response(
+        &mut self,
+        now: Time,
+        response: Response,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
         if self.phase == Phase::Down {
             return;
         }
@@ -588,13 +682,21 @@ impl Consumer {
         }
     }
 
-    fn on_join(&mut self, now: Time, result: Result<JoinResult, GroupError>, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+    fn on_join(
+        &mut self,
+        now: Time,
+        result: Result<JoinResult, GroupError>,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
         if self.phase != Phase::Joining {
             return;
         }
         let joined = match result {
             Ok(r) => r,
-            Err(GroupError::FencedInstanceId) => return self.fatal(GroupError::FencedInstanceId, out),
+            Err(GroupError::FencedInstanceId) => {
+                return self.fatal(GroupError::FencedInstanceId, out);
+            }
             Err(e) => {
                 self.reset_generation(e == GroupError::UnknownMemberId);
                 return self.send_join(now, out);
@@ -620,7 +722,7 @@ impl Consumer {
         members: &Arc<Vec<MemberSpec>>,
         env: &ConsumerEnv<'_>,
         out: &mut ConsumerOutbox,
-    ) -> Arc<Vec<(String, Vec<TopicPartition>)>> {
+    ) -> MemberAssignments {
         let group = Arc::new(GroupSpec {
             topics: env.cluster.topic_specs(),
             members: members.as_ref().clone(),
@@ -653,7 +755,9 @@ impl Consumer {
         }
         let partitions = match result {
             Ok(p) => p,
-            Err(GroupError::FencedInstanceId) => return self.fatal(GroupError::FencedInstanceId, out),
+            Err(GroupError::FencedInstanceId) => {
+                return self.fatal(GroupError::FencedInstanceId, out);
+            }
             Err(e) => {
                 match e {
                     GroupError::UnknownMemberId => self.reset_generation(true),
@@ -665,7 +769,11 @@ impl Consumer {
         };
         self.assigned = partitions;
         self.assigned.sort_unstable();
-        self.indices = self.assigned.iter().map(|&tp| env.cluster.index_of(tp)).collect();
+        self.indices = self
+            .assigned
+            .iter()
+            .map(|&tp| env.cluster.index_of(tp))
+            .collect();
         self.positions.clear();
         self.cursor = 0;
         out.facts.push(Fact::PartitionsAssigned {
@@ -712,7 +820,11 @@ impl Consumer {
             })
             .collect();
         self.phase = Phase::Stable;
-        let resets = out.facts.iter().filter(|f| matches!(f, Fact::OffsetReset { .. })).count();
+        let resets = out
+            .facts
+            .iter()
+            .filter(|f| matches!(f, Fact::OffsetReset { .. }))
+            .count();
         out.facts.push(Fact::Consuming {
             consumer: self.index,
             partitions: self.assigned.len(),
@@ -721,10 +833,18 @@ impl Consumer {
         self.drive_poll(now, env, out);
     }
 
-    fn on_heartbeat(&mut self, now: Time, result: Result<(), GroupError>, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+    fn on_heartbeat(
+        &mut self,
+        now: Time,
+        result: Result<(), GroupError>,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
         let sent_for = self.heartbeat_sent_for.take();
         let current = (self.member_id.clone(), self.generation);
-        if sent_for.as_ref() != Some(&current) || matches!(self.phase, Phase::Joining | Phase::Unjoined) {
+        if sent_for.as_ref() != Some(&current)
+            || matches!(self.phase, Phase::Joining | Phase::Unjoined)
+        {
             return; // an answer about a generation we already left
         }
         let Err(error) = result else {
@@ -774,7 +894,6 @@ impl Consumer {
             _ if self.batch_commit == Some(token) => {
                 self.batch_commit = None;
                 self.in_poll = true;
-                self.poll_timeout_token += 1;
                 self.drive_poll(now, env, out);
             }
             _ => {}
@@ -790,7 +909,8 @@ fn credit_partial_batch(consumer: usize, batch: &Batch, now: Time, out: &mut Con
     let done = if span == 0 {
         total
     } else {
-        (u128::from(total) * u128::from(now.since(batch.started).micros().min(span)) / u128::from(span)) as u64
+        (u128::from(total) * u128::from(now.since(batch.started).micros().min(span))
+            / u128::from(span)) as u64
     };
     let mut left = done;
     for &(partition, from, to) in &batch.ranges {

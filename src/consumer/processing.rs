@@ -81,15 +81,24 @@ mod tests {
     fn mean_of(dist: ProcessingTime, n: u32) -> f64 {
         let mut rng = rng_stream(1, "t");
         let runs = 2000;
-        (0..runs).map(|_| batch_time(&dist, n, &mut rng).micros() as f64).sum::<f64>() / runs as f64
+        (0..runs)
+            .map(|_| batch_time(&dist, n, &mut rng).micros() as f64)
+            .sum::<f64>()
+            / runs as f64
     }
 
     #[test]
     fn batch_means_match_per_record_means() {
         let ms = Duration::from_millis(1);
         let cases = [
-            ProcessingTime::Uniform { min: Duration(500), max: Duration(1500) },
-            ProcessingTime::Normal { mean: ms, stddev: Duration(300) },
+            ProcessingTime::Uniform {
+                min: Duration(500),
+                max: Duration(1500),
+            },
+            ProcessingTime::Normal {
+                mean: ms,
+                stddev: Duration(300),
+            },
             ProcessingTime::Exponential { mean: ms },
         ];
         for dist in cases {
@@ -98,6 +107,9 @@ mod tests {
                 assert!((got - 1000.0).abs() < 60.0, "{dist:?} n={n}: {got}");
             }
         }
-        assert_eq!(batch_time(&ProcessingTime::Constant(ms), 7, &mut rng_stream(1, "t")), Duration(7000));
+        assert_eq!(
+            batch_time(&ProcessingTime::Constant(ms), 7, &mut rng_stream(1, "t")),
+            Duration(7000)
+        );
     }
 }

@@ -3,7 +3,9 @@
 //! join, session expiry, static members (KIP-345) and offset commits
 //! fenced by generation. Follows Apache Kafka's `GroupCoordinator`.
 
-use super::protocol::{Endpoint, GroupError, JoinRequest, JoinResult, Request, Response};
+use super::protocol::{
+    Endpoint, GroupError, JoinRequest, JoinResult, MemberAssignments, Request, Response,
+};
 use super::{CoordinatorOutbox, OffsetStore};
 use crate::assign::{MemberSpec, TopicPartition};
 use crate::events::{Fact, GroupState};
@@ -147,7 +149,13 @@ impl ClassicCoordinator {
     }
 
     /// Handles one request arriving at `now`.
-    pub fn handle(&mut self, now: Time, from: Endpoint, request: Request, out: &mut CoordinatorOutbox) {
+    pub fn handle(
+        &mut self,
+        now: Time,
+        from: Endpoint,
+        request: Request,
+        out: &mut CoordinatorOutbox,
+    ) {
         match request {
             Request::Join(join) => self.handle_join(now, from, join, out),
             Request::Sync {
@@ -155,7 +163,10 @@ impl ClassicCoordinator {
                 generation,
                 assignment,
             } => self.handle_sync(now, from, &member_id, generation, assignment, out),
-            Request::Heartbeat { member_id, generation } => {
+            Request::Heartbeat {
+                member_id,
+                generation,
+            } => {
                 let result = self.handle_heartbeat(now, &member_id, generation, out);
                 out.responses.push((from, Response::Heartbeat(result)));
             }
@@ -167,12 +178,24 @@ impl ClassicCoordinator {
                 offsets,
                 token,
             } => {
-                let result = self.handle_commit(now, &member_id, generation, instance_id.as_deref(), &offsets, out);
-                out.responses.push((from, Response::Commit { token, result }));
+                let result = self.handle_commit(
+                    now,
+                    &member_id,
+                    generation,
+                    instance_id.as_deref(),
+                    &offsets,
+                    out,
+                );
+                out.responses
+                    .push((from, Response::Commit { token, result }));
             }
             Request::Fetch { partitions, token } => {
-                let offsets = partitions.iter().map(|&p| (p, self.offsets.get(p))).collect();
-                out.responses.push((from, Response::Fetch { token, offsets }));
+                let offsets = partitions
+                    .iter()
+                    .map(|&p| (p, self.offsets.get(p)))
+                    .collect();
+                out.responses
+                    .push((from, Response::Fetch { token, offsets }));
             }
         }
     }
@@ -187,9 +210,13 @@ impl ClassicCoordinator {
                 if self.new_member_added && self.initial_remaining > Duration::ZERO {
                     // Each new joiner extends the wait, up to the rebalance timeout.
                     self.new_member_added = false;
-                    let delay = self.config.initial_rebalance_delay.min(self.initial_remaining);
+                    let delay = self
+                        .config
+                        .initial_rebalance_delay
+                        .min(self.initial_remaining);
                     self.initial_remaining = self.initial_remaining - delay;
-                    out.timers.push((now + delay, CoordinatorTimer::InitialDelay { token }));
+                    out.timers
+                        .push((now + delay, CoordinatorTimer::InitialDelay { token }));
                 } else {
                     self.in_initial_delay = false;
                     self.complete_join(now, out);
@@ -206,7 +233,11 @@ impl ClassicCoordinator {
                 }
                 let late: Vec<String> = self.pending_sync.iter().cloned().collect();
                 for id in &late {
-                    self.remove_member(id, "did not send SyncGroup within the rebalance timeout", out);
+                    self.remove_member(
+                        id,
+                        "did not send SyncGroup within the rebalance timeout",
+                        out,
+                    );
                 }
                 self.prepare_rebalance(now, format!("{} member(s) did not sync", late.len()), out);
             }
@@ -244,7 +275,9 @@ impl ClassicCoordinator {
                 m.session_check_pending = true;
                 out.timers.push((
                     now + m.session_timeout,
-                    CoordinatorTimer::SessionCheck { member: id.to_string() },
+                    CoordinatorTimer::SessionCheck {
+                        member: id.to_string(),
+                    },
                 ));
             }
         }
@@ -257,12 +290,23 @@ impl ClassicCoordinator {
         let deadline = m.last_heartbeat + m.session_timeout;
         if deadline > now || m.awaiting_join || m.awaiting_sync {
             // Alive, or parked in a join/sync request (Kafka keeps those).
-            let next = if deadline > now { deadline } else { now + m.session_timeout };
-            out.timers.push((next, CoordinatorTimer::SessionCheck { member: id.to_string() }));
+            let next = if deadline > now {
+                deadline
+            } else {
+                now + m.session_timeout
+            };
+            out.timers.push((
+                next,
+                CoordinatorTimer::SessionCheck {
+                    member: id.to_string(),
+                },
+            ));
             return;
         }
         m.session_check_pending = false;
-        out.facts.push(Fact::SessionExpired { member: id.to_string() });
+        out.facts.push(Fact::SessionExpired {
+            member: id.to_string(),
+        });
         self.remove_member(id, "session timeout", out);
         self.after_member_left(now, format!("member {id} session expired"), out);
     }
@@ -287,15 +331,28 @@ impl ClassicCoordinator {
 
     fn after_member_left(&mut self, now: Time, reason: String, out: &mut CoordinatorOutbox) {
         match self.state {
-            GroupState::Stable | GroupState::CompletingRebalance => self.prepare_rebalance(now, reason, out),
+            GroupState::Stable | GroupState::CompletingRebalance => {
+                self.prepare_rebalance(now, reason, out)
+            }
             GroupState::PreparingRebalance => self.try_complete_join(now, out),
             GroupState::Empty => {}
         }
     }
 
-    fn handle_join(&mut self, now: Time, from: Endpoint, req: JoinRequest, out: &mut CoordinatorOutbox) {
+    fn handle_join(
+        &mut self,
+        now: Time,
+        from: Endpoint,
+        req: JoinRequest,
+        out: &mut CoordinatorOutbox,
+    ) {
         if req.member_id.is_empty() {
-            if let Some(old) = req.instance_id.as_ref().and_then(|i| self.static_ids.get(i)).cloned() {
+            if let Some(old) = req
+                .instance_id
+                .as_ref()
+                .and_then(|i| self.static_ids.get(i))
+                .cloned()
+            {
                 return self.replace_static_member(now, from, old, req, out);
             }
             let id = self.new_member_id(&req.client_id);
@@ -340,11 +397,13 @@ impl ClassicCoordinator {
 
         let id = req.member_id.clone();
         let Some(m) = self.members.get_mut(&id) else {
-            out.responses.push((from, Response::Join(Err(GroupError::UnknownMemberId))));
+            out.responses
+                .push((from, Response::Join(Err(GroupError::UnknownMemberId))));
             return;
         };
         if m.instance_id.is_some() && m.instance_id != req.instance_id {
-            out.responses.push((from, Response::Join(Err(GroupError::FencedInstanceId))));
+            out.responses
+                .push((from, Response::Join(Err(GroupError::FencedInstanceId))));
             return;
         }
         let changed = m.metadata.topics != req.metadata.topics;
@@ -389,12 +448,21 @@ impl ClassicCoordinator {
         out: &mut CoordinatorOutbox,
     ) {
         let new_id = self.new_member_id(&req.client_id);
-        let mut m = self.members.remove(&old_id).expect("static id maps to a member");
+        let mut m = self
+            .members
+            .remove(&old_id)
+            .expect("static id maps to a member");
         if m.awaiting_join {
-            out.responses.push((m.endpoint, Response::Join(Err(GroupError::FencedInstanceId))));
+            out.responses.push((
+                m.endpoint,
+                Response::Join(Err(GroupError::FencedInstanceId)),
+            ));
         }
         if m.awaiting_sync {
-            out.responses.push((m.endpoint, Response::Sync(Err(GroupError::FencedInstanceId))));
+            out.responses.push((
+                m.endpoint,
+                Response::Sync(Err(GroupError::FencedInstanceId)),
+            ));
         }
         let changed = m.metadata.topics != req.metadata.topics;
         m.endpoint = from;
@@ -406,6 +474,8 @@ impl ClassicCoordinator {
         m.rebalance_timeout = req.rebalance_timeout;
         m.awaiting_join = false;
         m.awaiting_sync = false;
+        // The pending session check is keyed by the old id: start afresh.
+        m.session_check_pending = false;
         let instance = req.instance_id.clone().expect("static member");
         self.members.insert(new_id.clone(), m);
         self.static_ids.insert(instance.clone(), new_id.clone());
@@ -439,12 +509,22 @@ impl ClassicCoordinator {
                 out.responses.push((from, Response::Join(Ok(result))));
             }
             GroupState::PreparingRebalance => {
-                self.members.get_mut(&new_id).expect("inserted").awaiting_join = true;
+                self.members
+                    .get_mut(&new_id)
+                    .expect("inserted")
+                    .awaiting_join = true;
                 self.try_complete_join(now, out);
             }
             _ => {
-                self.members.get_mut(&new_id).expect("inserted").awaiting_join = true;
-                self.prepare_rebalance(now, format!("static member {new_id} replaced a previous instance"), out);
+                self.members
+                    .get_mut(&new_id)
+                    .expect("inserted")
+                    .awaiting_join = true;
+                self.prepare_rebalance(
+                    now,
+                    format!("static member {new_id} replaced a previous instance"),
+                    out,
+                );
             }
         }
     }
@@ -458,7 +538,10 @@ impl ClassicCoordinator {
             for m in self.members.values_mut() {
                 if m.awaiting_sync {
                     m.awaiting_sync = false;
-                    out.responses.push((m.endpoint, Response::Sync(Err(GroupError::RebalanceInProgress))));
+                    out.responses.push((
+                        m.endpoint,
+                        Response::Sync(Err(GroupError::RebalanceInProgress)),
+                    ));
                 }
             }
         }
@@ -473,10 +556,14 @@ impl ClassicCoordinator {
             self.in_initial_delay = true;
             self.new_member_added = false;
             self.initial_remaining = self.max_rebalance_timeout() - delay;
-            out.timers.push((now + delay, CoordinatorTimer::InitialDelay { token }));
+            out.timers
+                .push((now + delay, CoordinatorTimer::InitialDelay { token }));
         } else {
             self.in_initial_delay = false;
-            out.timers.push((now + self.max_rebalance_timeout(), CoordinatorTimer::JoinDeadline { token }));
+            out.timers.push((
+                now + self.max_rebalance_timeout(),
+                CoordinatorTimer::JoinDeadline { token },
+            ));
             self.try_complete_join(now, out);
         }
     }
@@ -508,7 +595,11 @@ impl ClassicCoordinator {
             self.set_state(GroupState::Empty, "no members left".into(), out);
             return;
         }
-        if self.leader.as_ref().is_none_or(|l| !self.members.contains_key(l)) {
+        if self
+            .leader
+            .as_ref()
+            .is_none_or(|l| !self.members.contains_key(l))
+        {
             self.leader = self
                 .members
                 .iter()
@@ -545,7 +636,9 @@ impl ClassicCoordinator {
         self.sync_token += 1;
         out.timers.push((
             now + self.max_rebalance_timeout(),
-            CoordinatorTimer::SyncDeadline { token: self.sync_token },
+            CoordinatorTimer::SyncDeadline {
+                token: self.sync_token,
+            },
         ));
     }
 
@@ -555,13 +648,15 @@ impl ClassicCoordinator {
         from: Endpoint,
         id: &str,
         generation: i32,
-        assignment: Option<Arc<Vec<(String, Vec<TopicPartition>)>>>,
+        assignment: Option<MemberAssignments>,
         out: &mut CoordinatorOutbox,
     ) {
         let error = match self.members.get(id) {
             None => Some(GroupError::UnknownMemberId),
             Some(_) if generation != self.generation => Some(GroupError::IllegalGeneration),
-            Some(_) if self.state == GroupState::PreparingRebalance => Some(GroupError::RebalanceInProgress),
+            Some(_) if self.state == GroupState::PreparingRebalance => {
+                Some(GroupError::RebalanceInProgress)
+            }
             _ => None,
         };
         if let Some(e) = error {
@@ -573,7 +668,8 @@ impl ClassicCoordinator {
         let m = self.members.get_mut(id).expect("checked");
         m.endpoint = from;
         if self.state == GroupState::Stable {
-            out.responses.push((from, Response::Sync(Ok(m.assignment.clone()))));
+            out.responses
+                .push((from, Response::Sync(Ok(m.assignment.clone()))));
             return;
         }
         m.awaiting_sync = true;
@@ -587,11 +683,16 @@ impl ClassicCoordinator {
                     m.assignment = partitions.clone();
                 }
             }
-            self.set_state(GroupState::Stable, format!("leader {id} sent the assignment"), out);
+            self.set_state(
+                GroupState::Stable,
+                format!("leader {id} sent the assignment"),
+                out,
+            );
             for m in self.members.values_mut() {
                 if m.awaiting_sync {
                     m.awaiting_sync = false;
-                    out.responses.push((m.endpoint, Response::Sync(Ok(m.assignment.clone()))));
+                    out.responses
+                        .push((m.endpoint, Response::Sync(Ok(m.assignment.clone()))));
                 }
             }
         }

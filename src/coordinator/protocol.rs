@@ -6,6 +6,9 @@ use crate::sim::Duration;
 use std::fmt;
 use std::sync::Arc;
 
+/// The leader's assignment as sent in SyncGroup: partitions per member id.
+pub type MemberAssignments = Arc<Vec<(String, Vec<TopicPartition>)>>;
+
 /// Where a response goes: a consumer process and its incarnation, so a
 /// restarted process never receives answers meant for the one before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -59,7 +62,7 @@ pub enum Request {
         /// Generation from the JoinGroup response.
         generation: i32,
         /// The leader's assignment, per member id.
-        assignment: Option<Arc<Vec<(String, Vec<TopicPartition>)>>>,
+        assignment: Option<MemberAssignments>,
     },
     /// Heartbeat.
     Heartbeat {

@@ -52,10 +52,20 @@ impl EventLog {
             to,
         } = fact
         {
-            self.digest_numbers(&[1, now.micros(), *consumer as u64, *partition as u64, *from, *to]);
+            self.digest_numbers(&[
+                1,
+                now.micros(),
+                *consumer as u64,
+                *partition as u64,
+                *from,
+                *to,
+            ]);
             return;
         }
-        if let Fact::CommitStored { partition, offset, .. } = fact {
+        if let Fact::CommitStored {
+            partition, offset, ..
+        } = fact
+        {
             self.digest_numbers(&[2, now.micros(), *partition as u64, *offset]);
             return;
         }
@@ -69,7 +79,13 @@ impl EventLog {
             generation: generation.map(|g| g.to_string()).unwrap_or_default(),
             detail,
         };
-        for field in [row.time_ms.as_str(), row.event, &row.subject, &row.generation, &row.detail] {
+        for field in [
+            row.time_ms.as_str(),
+            row.event,
+            &row.subject,
+            &row.generation,
+            &row.detail,
+        ] {
             self.digest.update(field.as_bytes());
             self.digest.update(b"\x1f");
         }
@@ -78,8 +94,8 @@ impl EventLog {
     }
 
     fn digest_numbers(&mut self, numbers: &[u64]) {
-        for n in numbers {
-            self.digest.update(&n.to_le_bytes());
+        for &n in numbers {
+            self.digest.update_u64(n);
         }
     }
 
@@ -96,7 +112,11 @@ impl EventLog {
 
 fn list(parts: &[TopicPartition], names: &Namer<'_>) -> String {
     const SHOWN: usize = 64;
-    let mut s: Vec<String> = parts.iter().take(SHOWN).map(|&tp| (names.partition)(tp)).collect();
+    let mut s: Vec<String> = parts
+        .iter()
+        .take(SHOWN)
+        .map(|&tp| (names.partition)(tp))
+        .collect();
     if parts.len() > SHOWN {
         s.push(format!("... ({} in all)", parts.len()));
     }
@@ -108,7 +128,9 @@ type Described = (&'static str, String, Option<i32>, String);
 fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
     let c = |i: &usize| names.consumers[*i].clone();
     Some(match fact {
-        Fact::ConsumerStarted { consumer } => ("consumer_started", c(consumer), None, String::new()),
+        Fact::ConsumerStarted { consumer } => {
+            ("consumer_started", c(consumer), None, String::new())
+        }
         Fact::ConsumerStopped { consumer, reason } => (
             "consumer_stopped",
             c(consumer),
@@ -118,13 +140,23 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
                 StopReason::Graceful => "closed gracefully".into(),
             },
         ),
-        Fact::ConsumerPaused { consumer, until } => ("consumer_paused", c(consumer), None, format!("stalled until {until}")),
-        Fact::ConsumerResumed { consumer } => ("consumer_resumed", c(consumer), None, String::new()),
+        Fact::ConsumerPaused { consumer, until } => (
+            "consumer_paused",
+            c(consumer),
+            None,
+            format!("stalled until {until}"),
+        ),
+        Fact::ConsumerResumed { consumer } => {
+            ("consumer_resumed", c(consumer), None, String::new())
+        }
         Fact::MemberAdded { member, instance } => (
             "member_added",
             member.clone(),
             None,
-            instance.as_ref().map(|i| format!("static, instance {i}")).unwrap_or_default(),
+            instance
+                .as_ref()
+                .map(|i| format!("static, instance {i}"))
+                .unwrap_or_default(),
         ),
         Fact::MemberReplaced { instance, old, new } => (
             "member_replaced",
@@ -132,17 +164,29 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             None,
             format!("instance {instance} rejoined; replaces {old}"),
         ),
-        Fact::MemberRemoved { member, reason } => ("member_removed", member.clone(), None, reason.to_string()),
+        Fact::MemberRemoved { member, reason } => {
+            ("member_removed", member.clone(), None, reason.to_string())
+        }
         Fact::StateChanged {
             state,
             generation,
             reason,
-        } => ("group_state", state.name().to_string(), Some(*generation), reason.clone()),
+        } => (
+            "group_state",
+            state.name().to_string(),
+            Some(*generation),
+            reason.clone(),
+        ),
         Fact::GenerationStarted {
             generation,
             leader,
             members,
-        } => ("generation_started", leader.clone(), Some(*generation), format!("{members} members; leader {leader}")),
+        } => (
+            "generation_started",
+            leader.clone(),
+            Some(*generation),
+            format!("{members} members; leader {leader}"),
+        ),
         Fact::AssignmentComputed {
             generation,
             leader,
@@ -153,15 +197,41 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             for (m, assigned) in group.members.iter().zip(&assignment.per_member) {
                 parts.push(format!("{}=[{}]", m.id, list(assigned, names)));
             }
-            ("assignment_computed", leader.clone(), Some(*generation), parts.join("; "))
+            (
+                "assignment_computed",
+                leader.clone(),
+                Some(*generation),
+                parts.join("; "),
+            )
         }
         Fact::PartitionsAssigned {
             consumer,
             generation,
             partitions,
-        } => ("partitions_assigned", c(consumer), Some(*generation), list(partitions, names)),
-        Fact::PartitionsRevoked { consumer, partitions } => ("partitions_revoked", c(consumer), None, list(partitions, names)),
-        Fact::PartitionsLost { consumer, partitions } => ("partitions_lost", c(consumer), None, list(partitions, names)),
+        } => (
+            "partitions_assigned",
+            c(consumer),
+            Some(*generation),
+            list(partitions, names),
+        ),
+        Fact::PartitionsRevoked {
+            consumer,
+            partitions,
+        } => (
+            "partitions_revoked",
+            c(consumer),
+            None,
+            list(partitions, names),
+        ),
+        Fact::PartitionsLost {
+            consumer,
+            partitions,
+        } => (
+            "partitions_lost",
+            c(consumer),
+            None,
+            list(partitions, names),
+        ),
         Fact::Consuming {
             consumer,
             partitions,
@@ -179,8 +249,12 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             format!("{gap_ms} ms since the last poll; the member leaves the group"),
         ),
         Fact::SessionExpired { member } => ("session_expired", member.clone(), None, String::new()),
-        Fact::CommitFailed { consumer, error } => ("commit_failed", c(consumer), None, error.clone()),
-        Fact::RejoinNeeded { consumer, cause } => ("rejoin_needed", c(consumer), None, cause.clone()),
+        Fact::CommitFailed { consumer, error } => {
+            ("commit_failed", c(consumer), None, error.clone())
+        }
+        Fact::RejoinNeeded { consumer, cause } => {
+            ("rejoin_needed", c(consumer), None, cause.clone())
+        }
         Fact::OffsetReset {
             consumer,
             partition,
@@ -189,9 +263,17 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             "offset_reset",
             c(consumer),
             None,
-            format!("{} has no committed offset; position {position}", (names.partition_index)(*partition)),
+            format!(
+                "{} has no committed offset; position {position}",
+                (names.partition_index)(*partition)
+            ),
         ),
-        Fact::Violation { invariant, message } => ("violation", format!("invariant {invariant}"), None, message.clone()),
+        Fact::Violation { invariant, message } => (
+            "violation",
+            format!("invariant {invariant}"),
+            None,
+            message.clone(),
+        ),
         Fact::Processed { .. } | Fact::CommitStored { .. } => return None,
     })
 }

@@ -95,7 +95,12 @@ impl Metrics {
     }
 
     /// Follows ownership and group state; `index_of` maps partitions to dense indices.
-    pub fn observe(&mut self, now: Time, fact: &Fact, index_of: impl Fn(crate::assign::TopicPartition) -> usize) {
+    pub fn observe(
+        &mut self,
+        now: Time,
+        fact: &Fact,
+        index_of: impl Fn(crate::assign::TopicPartition) -> usize,
+    ) {
         match fact {
             Fact::PartitionsAssigned { partitions, .. } => {
                 self.flush_unowned(now);
@@ -107,7 +112,8 @@ impl Metrics {
                     }
                 }
             }
-            Fact::PartitionsRevoked { partitions, .. } | Fact::PartitionsLost { partitions, .. } => {
+            Fact::PartitionsRevoked { partitions, .. }
+            | Fact::PartitionsLost { partitions, .. } => {
                 self.flush_unowned(now);
                 for &tp in partitions {
                     let i = index_of(tp);
@@ -123,12 +129,16 @@ impl Metrics {
     }
 
     fn flush_unowned(&mut self, now: Time) {
-        self.unowned_micros += u128::from(self.unowned) * u128::from(now.since(self.last_ownership_change).micros());
+        self.unowned_micros +=
+            u128::from(self.unowned) * u128::from(now.since(self.last_ownership_change).micros());
         self.last_ownership_change = now;
     }
 
     fn is_rebalancing(state: GroupState) -> bool {
-        matches!(state, GroupState::PreparingRebalance | GroupState::CompletingRebalance)
+        matches!(
+            state,
+            GroupState::PreparingRebalance | GroupState::CompletingRebalance
+        )
     }
 
     fn set_state(&mut self, now: Time, state: GroupState) {

@@ -12,6 +12,20 @@ impl IntervalSet {
         if from >= to {
             return 0;
         }
+        // Fast path: consumption mostly extends the last range.
+        if let Some(last) = self.ranges.last_mut() {
+            if last.1 == from {
+                last.1 = to;
+                return 0;
+            }
+            if last.1 < from {
+                self.ranges.push((from, to));
+                return 0;
+            }
+        } else {
+            self.ranges.push((from, to));
+            return 0;
+        }
         let overlap = self.covered_in(from, to);
         // First range that ends at or after `from` (touching ranges merge).
         let lo = self.ranges.partition_point(|&(_, e)| e < from);

@@ -63,6 +63,9 @@ const LAG: RGBColor = RGBColor(214, 39, 40);
 const REBALANCE: RGBColor = RGBColor(255, 160, 60);
 const MARKER: RGBColor = RGBColor(90, 90, 90);
 
+/// A named, coloured line.
+type Series<'a> = (&'a str, RGBColor, &'a [(f64, f64)]);
+
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: &RunResult) -> DrawResult<DB> {
@@ -70,7 +73,13 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: &RunResult) -> Dra
     let s = &r.summary;
     let title = format!(
         "{} — assignor {}, seed {}: {} rebalances, {:.1} unowned partition-s, {} duplicates, {} lost",
-        s.scenario, s.assignor, s.seed, s.rebalances, s.unowned_partition_seconds, s.duplicates, s.lost
+        s.scenario,
+        s.assignor,
+        s.seed,
+        s.rebalances,
+        s.unowned_partition_seconds,
+        s.duplicates,
+        s.lost
     );
     let root = root.titled(&title, (FONT, 22).into_font().style(FontStyle::Bold))?;
     let (top, bottom) = root.split_vertically(SIZE.1 / 2 - 20);
@@ -82,20 +91,49 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: &RunResult) -> Dra
         .map(|x| x.produced_per_s.max(x.processed_per_s))
         .fold(1.0, f64::max)
         * 1.15;
-    let produced: Vec<(f64, f64)> = r.samples.iter().skip(1).map(|x| (x.time_s, x.produced_per_s)).collect();
-    let processed: Vec<(f64, f64)> = r.samples.iter().skip(1).map(|x| (x.time_s, x.processed_per_s)).collect();
+    let produced: Vec<(f64, f64)> = r
+        .samples
+        .iter()
+        .skip(1)
+        .map(|x| (x.time_s, x.produced_per_s))
+        .collect();
+    let processed: Vec<(f64, f64)> = r
+        .samples
+        .iter()
+        .skip(1)
+        .map(|x| (x.time_s, x.processed_per_s))
+        .collect();
     panel(
         &top,
         r,
         end,
         throughput_max,
         "records / s",
-        &[("produced", PRODUCED, &produced), ("processed", PROCESSED, &processed)],
+        &[
+            ("produced", PRODUCED, &produced),
+            ("processed", PROCESSED, &processed),
+        ],
     )?;
 
-    let lag_max = r.samples.iter().map(|x| x.lag_total as f64).fold(1.0, f64::max) * 1.15;
-    let lag: Vec<(f64, f64)> = r.samples.iter().map(|x| (x.time_s, x.lag_total as f64)).collect();
-    panel(&bottom, r, end, lag_max, "lag (records, log end − committed)", &[("total lag", LAG, &lag)])?;
+    let lag_max = r
+        .samples
+        .iter()
+        .map(|x| x.lag_total as f64)
+        .fold(1.0, f64::max)
+        * 1.15;
+    let lag: Vec<(f64, f64)> = r
+        .samples
+        .iter()
+        .map(|x| (x.time_s, x.lag_total as f64))
+        .collect();
+    panel(
+        &bottom,
+        r,
+        end,
+        lag_max,
+        "lag (records, log end − committed)",
+        &[("total lag", LAG, &lag)],
+    )?;
     Ok(())
 }
 
@@ -105,7 +143,7 @@ fn panel<DB: DrawingBackend>(
     end: f64,
     y_max: f64,
     y_desc: &str,
-    series: &[(&str, RGBColor, &[(f64, f64)])],
+    series: &[Series<'_>],
 ) -> DrawResult<DB> {
     let mut chart = ChartBuilder::on(area)
         .margin(15)
@@ -123,13 +161,16 @@ fn panel<DB: DrawingBackend>(
         .x_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
     chart
-        .draw_series(
-            r.rebalance_spans
-                .iter()
-                .map(|&(a, b)| Rectangle::new([(a, 0.0), (b.max(a + end / 500.0), y_max)], REBALANCE.mix(0.25).filled())),
-        )?
+        .draw_series(r.rebalance_spans.iter().map(|&(a, b)| {
+            Rectangle::new(
+                [(a, 0.0), (b.max(a + end / 500.0), y_max)],
+                REBALANCE.mix(0.25).filled(),
+            )
+        }))?
         .label("rebalancing")
-        .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], REBALANCE.mix(0.4).filled()));
+        .legend(|(x, y)| {
+            Rectangle::new([(x, y - 6), (x + 20, y + 6)], REBALANCE.mix(0.4).filled())
+        });
     for (t, label) in &r.markers {
         chart.draw_series(std::iter::once(PathElement::new(
             vec![(*t, 0.0), (*t, y_max)],
@@ -145,7 +186,9 @@ fn panel<DB: DrawingBackend>(
         chart
             .draw_series(LineSeries::new(data.iter().copied(), color.stroke_width(2)))?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()

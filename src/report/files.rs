@@ -1,7 +1,7 @@
 //! The output directory, written atomically: everything goes to a hidden
 //! temporary sibling that is renamed into place once complete.
 
-use super::chart::{write_chart, ChartFormat};
+use super::chart::{ChartFormat, write_chart};
 use crate::simulation::RunResult;
 use std::fs;
 use std::io::Write;
@@ -46,9 +46,15 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
 
 /// Writes all outputs of `result` into `dir` (replacing it if present).
 pub fn write_outputs(result: &RunResult, dir: &Path) -> Result<(), ReportError> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
@@ -76,7 +82,8 @@ fn write_all(result: &RunResult, dir: &Path) -> Result<(), ReportError> {
         .map_err(io(&summary))?;
     for format in [ChartFormat::Png, ChartFormat::Svg] {
         let path = dir.join(format!("chart.{}", format.extension()));
-        write_chart(result, &path, format).map_err(|message| ReportError::Chart { path, message })?;
+        write_chart(result, &path, format)
+            .map_err(|message| ReportError::Chart { path, message })?;
     }
     Ok(())
 }

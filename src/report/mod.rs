@@ -6,6 +6,6 @@ mod chart;
 mod files;
 mod table;
 
-pub use chart::{write_chart, ChartFormat};
-pub use files::{write_outputs, ReportError};
+pub use chart::{ChartFormat, write_chart};
+pub use files::{ReportError, write_outputs};
 pub use table::summary_table;

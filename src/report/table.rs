@@ -29,23 +29,46 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
     row(
         &mut t,
         "scenario",
-        format!("{} (seed {}, {}, assignor {})", s.scenario, s.seed, ms(s.duration_ms), s.assignor),
+        format!(
+            "{} (seed {}, {}, assignor {})",
+            s.scenario,
+            s.seed,
+            ms(s.duration_ms),
+            s.assignor
+        ),
     );
     row(
         &mut t,
         "rebalances",
-        format!("{} (final generation {}), {} rebalancing", s.rebalances, s.final_generation, ms(s.time_in_rebalance_ms)),
+        format!(
+            "{} (final generation {}), {} rebalancing",
+            s.rebalances,
+            s.final_generation,
+            ms(s.time_in_rebalance_ms)
+        ),
     );
-    row(&mut t, "unowned", format!("{:.1} partition-seconds", s.unowned_partition_seconds));
+    row(
+        &mut t,
+        "unowned",
+        format!("{:.1} partition-seconds", s.unowned_partition_seconds),
+    );
     row(
         &mut t,
         "max lag",
-        format!("{} records (one partition: {})", thousands(s.max_lag), thousands(s.max_partition_lag)),
+        format!(
+            "{} records (one partition: {})",
+            thousands(s.max_lag),
+            thousands(s.max_partition_lag)
+        ),
     );
     row(
         &mut t,
         "records",
-        format!("{} produced, {} processed", thousands(s.records_produced), thousands(s.records_processed)),
+        format!(
+            "{} produced, {} processed",
+            thousands(s.records_produced),
+            thousands(s.records_processed)
+        ),
     );
     row(&mut t, "duplicates", thousands(s.duplicates));
     row(&mut t, "lost", thousands(s.lost));
@@ -64,7 +87,11 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
     );
     if !s.disruptions.is_empty() {
         let _ = writeln!(t, "  disruptions");
-        let _ = writeln!(t, "    {:<28}{:>16}{:>16}{:>14}", "event", "converged after", "lag drained", "peak lag");
+        let _ = writeln!(
+            t,
+            "    {:<28}{:>16}{:>16}{:>14}",
+            "event", "converged after", "lag drained", "peak lag"
+        );
         for d in &s.disruptions {
             let _ = writeln!(
                 t,
@@ -81,7 +108,13 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
     } else {
         row(&mut t, "violations", format!("{}", s.violations.len()));
         for v in &s.violations {
-            let _ = writeln!(t, "    at {}: invariant {}: {}", ms(v.time_ms), v.invariant, v.message);
+            let _ = writeln!(
+                t,
+                "    at {}: invariant {}: {}",
+                ms(v.time_ms),
+                v.invariant,
+                v.message
+            );
         }
     }
     row(&mut t, "trace digest", s.trace_digest.clone());

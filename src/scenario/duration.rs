@@ -33,7 +33,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         None => (number, ""),
     };
     if whole.is_empty() && frac.is_empty() || frac.contains('.') {
-        return Err(format!("\"{text}\" is not a number with a unit; expected {DURATION_HELP}"));
+        return Err(format!(
+            "\"{text}\" is not a number with a unit; expected {DURATION_HELP}"
+        ));
     }
     let overflow = || format!("\"{text}\" is too long");
     let whole: u64 = if whole.is_empty() {

@@ -58,7 +58,11 @@ impl fmt::Display for Diagnostic {
         }
         if let Some((text, caret)) = &self.snippet {
             let gutter = self.line.to_string().len();
-            write!(f, "\n {:gutter$} |\n {} | {}\n {:gutter$} | {}", "", self.line, text, "", caret)?;
+            write!(
+                f,
+                "\n {:gutter$} |\n {} | {}\n {:gutter$} | {}",
+                "", self.line, text, "", caret
+            )?;
         }
         Ok(())
     }
@@ -89,8 +93,13 @@ pub(crate) fn diagnostic_at(
     let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
     let line = text[..start].matches('\n').count() + 1;
     let column = text[line_start..start].chars().count() + 1;
-    let line_text = text[line_start..line_end].trim_end_matches('\r').to_string();
-    let width = text[start..span.end.clamp(start, line_end)].chars().count().max(1);
+    let line_text = text[line_start..line_end]
+        .trim_end_matches('\r')
+        .to_string();
+    let width = text[start..span.end.clamp(start, line_end)]
+        .chars()
+        .count()
+        .max(1);
     let caret = format!("{}{}", " ".repeat(column - 1), "^".repeat(width));
     let field = field.unwrap_or_else(|| field_at(text, start).unwrap_or_default());
     Diagnostic {
@@ -170,7 +179,10 @@ mod tests {
         assert_eq!((d.line, d.column), (2, 12));
         assert_eq!(d.field, "group.assignor");
         let shown = d.to_string();
-        assert!(shown.starts_with("x.toml:2:12: group.assignor: bad"), "{shown}");
+        assert!(
+            shown.starts_with("x.toml:2:12: group.assignor: bad"),
+            "{shown}"
+        );
         assert!(shown.contains("^^^^^^"), "{shown}");
     }
 }

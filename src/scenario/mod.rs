@@ -8,7 +8,7 @@ mod overrides;
 mod raw;
 mod validate;
 
-pub use duration::{parse_duration, DURATION_HELP};
+pub use duration::{DURATION_HELP, parse_duration};
 pub use error::{Diagnostic, ScenarioError};
 
 use crate::assign::AssignorName;
@@ -72,6 +72,9 @@ pub struct TopicConfig {
     pub partitions: u32,
     /// Records per second over the whole topic, spread evenly.
     pub produce_rate: f64,
+    /// Producer `linger.ms`: records become visible to consumers in
+    /// batches sent at this cadence (Kafka 4.0's default is 5 ms).
+    pub linger: Duration,
 }
 
 /// `group.protocol`.

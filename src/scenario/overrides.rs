@@ -2,7 +2,7 @@
 //! every error still points at the right place — in the file, or at the
 //! `--set` argument that introduced the bad value.
 
-use super::error::{diagnostic_at, Diagnostic};
+use super::error::{Diagnostic, diagnostic_at};
 use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 
@@ -51,16 +51,28 @@ impl Overridden {
 }
 
 /// Applies `args` (each `dotted.key=value`) to `text`.
-pub(crate) fn apply(text: &str, file: &str, args: &[String]) -> Result<Overridden, Diagnostic> {
+pub(crate) fn apply(
+    text: &str,
+    file: &str,
+    args: &[String],
+) -> Result<Overridden, Box<Diagnostic>> {
     let mut out = Overridden {
         text: text.to_string(),
         edits: Vec::new(),
         args: args.to_vec(),
     };
     for (i, arg) in args.iter().enumerate() {
-        let fail = |message: String| Diagnostic {
-            from_override: Some(arg.clone()),
-            ..diagnostic_at(file, "", None, Some(arg.split('=').next().unwrap_or("").to_string()), message)
+        let fail = |message: String| {
+            Box::new(Diagnostic {
+                from_override: Some(arg.clone()),
+                ..diagnostic_at(
+                    file,
+                    "",
+                    None,
+                    Some(arg.split('=').next().unwrap_or("").to_string()),
+                    message,
+                )
+            })
         };
         let (key, value) = arg
             .split_once('=')
@@ -89,7 +101,11 @@ fn splice(out: &mut Overridden, at: usize, remove: usize, insert: &str, source: 
     out.text.replace_range(at..at + remove, insert);
     let delta = insert.len() as isize - remove as isize;
     // The same key set twice: the newer value replaces the older edit.
-    if let Some(e) = out.edits.iter_mut().find(|e| e.new.start == at && e.new.len() == remove) {
+    if let Some(e) = out
+        .edits
+        .iter_mut()
+        .find(|e| e.new.start == at && e.new.len() == remove)
+    {
         e.new = at..at + insert.len();
         e.source = source;
     } else {
@@ -121,11 +137,18 @@ fn locate(text: &str, path: &[&str], literal: &str) -> Result<(usize, usize, Str
             walked.push('.');
         }
         walked.push_str(seg);
-        let entry = table.iter().find(|(k, _)| k.get_ref() == seg).map(|(_, v)| v);
+        let entry = table
+            .iter()
+            .find(|(k, _)| k.get_ref() == seg)
+            .map(|(_, v)| v);
         let Some(entry) = entry else {
             if table_span.is_none() && parents.len() == 1 {
                 // A top-level table the file leaves out: append it.
-                let sep = if text.ends_with('\n') || text.is_empty() { "" } else { "\n" };
+                let sep = if text.ends_with('\n') || text.is_empty() {
+                    ""
+                } else {
+                    "\n"
+                };
                 return Ok((text.len(), 0, format!("{sep}[{seg}]\n{last} = {literal}\n")));
             }
             return Err(format!(
@@ -146,8 +169,11 @@ fn locate(text: &str, path: &[&str], literal: &str) -> Result<(usize, usize, Str
                         items.len()
                     ));
                 };
-                let item = items.iter().nth(index).ok_or_else(|| {
-                    format!("`{walked}` has {} entries, so there is no entry {index}", items.len())
+                let item = items.get(index).ok_or_else(|| {
+                    format!(
+                        "`{walked}` has {} entries, so there is no entry {index}",
+                        items.len()
+                    )
                 })?;
                 let DeValue::Table(t) = item.get_ref() else {
                     return Err(format!("`{walked}.{index}` is not a table"));
@@ -169,23 +195,26 @@ fn locate(text: &str, path: &[&str], literal: &str) -> Result<(usize, usize, Str
             _ => Ok((v.span().start, v.span().len(), literal.to_string())),
         };
     }
-    insert_key(text, table_span, last, literal).ok_or_else(|| {
-        format!(
-            "cannot add `{}` here; write it in the file",
-            path.join(".")
-        )
-    })
+    insert_key(text, table_span, last, literal)
+        .ok_or_else(|| format!("cannot add `{}` here; write it in the file", path.join(".")))
 }
 
 /// Inserts a new `key = literal` into the table whose span is `span`
 /// (`None`: the root table).
-fn insert_key(text: &str, span: Option<Range<usize>>, key: &str, literal: &str) -> Option<(usize, usize, String)> {
+fn insert_key(
+    text: &str,
+    span: Option<Range<usize>>,
+    key: &str,
+    literal: &str,
+) -> Option<(usize, usize, String)> {
     match span {
         None => Some((0, 0, format!("{key} = {literal}\n"))),
         Some(span) => {
             let head = &text[span.clone()];
             if head.starts_with('[') {
-                let line_end = text[span.end..].find('\n').map_or(text.len(), |i| span.end + i);
+                let line_end = text[span.end..]
+                    .find('\n')
+                    .map_or(text.len(), |i| span.end + i);
                 if line_end == text.len() {
                     Some((line_end, 0, format!("\n{key} = {literal}")))
                 } else {
@@ -208,21 +237,39 @@ mod tests {
 
     fn set(text: &str, args: &[&str]) -> String {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        apply(text, "f.toml", &args).map(|o| o.text).unwrap_or_else(|d| panic!("{d}"))
+        apply(text, "f.toml", &args)
+            .map(|o| o.text)
+            .unwrap_or_else(|d| panic!("{d}"))
     }
 
     #[test]
     fn replaces_existing_values_in_place() {
         let text = "[group]\nassignor = \"range\"\nsession_timeout = \"45s\"\n";
-        let out = set(text, &["group.assignor=roundrobin", "group.session_timeout=10s"]);
-        assert_eq!(out, "[group]\nassignor = \"roundrobin\"\nsession_timeout = \"10s\"\n");
+        let out = set(
+            text,
+            &["group.assignor=roundrobin", "group.session_timeout=10s"],
+        );
+        assert_eq!(
+            out,
+            "[group]\nassignor = \"roundrobin\"\nsession_timeout = \"10s\"\n"
+        );
     }
 
     #[test]
     fn inserts_missing_keys_and_tables() {
         let text = "[group]\nid = \"g\"\n\n[[topics]]\nname = \"t\"\npartitions = 3\n";
-        let out = set(text, &["group.max_poll_records=10", "topics.0.produce_rate=5", "cluster.brokers=4"]);
-        assert!(out.contains("[group]\nmax_poll_records = 10\nid = \"g\""), "{out}");
+        let out = set(
+            text,
+            &[
+                "group.max_poll_records=10",
+                "topics.0.produce_rate=5",
+                "cluster.brokers=4",
+            ],
+        );
+        assert!(
+            out.contains("[group]\nmax_poll_records = 10\nid = \"g\""),
+            "{out}"
+        );
         assert!(out.contains("[[topics]]\nproduce_rate = 5\nname"), "{out}");
         assert!(out.ends_with("[cluster]\nbrokers = 4\n"), "{out}");
     }
@@ -241,7 +288,13 @@ mod tests {
     #[test]
     fn rejects_malformed_and_non_scalar() {
         let text = "[group]\nid = \"g\"\n[[topics]]\nname = \"t\"\n";
-        for bad in ["nokey", "group.=x", "topics=3", "nope.deep.key=1", "topics.name=x"] {
+        for bad in [
+            "nokey",
+            "group.=x",
+            "topics=3",
+            "nope.deep.key=1",
+            "topics.name=x",
+        ] {
             assert!(apply(text, "f.toml", &[bad.to_string()]).is_err(), "{bad}");
         }
     }

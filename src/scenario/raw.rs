@@ -1,10 +1,10 @@
 //! The scenario file exactly as written: serde structs with unknown fields
 //! rejected and spans kept where later checks need them.
 
-use super::duration::{deserialize_duration, DURATION_HELP};
+use super::duration::{DURATION_HELP, deserialize_duration};
 use crate::sim::Duration;
-use serde::de::{self, Deserializer};
 use serde::Deserialize;
+use serde::de::{self, Deserializer};
 use toml::Spanned;
 
 /// A duration that may be zero.
@@ -67,7 +67,7 @@ impl<'de> Deserialize<'de> for Rate {
                 )));
             }
         };
-        if !n.is_finite() || n < 0.0 || n > 1e12 {
+        if !n.is_finite() || !(0.0..=1e12).contains(&n) {
             return Err(de::Error::custom(format!(
                 "{n} is out of range; expected records per second from 0 to 1e12"
             )));
@@ -125,6 +125,7 @@ pub struct RawTopic {
     pub partitions: Count,
     #[serde(default)]
     pub produce_rate: Option<Rate>,
+    pub linger: Option<Dur>,
 }
 
 /// `[group]`: the consumer group's configuration.

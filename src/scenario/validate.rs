@@ -2,11 +2,11 @@
 //! cross-field checks, and the consumer timeline played through once so
 //! that impossible sequences are caught before anything runs.
 
-use super::error::{diagnostic_at, Diagnostic, ScenarioError};
+use super::error::{Diagnostic, ScenarioError, diagnostic_at};
 use super::overrides::{self, Origin, Overridden};
 use super::raw::*;
 use super::*;
-use crate::assign::{AssignorName, ASSIGNOR_NAMES};
+use crate::assign::{ASSIGNOR_NAMES, AssignorName};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use toml::Spanned;
@@ -25,7 +25,13 @@ impl Reporter<'_> {
             Some(span) => match self.edited.origin(span.start) {
                 Origin::File(start) => {
                     let field = super::error::field_at(&self.edited.text, span.start);
-                    diagnostic_at(self.file, self.original, Some(start..start + span.len()), field, message)
+                    diagnostic_at(
+                        self.file,
+                        self.original,
+                        Some(start..start + span.len()),
+                        field,
+                        message,
+                    )
                 }
                 Origin::Override(arg) => Diagnostic {
                     from_override: Some(arg.clone()),
@@ -59,15 +65,14 @@ pub(super) fn load(
         let d = diagnostic_at(file, text, e.span(), None, e.message().to_string());
         return Err(ScenarioError::Invalid(Box::new(d)));
     }
-    let edited = overrides::apply(text, file, overrides)
-        .map_err(|d| ScenarioError::Invalid(Box::new(d)))?;
+    let edited = overrides::apply(text, file, overrides).map_err(ScenarioError::Invalid)?;
     let rep = Reporter {
         file,
         original: text,
         edited,
     };
-    let raw: RawScenario = toml::from_str(&rep.edited.text)
-        .map_err(|e| rep.at(e.span(), e.message().to_string()))?;
+    let raw: RawScenario =
+        toml::from_str(&rep.edited.text).map_err(|e| rep.at(e.span(), e.message().to_string()))?;
     let mut scenario = build(&rep, raw, default_name)?;
     scenario.source = file.to_string();
     scenario.overrides = overrides.to_vec();
@@ -103,18 +108,25 @@ fn check_name(rep: &Reporter<'_>, name: &Spanned<String>, what: &str) -> Result<
         && n.len() <= 249
         && n != "."
         && n != ".."
-        && n.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {
         Err(rep.spanned(
             name,
-            format!("\"{n}\" is not a valid {what}; use 1 to 249 of the characters a-z A-Z 0-9 . _ -"),
+            format!(
+                "\"{n}\" is not a valid {what}; use 1 to 249 of the characters a-z A-Z 0-9 . _ -"
+            ),
         ))
     }
 }
 
-fn build(rep: &Reporter<'_>, raw: RawScenario, default_name: &str) -> Result<Scenario, ScenarioError> {
+fn build(
+    rep: &Reporter<'_>,
+    raw: RawScenario,
+    default_name: &str,
+) -> Result<Scenario, ScenarioError> {
     let meta = raw.scenario;
     let name = meta.name.unwrap_or_else(|| default_name.to_string());
     check_name(rep, &Spanned::new(0..0, name.clone()), "scenario name")
@@ -162,8 +174,12 @@ fn build(rep: &Reporter<'_>, raw: RawScenario, default_name: &str) -> Result<Sce
 }
 
 fn build_cluster(rep: &Reporter<'_>, raw: RawCluster) -> Result<ClusterConfig, ScenarioError> {
-    let min = raw.group_min_session_timeout.map_or(Duration::from_secs(6), |d| d.0);
-    let max = raw.group_max_session_timeout.map_or(Duration::from_secs(1800), |d| d.0);
+    let min = raw
+        .group_min_session_timeout
+        .map_or(Duration::from_secs(6), |d| d.0);
+    let max = raw
+        .group_max_session_timeout
+        .map_or(Duration::from_secs(1800), |d| d.0);
     if min > max {
         return Err(rep.at(
             None,
@@ -173,14 +189,19 @@ fn build_cluster(rep: &Reporter<'_>, raw: RawCluster) -> Result<ClusterConfig, S
     Ok(ClusterConfig {
         brokers: raw.brokers.map_or(3, |c| c.0),
         racks: raw.racks.unwrap_or_default(),
-        network_latency: raw.network_latency.map_or(Duration::from_millis(1), |d| d.0),
+        network_latency: raw
+            .network_latency
+            .map_or(Duration::from_millis(1), |d| d.0),
         offsets_topic_partitions: raw.offsets_topic_partitions.map_or(50, |c| c.0),
         group_min_session_timeout: min,
         group_max_session_timeout: max,
     })
 }
 
-fn build_topics(rep: &Reporter<'_>, raw: Spanned<Vec<RawTopic>>) -> Result<Vec<TopicConfig>, ScenarioError> {
+fn build_topics(
+    rep: &Reporter<'_>,
+    raw: Spanned<Vec<RawTopic>>,
+) -> Result<Vec<TopicConfig>, ScenarioError> {
     if raw.get_ref().is_empty() {
         return Err(rep.spanned(&raw, "at least one [[topics]] entry is required"));
     }
@@ -189,12 +210,16 @@ fn build_topics(rep: &Reporter<'_>, raw: Spanned<Vec<RawTopic>>) -> Result<Vec<T
     for t in raw.into_inner() {
         check_name(rep, &t.name, "topic name")?;
         if !seen.insert(t.name.get_ref().clone()) {
-            return Err(rep.spanned(&t.name, format!("topic \"{}\" is declared twice", t.name.get_ref())));
+            return Err(rep.spanned(
+                &t.name,
+                format!("topic \"{}\" is declared twice", t.name.get_ref()),
+            ));
         }
         out.push(TopicConfig {
             name: t.name.into_inner(),
             partitions: t.partitions.0,
             produce_rate: t.produce_rate.map_or(0.0, |r| r.0),
+            linger: t.linger.map_or(Duration::from_millis(5), |d| d.0),
         });
     }
     Ok(out)
@@ -207,7 +232,12 @@ fn build_group(
     topics: &[TopicConfig],
 ) -> Result<GroupConfig, ScenarioError> {
     let protocol = match &raw.protocol {
-        Some(p) => one_of(rep, p, &[("classic", GroupProtocol::Classic)], " (the KIP-848 \"consumer\" protocol is not simulated yet)")?,
+        Some(p) => one_of(
+            rep,
+            p,
+            &[("classic", GroupProtocol::Classic)],
+            " (the KIP-848 \"consumer\" protocol is not simulated yet)",
+        )?,
         None => GroupProtocol::Classic,
     };
     let assignor = match &raw.assignor {
@@ -220,9 +250,15 @@ fn build_group(
         }
         None => AssignorName::Range,
     };
-    let session_timeout = raw.session_timeout.as_ref().map_or(Duration::from_secs(45), |s| s.get_ref().0);
+    let session_timeout = raw
+        .session_timeout
+        .as_ref()
+        .map_or(Duration::from_secs(45), |s| s.get_ref().0);
     if let Some(s) = &raw.session_timeout {
-        let (min, max) = (cluster.group_min_session_timeout, cluster.group_max_session_timeout);
+        let (min, max) = (
+            cluster.group_min_session_timeout,
+            cluster.group_max_session_timeout,
+        );
         if session_timeout < min || session_timeout > max {
             return Err(rep.spanned(
                 s,
@@ -233,19 +269,39 @@ fn build_group(
             ));
         }
     }
-    let heartbeat_interval = raw.heartbeat_interval.as_ref().map_or(Duration::from_secs(3), |s| s.get_ref().0);
+    let heartbeat_interval = raw
+        .heartbeat_interval
+        .as_ref()
+        .map_or(Duration::from_secs(3), |s| s.get_ref().0);
     if heartbeat_interval >= session_timeout {
         let message = format!(
             "{heartbeat_interval} must be lower than the session timeout ({session_timeout}), as Kafka's client requires"
         );
         return Err(match &raw.heartbeat_interval {
             Some(h) => rep.spanned(h, message),
-            None => rep.spanned(raw.session_timeout.as_ref().expect("only a set session timeout can be this short"), format!("{session_timeout} must be above the heartbeat interval ({heartbeat_interval})")),
+            None => rep.spanned(
+                raw.session_timeout
+                    .as_ref()
+                    .expect("only a set session timeout can be this short"),
+                format!(
+                    "{session_timeout} must be above the heartbeat interval ({heartbeat_interval})"
+                ),
+            ),
         });
     }
-    let max_poll_interval = raw.max_poll_interval.map_or(Duration::from_secs(300), |d| d.0);
+    let max_poll_interval = raw
+        .max_poll_interval
+        .map_or(Duration::from_secs(300), |d| d.0);
     let auto_offset_reset = match &raw.auto_offset_reset {
-        Some(r) => one_of(rep, r, &[("earliest", OffsetReset::Earliest), ("latest", OffsetReset::Latest)], "")?,
+        Some(r) => one_of(
+            rep,
+            r,
+            &[
+                ("earliest", OffsetReset::Earliest),
+                ("latest", OffsetReset::Latest),
+            ],
+            "",
+        )?,
         None => OffsetReset::Latest,
     };
     #[derive(Clone, Copy)]
@@ -259,7 +315,9 @@ fn build_group(
     };
     let commit = match mode {
         Mode::Auto => CommitMode::Auto {
-            interval: raw.auto_commit_interval.map_or(Duration::from_secs(5), |d| d.0),
+            interval: raw
+                .auto_commit_interval
+                .map_or(Duration::from_secs(5), |d| d.0),
         },
         Mode::Sync => CommitMode::Sync,
     };
@@ -272,7 +330,11 @@ fn build_group(
                     let known: Vec<&str> = topics.iter().map(|x| x.name.as_str()).collect();
                     return Err(rep.spanned(
                         &t,
-                        format!("unknown topic \"{}\"; the [[topics]] are: {}", t.get_ref(), known.join(", ")),
+                        format!(
+                            "unknown topic \"{}\"; the [[topics]] are: {}",
+                            t.get_ref(),
+                            known.join(", ")
+                        ),
                     ));
                 }
                 if !names.contains(t.get_ref()) {
@@ -280,7 +342,10 @@ fn build_group(
                 }
             }
             if names.is_empty() {
-                return Err(rep.at(None, "group.topics: the group must subscribe to at least one topic"));
+                return Err(rep.at(
+                    None,
+                    "group.topics: the group must subscribe to at least one topic",
+                ));
             }
             names
         }
@@ -293,9 +358,13 @@ fn build_group(
         heartbeat_interval,
         max_poll_interval,
         rebalance_timeout: raw.rebalance_timeout.map_or(max_poll_interval, |d| d.0),
-        initial_rebalance_delay: raw.initial_rebalance_delay.map_or(Duration::from_secs(3), |d| d.0),
+        initial_rebalance_delay: raw
+            .initial_rebalance_delay
+            .map_or(Duration::from_secs(3), |d| d.0),
         max_poll_records: raw.max_poll_records.map_or(500, |c| c.0),
-        fetch_max_wait: raw.fetch_max_wait.map_or(Duration::from_millis(500), |d| d.0),
+        fetch_max_wait: raw
+            .fetch_max_wait
+            .map_or(Duration::from_millis(500), |d| d.0),
         auto_offset_reset,
         commit,
         commit_on_revoke: raw.commit_on_revoke.unwrap_or(true),
@@ -383,7 +452,10 @@ const PROCESSING_HELP: &str = "a duration such as \"2ms\", or a table: \
 { dist = \"uniform\", min = \"1ms\", max = \"3ms\" }, { dist = \"normal\", mean = \"2ms\", stddev = \"500us\" } \
 or { dist = \"exponential\", mean = \"2ms\" }";
 
-fn parse_processing(rep: &Reporter<'_>, v: &Spanned<toml::Value>) -> Result<ProcessingTime, ScenarioError> {
+fn parse_processing(
+    rep: &Reporter<'_>,
+    v: &Spanned<toml::Value>,
+) -> Result<ProcessingTime, ScenarioError> {
     let fail = |m: String| rep.spanned(v, format!("{m}; expected {PROCESSING_HELP}"));
     let dur = |value: Option<&toml::Value>, key: &str| -> Result<Duration, ScenarioError> {
         let s = value
@@ -393,7 +465,9 @@ fn parse_processing(rep: &Reporter<'_>, v: &Spanned<toml::Value>) -> Result<Proc
         parse_duration(s).map_err(|e| fail(format!("`{key}`: {e}")))
     };
     match v.get_ref() {
-        toml::Value::String(s) => parse_duration(s).map(ProcessingTime::Constant).map_err(fail),
+        toml::Value::String(s) => parse_duration(s)
+            .map(ProcessingTime::Constant)
+            .map_err(fail),
         toml::Value::Table(t) => {
             let dist = t
                 .get("dist")
@@ -411,7 +485,10 @@ fn parse_processing(rep: &Reporter<'_>, v: &Spanned<toml::Value>) -> Result<Proc
                 }
             };
             if let Some(k) = t.keys().find(|k| !allowed.contains(&k.as_str())) {
-                return Err(fail(format!("`{k}` does not apply to dist \"{dist}\" (allowed: {})", allowed.join(", "))));
+                return Err(fail(format!(
+                    "`{k}` does not apply to dist \"{dist}\" (allowed: {})",
+                    allowed.join(", ")
+                )));
             }
             Ok(match dist {
                 "constant" => ProcessingTime::Constant(dur(t.get("value"), "value")?),
@@ -451,7 +528,8 @@ fn build_timeline(
     defaults: &ConsumerDefaults,
     run_length: Duration,
 ) -> Result<(Vec<ConsumerConfig>, Vec<TimelineEvent>), ScenarioError> {
-    let mut events: Vec<(Spanned<RawEvent>, usize)> = raw.into_iter().enumerate().map(|(i, e)| (e, i)).collect();
+    let mut events: Vec<(Spanned<RawEvent>, usize)> =
+        raw.into_iter().enumerate().map(|(i, e)| (e, i)).collect();
     events.sort_by_key(|(e, i)| (e.get_ref().at.get_ref().0, *i));
 
     let mut life: BTreeMap<String, Life> = BTreeMap::new();
@@ -460,19 +538,34 @@ fn build_timeline(
         let e = ev.get_ref();
         let at = e.at.get_ref().0;
         if at > run_length {
-            return Err(rep.spanned(&e.at, format!("{at} is after the end of the run (scenario.duration = {run_length})")));
+            return Err(rep.spanned(
+                &e.at,
+                format!("{at} is after the end of the run (scenario.duration = {run_length})"),
+            ));
         }
         let kind = one_of(
             rep,
             &e.action,
-            &[("join", 0), ("leave", 1), ("crash", 2), ("restart", 3), ("pause", 4), ("stall", 5)],
+            &[
+                ("join", 0),
+                ("leave", 1),
+                ("crash", 2),
+                ("restart", 3),
+                ("pause", 4),
+                ("stall", 5),
+            ],
             "",
         )?;
         let length = || {
-            e.duration
-                .as_ref()
-                .map(|d| d.get_ref().0)
-                .ok_or_else(|| rep.spanned(ev, format!("a {} needs `duration`, e.g. duration = \"30s\"", e.action.get_ref())))
+            e.duration.as_ref().map(|d| d.get_ref().0).ok_or_else(|| {
+                rep.spanned(
+                    ev,
+                    format!(
+                        "a {} needs `duration`, e.g. duration = \"30s\"",
+                        e.action.get_ref()
+                    ),
+                )
+            })
         };
         let action = match kind {
             0 => Action::Join,
@@ -482,11 +575,15 @@ fn build_timeline(
                 downtime: e.downtime.map_or(Duration::ZERO, |d| d.0),
                 graceful: e.graceful.unwrap_or(true),
             },
-            4 => Action::Pause { duration: length()? },
-            _ => Action::Stall { duration: length()? },
+            4 => Action::Pause {
+                duration: length()?,
+            },
+            _ => Action::Stall {
+                duration: length()?,
+            },
         };
-        if e.duration.is_some() && kind < 4 {
-            return Err(rep.spanned(e.duration.as_ref().expect("checked"), "`duration` applies to `pause` and `stall` only"));
+        if let (Some(d), true) = (&e.duration, kind < 4) {
+            return Err(rep.spanned(d, "`duration` applies to `pause` and `stall` only"));
         }
         if (e.downtime.is_some() || e.graceful.is_some()) && kind != 3 {
             return Err(rep.spanned(ev, "`downtime` and `graceful` apply to `restart` only"));
@@ -516,7 +613,11 @@ fn build_timeline(
         if first_event && kind == 0 {
             consumers[index].starts_at_zero = false;
         }
-        let initial = if consumers[index].starts_at_zero { Life::Running } else { Life::Stopped };
+        let initial = if consumers[index].starts_at_zero {
+            Life::Running
+        } else {
+            Life::Stopped
+        };
         let state = life.get(name).copied().unwrap_or(initial);
         let state = match state {
             Life::DownUntil(t) | Life::PausedUntil(t) if t <= at => Life::Running,
@@ -525,7 +626,10 @@ fn build_timeline(
         let next = match (state, action) {
             (Life::Stopped, Action::Join) => Life::Running,
             (Life::Running, Action::Join) => {
-                return Err(rep.spanned(&e.action, format!("consumer \"{name}\" is already running at {at}")));
+                return Err(rep.spanned(
+                    &e.action,
+                    format!("consumer \"{name}\" is already running at {at}"),
+                ));
             }
             (Life::Running, Action::Leave | Action::Crash) => Life::Stopped,
             (Life::PausedUntil(_), Action::Crash) => Life::Stopped,
@@ -539,7 +643,10 @@ fn build_timeline(
                 ));
             }
             (Life::DownUntil(t), _) => {
-                return Err(rep.spanned(&e.action, format!("consumer \"{name}\" is restarting until {t}")));
+                return Err(rep.spanned(
+                    &e.action,
+                    format!("consumer \"{name}\" is restarting until {t}"),
+                ));
             }
             (Life::PausedUntil(t), _) => {
                 return Err(rep.spanned(

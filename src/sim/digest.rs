@@ -35,6 +35,11 @@ impl TraceDigest {
         }
     }
 
+    /// Feeds one 64-bit word (a faster path for numbers; also stable).
+    pub fn update_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
     /// The current value.
     pub fn value(&self) -> u64 {
         self.0

@@ -10,5 +10,5 @@ mod time;
 
 pub use digest::TraceDigest;
 pub use queue::EventQueue;
-pub use rng::{rng_stream, SimRng};
+pub use rng::{SimRng, rng_stream};
 pub use time::{Duration, Time};

@@ -71,7 +71,10 @@ impl Convergence {
 
     /// The first time strictly after `t` the group became converged.
     pub fn next_convergence_after(&self, t: Time) -> Option<Time> {
-        self.transitions.iter().find(|&&(at, c)| at > t && c).map(|&(at, _)| at)
+        self.transitions
+            .iter()
+            .find(|&&(at, c)| at > t && c)
+            .map(|&(at, _)| at)
     }
 }
 
@@ -83,10 +86,14 @@ pub fn is_converged(
     subscribed: &[bool],
     cluster: &Cluster,
 ) -> bool {
+    let running = consumers.iter().filter(|c| c.is_running()).count();
+    if running == 0 {
+        // Nobody left to consume: settled once the group is empty.
+        return coordinator.state() == GroupState::Empty;
+    }
     if coordinator.state() != GroupState::Stable || !coordinator.all_synced() {
         return false;
     }
-    let running = consumers.iter().filter(|c| c.is_running()).count();
     if running != coordinator.member_count() {
         return false;
     }

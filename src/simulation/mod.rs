@@ -13,12 +13,14 @@ use crate::check::Checker;
 use crate::cluster::Cluster;
 use crate::consumer::{Consumer, ConsumerEnv, ConsumerOutbox, ConsumerTimer};
 use crate::coordinator::protocol::{Endpoint, Request, Response};
-use crate::coordinator::{ClassicCoordinator, CoordinatorConfig, CoordinatorOutbox, CoordinatorTimer};
+use crate::coordinator::{
+    ClassicCoordinator, CoordinatorConfig, CoordinatorOutbox, CoordinatorTimer,
+};
 use crate::events::{Fact, GroupState};
 use crate::metrics::{EventLog, Metrics, SamplePoint};
 use crate::offsets::OffsetLedger;
 use crate::scenario::{Action, Scenario};
-use crate::sim::{rng_stream, Duration, EventQueue, Time};
+use crate::sim::{Duration, EventQueue, Time, rng_stream};
 use convergence::Convergence;
 use std::sync::Arc;
 
@@ -82,7 +84,11 @@ impl Simulation {
         let partitions = cluster.partition_count();
         let group = Arc::new(scenario.group.clone());
         let subscription: Vec<u32> = {
-            let mut ids: Vec<u32> = group.topics.iter().filter_map(|t| cluster.topic_id(t)).collect();
+            let mut ids: Vec<u32> = group
+                .topics
+                .iter()
+                .filter_map(|t| cluster.topic_id(t))
+                .collect();
             ids.sort_unstable();
             ids
         };
@@ -145,11 +151,13 @@ impl Simulation {
             self.queue.push(Time::ZERO + e.at, Event::Timeline(i));
         }
         self.queue.push(Time::ZERO, Event::Sample);
-        let check_at = Time::ZERO + self.scenario.last_fault_end() + self.scenario.convergence_bound;
+        let check_at =
+            Time::ZERO + self.scenario.last_fault_end() + self.scenario.convergence_bound;
         if check_at <= Time::ZERO + self.scenario.duration {
             self.queue.push(check_at, Event::ConvergenceCheck);
         }
-        self.queue.push(Time::ZERO + self.scenario.duration, Event::End);
+        self.queue
+            .push(Time::ZERO + self.scenario.duration, Event::End);
     }
 
     /// Runs to the end of the scenario and returns everything measured.
@@ -178,7 +186,14 @@ impl Simulation {
                 if let Some(until) = self.paused_until[consumer] {
                     if self.now < until && !matches!(kind, ConsumerEvent::PauseOver) {
                         // A stalled process handles nothing until it resumes.
-                        self.queue.push(until, Event::Consumer { consumer, incarnation, kind });
+                        self.queue.push(
+                            until,
+                            Event::Consumer {
+                                consumer,
+                                incarnation,
+                                kind,
+                            },
+                        );
                         return;
                     }
                 }
@@ -198,14 +213,19 @@ impl Simulation {
             Event::RestartUp(c) => self.start_consumer(c),
             Event::Sample => {
                 self.sample();
-                self.queue.push(self.now + self.scenario.sample_interval, Event::Sample);
+                self.queue
+                    .push(self.now + self.scenario.sample_interval, Event::Sample);
             }
             Event::ConvergenceCheck => self.check_convergence(),
             Event::End => {}
         }
     }
 
-    fn with_consumer(&mut self, c: usize, f: impl FnOnce(&mut Consumer, Time, &ConsumerEnv<'_>, &mut ConsumerOutbox)) {
+    fn with_consumer(
+        &mut self,
+        c: usize,
+        f: impl FnOnce(&mut Consumer, Time, &ConsumerEnv<'_>, &mut ConsumerOutbox),
+    ) {
         let mut out = ConsumerOutbox::default();
         let env = ConsumerEnv {
             cluster: &self.cluster,
@@ -224,8 +244,12 @@ impl Simulation {
 
     fn consumer_event(&mut self, c: usize, kind: ConsumerEvent) {
         match kind {
-            ConsumerEvent::Timer(t) => self.with_consumer(c, |cons, now, env, out| cons.on_timer(now, t, env, out)),
-            ConsumerEvent::Response(r) => self.with_consumer(c, |cons, now, env, out| cons.on_response(now, r, env, out)),
+            ConsumerEvent::Timer(t) => {
+                self.with_consumer(c, |cons, now, env, out| cons.on_timer(now, t, env, out))
+            }
+            ConsumerEvent::Response(r) => {
+                self.with_consumer(c, |cons, now, env, out| cons.on_response(now, r, env, out))
+            }
             ConsumerEvent::PauseOver => {
                 if self.paused_until[c].is_some_and(|u| u <= self.now) {
                     self.paused_until[c] = None;
@@ -249,7 +273,9 @@ impl Simulation {
         let c = event.consumer;
         match event.action {
             Action::Join => self.start_consumer(c),
-            Action::Leave => self.with_consumer(c, |cons, now, _, out| cons.request_close(now, out)),
+            Action::Leave => {
+                self.with_consumer(c, |cons, now, _, out| cons.request_close(now, out))
+            }
             Action::Crash => self.crash(c),
             Action::Restart { downtime, graceful } => {
                 let up = self.now + downtime;
@@ -261,7 +287,9 @@ impl Simulation {
                     self.queue.push(up, Event::RestartUp(c));
                 }
             }
-            Action::Stall { duration } => self.with_consumer(c, |cons, now, _, out| cons.stall(now, duration, out)),
+            Action::Stall { duration } => {
+                self.with_consumer(c, |cons, now, _, out| cons.stall(now, duration, out))
+            }
             Action::Pause { duration } => {
                 let until = self.now + duration;
                 self.paused_until[c] = Some(until);
@@ -294,7 +322,8 @@ impl Simulation {
         };
         let latency = self.scenario.cluster.network_latency;
         for request in out.requests {
-            self.queue.push(self.now + latency, Event::CoordinatorRequest(from, request));
+            self.queue
+                .push(self.now + latency, Event::CoordinatorRequest(from, request));
         }
         for (at, timer) in out.timers {
             self.queue.push(
@@ -334,21 +363,36 @@ impl Simulation {
             let mut found = Vec::new();
             for fact in &pending {
                 match fact {
-                    Fact::Processed { partition, from, to, .. } => {
+                    Fact::Processed {
+                        partition,
+                        from,
+                        to,
+                        ..
+                    } => {
                         self.ledger.record_processed(*partition, *from, *to);
                     }
-                    Fact::OffsetReset { partition, position, .. } => {
+                    Fact::OffsetReset {
+                        partition,
+                        position,
+                        ..
+                    } => {
                         self.ledger.record_reset(*partition, *position);
                     }
-                    Fact::CommitStored { partition, offset, .. } => {
+                    Fact::CommitStored {
+                        partition, offset, ..
+                    } => {
                         self.ledger.record_commit(*partition, *offset);
                     }
                     Fact::Violation { .. } => {}
                     _ => membership_changed = true,
                 }
                 let cluster = &self.cluster;
-                found.extend(self.checker.observe(self.now, fact, |p| cluster.tp_name(cluster.partition_at(p))));
-                self.metrics.observe(self.now, fact, |tp| cluster.index_of(tp));
+                found.extend(
+                    self.checker
+                        .observe(self.now, fact, |p| cluster.tp_name(cluster.partition_at(p))),
+                );
+                self.metrics
+                    .observe(self.now, fact, |tp| cluster.index_of(tp));
                 let names = crate::metrics::Namer {
                     consumers: &self.consumer_names,
                     partition: &|tp| cluster.tp_name(tp),
@@ -359,10 +403,20 @@ impl Simulation {
             pending = found;
         }
         if membership_changed {
-            let converged = convergence::is_converged(&self.coordinator, &self.consumers, &self.paused_until, &self.subscribed, &self.cluster);
+            let converged = convergence::is_converged(
+                &self.coordinator,
+                &self.consumers,
+                &self.paused_until,
+                &self.subscribed,
+                &self.cluster,
+            );
             let was = self.convergence.converged();
             self.convergence.update(self.now, converged);
-            if was && !converged && self.convergence.was_checked() && !self.convergence.lapse_reported() {
+            if was
+                && !converged
+                && self.convergence.was_checked()
+                && !self.convergence.lapse_reported()
+            {
                 // No fault is left in the timeline: losing convergence now
                 // means the group cannot stay stable on its own.
                 self.convergence.report_lapse();
@@ -385,7 +439,9 @@ impl Simulation {
             if !subscribed {
                 continue;
             }
-            let leo = self.cluster.log_end_offset(self.cluster.partition_at(i), self.now);
+            let leo = self
+                .cluster
+                .log_end_offset(self.cluster.partition_at(i), self.now);
             produced += leo;
             let base = self
                 .coordinator
@@ -430,7 +486,12 @@ impl Simulation {
     fn finish(mut self) -> RunResult {
         let end = Time::ZERO + self.scenario.duration;
         self.now = end;
-        if self.metrics.samples().last().is_none_or(|s| s.time_s < end.as_secs_f64()) {
+        if self
+            .metrics
+            .samples()
+            .last()
+            .is_none_or(|s| s.time_s < end.as_secs_f64())
+        {
             self.sample();
         }
         self.metrics.finish(end);

@@ -112,7 +112,10 @@ pub(super) fn build(sim: Simulation) -> RunResult {
             // total is back to what it was before the event.
             let drained = converged_at.and_then(|c| {
                 let from = c.as_secs_f64().max(at_s + e.action.length().as_secs_f64());
-                samples.iter().filter(|s| s.time_s >= from).find(|s| s.lag_total <= lag_before)
+                samples
+                    .iter()
+                    .filter(|s| s.time_s >= from)
+                    .find(|s| s.lag_total <= lag_before)
             });
             let until_s = drained.map_or(f64::INFINITY, |s| s.time_s);
             let peak_lag_after = samples
@@ -176,7 +179,11 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         .map(|e| {
             (
                 e.at.as_secs_f64(),
-                format!("{} {}", e.action.name(), scenario.consumers[e.consumer].name),
+                format!(
+                    "{} {}",
+                    e.action.name(),
+                    scenario.consumers[e.consumer].name
+                ),
             )
         })
         .collect();
@@ -210,7 +217,10 @@ pub fn replay_command(source: &str, seed: u64, overrides: &[String]) -> String {
 }
 
 fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))

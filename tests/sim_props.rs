@@ -1,0 +1,149 @@
+//! Whole simulations over random small scenarios: every invariant holds,
+//! and the same seed always gives the same run.
+
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+use rebalance_sim::{Scenario, Simulation};
+
+#[derive(Debug, Clone)]
+struct Fault {
+    at_s: u32,
+    consumer: usize,
+    kind: u8,
+    length_s: u32,
+}
+
+/// Builds a timeline that respects each consumer's life cycle: stopped
+/// consumers can only join; running ones can leave, crash, restart,
+/// pause or stall.
+fn timeline(consumers: usize, raw: &[Fault]) -> String {
+    let mut running = vec![true; consumers];
+    let mut busy_until = vec![0u32; consumers];
+    let mut raw = raw.to_vec();
+    raw.sort_by_key(|f| f.at_s);
+    let mut out = String::new();
+    for f in raw {
+        let c = f.consumer % consumers;
+        if f.at_s < busy_until[c] {
+            continue;
+        }
+        let name = format!("c{}", c + 1);
+        let entry = if !running[c] {
+            running[c] = true;
+            "action = \"join\"".to_string()
+        } else {
+            match f.kind % 5 {
+                0 => {
+                    running[c] = false;
+                    "action = \"leave\"".to_string()
+                }
+                1 => {
+                    running[c] = false;
+                    "action = \"crash\"".to_string()
+                }
+                2 => {
+                    busy_until[c] = f.at_s + f.length_s;
+                    format!(
+                        "action = \"restart\"\ndowntime = \"{}s\"\ngraceful = {}",
+                        f.length_s,
+                        f.length_s % 2 == 0
+                    )
+                }
+                3 => {
+                    busy_until[c] = f.at_s + f.length_s;
+                    format!("action = \"pause\"\nduration = \"{}s\"", f.length_s)
+                }
+                _ => format!("action = \"stall\"\nduration = \"{}s\"", f.length_s),
+            }
+        };
+        out.push_str(&format!(
+            "\n[[timeline]]\nat = \"{}s\"\nconsumer = \"{name}\"\n{entry}\n",
+            f.at_s
+        ));
+    }
+    out
+}
+
+fn scenario_text(
+    partitions: u32,
+    consumers: usize,
+    assignor: &str,
+    commit: &str,
+    static_members: bool,
+    faults: &[Fault],
+) -> String {
+    format!(
+        r#"
+[scenario]
+duration = "150s"
+
+[[topics]]
+name = "a"
+partitions = {partitions}
+produce_rate = 200
+
+[[topics]]
+name = "b"
+partitions = 2
+produce_rate = 20
+
+[group]
+assignor = "{assignor}"
+commit = "{commit}"
+auto_offset_reset = "earliest"
+session_timeout = "8s"
+heartbeat_interval = "1s"
+max_poll_interval = "15s"
+initial_rebalance_delay = "1s"
+
+[consumers]
+count = {consumers}
+static_membership = {static_members}
+processing = {{ dist = "exponential", mean = "200us" }}
+{}"#,
+        timeline(consumers, faults)
+    )
+}
+
+fn faults() -> impl Strategy<Value = Vec<Fault>> {
+    prop::collection::vec(
+        (0u32..50, 0usize..4, 0u8..5, 1u32..12).prop_map(|(at_s, consumer, kind, length_s)| {
+            Fault {
+                at_s,
+                consumer,
+                kind,
+                length_s,
+            }
+        }),
+        0..6,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/sim_props.txt"))),
+        ..ProptestConfig::with_cases(40)
+    })]
+
+    #[test]
+    fn random_scenarios_keep_every_invariant(
+        partitions in 1u32..10,
+        consumers in 1usize..5,
+        assignor in prop::sample::select(vec!["range", "roundrobin"]),
+        commit in prop::sample::select(vec!["auto", "sync"]),
+        static_members in any::<bool>(),
+        faults in faults(),
+        seed in 0u64..1000,
+    ) {
+        let text = scenario_text(partitions, consumers, assignor, commit, static_members, &faults);
+        let scenario = Scenario::from_toml(&text, "random.toml", "random", &[])
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let a = Simulation::new(scenario.clone(), seed).run();
+        prop_assert!(a.summary.violations.is_empty(), "{:?}\n{}", a.summary.violations, text);
+        prop_assert_eq!(a.summary.lost, 0);
+        prop_assert_eq!(a.summary.converged, Some(true), "{}", text);
+        let b = Simulation::new(scenario, seed).run();
+        prop_assert_eq!(&a.summary.trace_digest, &b.summary.trace_digest);
+        prop_assert_eq!(a.events, b.events);
+    }
+}
