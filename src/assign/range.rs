@@ -18,6 +18,16 @@ impl Assignor for RangeAssignor {
 
     fn assign(&self, group: &GroupSpec) -> Assignment {
         let subscribers = subscribers_per_topic(group);
+        let mut out = Assignment::empty(group.members.len());
+        let any_rack = group.members.iter().any(|m| m.rack.as_deref().is_some_and(|r| !r.is_empty()));
+        let any_replica_rack = group.topics.iter().any(|t| !t.replica_racks.is_empty());
+        if !(any_rack && any_replica_rack) {
+            // No rack can match: Kafka's plain range, in O(partitions).
+            for (t, subs) in subscribers.iter().enumerate() {
+                plain_ranges(group.topics[t].partitions, t as u32, subs, &mut out);
+            }
+            return out.normalize();
+        }
         let racks = rack_ids(group);
         let mut states: Vec<TopicState> = subscribers
             .iter()
@@ -25,7 +35,6 @@ impl Assignor for RangeAssignor {
             .filter(|(t, _)| group.topics[*t].partitions > 0)
             .map(|(t, subs)| TopicState::new(group, &racks, t as u32, subs))
             .collect();
-        let mut out = Assignment::empty(group.members.len());
         if states.iter().any(|s| s.needs_rack_aware) {
             assign_with_rack_matching(&mut states, &mut out);
             for s in &mut states {
@@ -33,7 +42,8 @@ impl Assignor for RangeAssignor {
             }
         } else {
             for s in &states {
-                plain_ranges(s, &mut out);
+                let members: Vec<usize> = s.consumers.iter().map(|&(m, _)| m).collect();
+                plain_ranges(s.partitions, s.topic, &members, &mut out);
             }
         }
         out.normalize()
@@ -75,18 +85,17 @@ fn rack_ids(group: &GroupSpec) -> BTreeMap<&str, u32> {
 }
 
 /// Classic range arithmetic, no racks: O(partitions) per topic.
-fn plain_ranges(s: &TopicState, out: &mut Assignment) {
-    let consumers = s.consumers.len() as u32;
-    if consumers == 0 {
+fn plain_ranges(partitions: u32, topic: u32, subscribers: &[usize], out: &mut Assignment) {
+    let consumers = subscribers.len() as u32;
+    if consumers == 0 || partitions == 0 {
         return;
     }
-    let (per_consumer, extra) = (s.partitions / consumers, s.partitions % consumers);
-    for (i, &(member, _)) in s.consumers.iter().enumerate() {
+    let (per_consumer, extra) = (partitions / consumers, partitions % consumers);
+    for (i, &member) in subscribers.iter().enumerate() {
         let i = i as u32;
         let start = per_consumer * i + i.min(extra);
         let len = per_consumer + u32::from(i < extra);
-        out.per_member[member]
-            .extend((start..start + len).map(|p| TopicPartition::new(s.topic, p)));
+        out.per_member[member].extend((start..start + len).map(|p| TopicPartition::new(topic, p)));
     }
 }
 
@@ -115,18 +124,11 @@ impl TopicState {
     ) -> Self {
         let spec = &group.topics[topic as usize];
         let rack_id = |r: &str| racks[r];
-        let mut consumers: Vec<(usize, Option<u32>)> = Vec::with_capacity(subscribers.len());
-        for &m in subscribers {
-            if consumers.iter().any(|&(x, _)| x == m) {
-                continue;
-            }
-            let rack = group.members[m]
-                .rack
-                .as_deref()
-                .filter(|r| !r.is_empty())
-                .map(rack_id);
-            consumers.push((m, rack));
-        }
+        // Subscriptions are deduplicated, so each member appears once.
+        let consumers: Vec<(usize, Option<u32>)> = subscribers
+            .iter()
+            .map(|&m| (m, group.members[m].rack.as_deref().filter(|r| !r.is_empty()).map(rack_id)))
+            .collect();
         let consumer_racks: BTreeSet<u32> = consumers.iter().filter_map(|&(_, r)| r).collect();
         let mut partition_racks = Vec::new();
         let mut needs_rack_aware = false;
