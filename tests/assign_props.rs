@@ -142,7 +142,7 @@ fn check_all(
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/assign_props.txt"))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/assign_props.txt"))),
         ..ProptestConfig::with_cases(512)
     })]
 

@@ -121,7 +121,7 @@ fn faults() -> impl Strategy<Value = Vec<Fault>> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/sim_props.txt"))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/sim_props.txt"))),
         ..ProptestConfig::with_cases(40)
     })]
 

@@ -19,7 +19,10 @@ impl Assignor for RangeAssignor {
     fn assign(&self, group: &GroupSpec) -> Assignment {
         let subscribers = subscribers_per_topic(group);
         let mut out = Assignment::empty(group.members.len());
-        let any_rack = group.members.iter().any(|m| m.rack.as_deref().is_some_and(|r| !r.is_empty()));
+        let any_rack = group
+            .members
+            .iter()
+            .any(|m| m.rack.as_deref().is_some_and(|r| !r.is_empty()));
         let any_replica_rack = group.topics.iter().any(|t| !t.replica_racks.is_empty());
         if !(any_rack && any_replica_rack) {
             // No rack can match: Kafka's plain range, in O(partitions).
@@ -127,7 +130,16 @@ impl TopicState {
         // Subscriptions are deduplicated, so each member appears once.
         let consumers: Vec<(usize, Option<u32>)> = subscribers
             .iter()
-            .map(|&m| (m, group.members[m].rack.as_deref().filter(|r| !r.is_empty()).map(rack_id)))
+            .map(|&m| {
+                (
+                    m,
+                    group.members[m]
+                        .rack
+                        .as_deref()
+                        .filter(|r| !r.is_empty())
+                        .map(rack_id),
+                )
+            })
             .collect();
         let consumer_racks: BTreeSet<u32> = consumers.iter().filter_map(|&(_, r)| r).collect();
         let mut partition_racks = Vec::new();
