@@ -1,7 +1,7 @@
 //! Apache Kafka's own assignor unit tests, translated into fixture files
 //! under tests/fixtures/assign/ (format: tests/fixtures/assign/README.md).
 
-use rebalance_sim::assign::{Assignment, GroupSpec, parse_assign_input};
+use rebalance_sim::assign::{Assignment, GroupSpec, kafka_balance_violation, parse_assign_input};
 use rebalance_sim::check::check_assignment_validity;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,25 +16,32 @@ fn load(file: &str) -> Vec<Value> {
     doc["cases"].as_array().expect("cases").clone()
 }
 
-/// Kafka skips subscribed topics missing from metadata; our input format
-/// rejects them, so the fixtures' missing topics become 0-partition topics.
+/// Kafka skips subscribed topics missing from metadata and ignores owned
+/// partitions of deleted topics; our input format rejects both, so the
+/// fixtures' missing subscribed topics become 0-partition topics and owned
+/// partitions of topics absent from `topics` are dropped.
 fn complete_topics(input: &mut Value) {
-    let mut named = BTreeSet::new();
-    for m in input["members"].as_object().expect("members").values() {
+    let known: BTreeSet<String> = input["topics"]
+        .as_object()
+        .expect("topics")
+        .keys()
+        .cloned()
+        .collect();
+    let mut subscribed = BTreeSet::new();
+    for m in input["members"]
+        .as_object_mut()
+        .expect("members")
+        .values_mut()
+    {
         for t in m["topics"].as_array().into_iter().flatten() {
-            named.insert(t.as_str().expect("topic").to_string());
+            subscribed.insert(t.as_str().expect("topic").to_string());
         }
-        for o in m
-            .get("owned")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            named.insert(o[0].as_str().expect("topic").to_string());
+        if let Some(owned) = m.get_mut("owned").and_then(Value::as_array_mut) {
+            owned.retain(|o| known.contains(o[0].as_str().expect("topic")));
         }
     }
     let topics = input["topics"].as_object_mut().expect("topics");
-    for t in named {
+    for t in subscribed {
         topics.entry(t).or_insert(Value::from(0));
     }
 }
@@ -118,14 +125,103 @@ fn run_fixtures(file: &str) -> (usize, Vec<String>) {
                         _ => None,
                     }
                 }
-                other => Some(format!("check {other} not supported by this harness yet")),
+                "balanced" => kafka_balance_violation(&parsed.group, &assignment),
+                "coop_valid" => cooperative_validity(&parsed.group, &assignment),
+                other => Some(format!("unknown check {other}")),
             };
             if let Some(p) = problem {
                 failures.push(format!("{name}: {check}: {p}"));
             }
         }
+        for keep in case
+            .get("keeps")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let (m, t, p) = (
+                keep[0].as_str().expect("member"),
+                keep[1].as_str().expect("topic"),
+                keep[2].as_u64().expect("p") as u32,
+            );
+            if !got
+                .get(m)
+                .is_some_and(|set| set.contains(&(t.to_string(), p)))
+            {
+                failures.push(format!(
+                    "{name}: {m} must keep {t}-{p}; got {:?}",
+                    got.get(m)
+                ));
+            }
+        }
+        if let Some(max) = case.get("max_moved").and_then(Value::as_u64) {
+            let moved = moved_count(&parsed.group, &assignment);
+            if moved > max as usize {
+                failures.push(format!(
+                    "{name}: {moved} partitions moved, at most {max} allowed"
+                ));
+            }
+        }
     }
     (cases.len(), failures)
+}
+
+/// Kafka's `verifyCooperativeValidity` plus basic validity: no partition
+/// twice, only to subscribers, and never newly given to a member while
+/// another member that owned it gives it up in the same round.
+fn cooperative_validity(group: &GroupSpec, a: &Assignment) -> Option<String> {
+    let mut seen = BTreeMap::new();
+    for (m, parts) in a.per_member.iter().enumerate() {
+        let member = &group.members[m];
+        for tp in parts {
+            if !member.subscribes(tp.topic) {
+                return Some(format!(
+                    "{} got {} without subscribing",
+                    member.id,
+                    group.tp_name(*tp)
+                ));
+            }
+            if let Some(other) = seen.insert(*tp, m) {
+                return Some(format!(
+                    "{} given to {} and {}",
+                    group.tp_name(*tp),
+                    group.members[other].id,
+                    member.id
+                ));
+            }
+            if !member.owned.contains(tp) {
+                if let Some(prev) = group
+                    .members
+                    .iter()
+                    .find(|o| o.id != member.id && o.owned.contains(tp))
+                {
+                    return Some(format!(
+                        "{} moves from {} to {} in one round",
+                        group.tp_name(*tp),
+                        prev.id,
+                        member.id
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Partitions a member owned, still subscribes to, and no longer has.
+fn moved_count(group: &GroupSpec, a: &Assignment) -> usize {
+    group
+        .members
+        .iter()
+        .enumerate()
+        .map(|(m, member)| {
+            member
+                .owned
+                .iter()
+                .filter(|tp| member.subscribes(tp.topic) && !a.per_member[m].contains(tp))
+                .count()
+        })
+        .sum()
 }
 
 fn assert_fixtures(file: &str) {
@@ -147,4 +243,14 @@ fn range_matches_kafkas_range_assignor_tests() {
 #[test]
 fn roundrobin_matches_kafkas_roundrobin_assignor_tests() {
     assert_fixtures("roundrobin.json");
+}
+
+#[test]
+fn sticky_matches_kafkas_sticky_assignor_tests() {
+    assert_fixtures("sticky.json");
+}
+
+#[test]
+fn cooperative_sticky_matches_kafkas_cooperative_sticky_assignor_tests() {
+    assert_fixtures("cooperative_sticky.json");
 }

@@ -7,18 +7,22 @@
 //! Kafka's order (topic name, then partition number).
 
 mod input;
+mod java_order;
 mod member_order;
 mod promise;
 mod range;
 mod registry;
 mod roundrobin;
+mod sticky;
 
 pub use input::{AssignInput, AssignInputError, format_assignment, parse_assign_input};
+pub use java_order::{java_hashmap_order, java_string_hash};
 pub use member_order::{java_string_cmp, kafka_member_order};
-pub use promise::{BalancePromise, check_promise};
+pub use promise::{BalancePromise, check_promise, kafka_balance_violation};
 pub use range::RangeAssignor;
-pub use registry::{ASSIGNOR_NAMES, AssignorName, assignor_by_name};
+pub use registry::{ASSIGNOR_NAMES, AssignorName, SIMULATED_ASSIGNORS, assignor_by_name};
 pub use roundrobin::RoundRobinAssignor;
+pub use sticky::{CooperativeStickyAssignor, StickyAssignor};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -246,5 +250,13 @@ pub trait Assignor: Send + Sync {
     /// The balance the assignor promises, checked as invariant 6.
     fn promise(&self) -> BalancePromise {
         BalancePromise::None
+    }
+
+    /// True when members put their last assignment and its generation in
+    /// the subscription's user data, so the assignor sees them as `owned`
+    /// even under eager rebalancing (Kafka's `StickyAssignor`). Eager
+    /// members otherwise revoke everything and report nothing owned.
+    fn remembers_assignment(&self) -> bool {
+        false
     }
 }

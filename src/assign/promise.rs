@@ -10,8 +10,13 @@ pub enum BalancePromise {
     /// Per topic, subscribers' counts differ by at most one (range).
     PerTopic,
     /// When all members subscribe to the same topics, members' total counts
-    /// differ by at most one (roundrobin, sticky, uniform).
+    /// differ by at most one (roundrobin).
     TotalWhenSubscriptionsEqual,
+    /// Kafka's notion of balance for any subscriptions (sticky family,
+    /// uniform): counts within one with equal subscriptions, and otherwise
+    /// no member could take a partition of a topic it subscribes to from a
+    /// member holding at least two more partitions.
+    KafkaBalanced,
 }
 
 /// Checks `assignment` against `promise`; returns a description of the
@@ -49,6 +54,12 @@ pub fn check_promise(
                 })
             })
         }
+        BalancePromise::KafkaBalanced => check_promise(
+            BalancePromise::TotalWhenSubscriptionsEqual,
+            group,
+            assignment,
+        )
+        .or_else(|| kafka_balance_violation(group, assignment)),
         BalancePromise::TotalWhenSubscriptionsEqual => {
             let first = group.members.first()?;
             if group.members.iter().any(|m| m.topics != first.topics) {
@@ -70,4 +81,36 @@ pub fn check_promise(
             })
         }
     }
+}
+
+/// Kafka's balance check (`isBalanced` of the sticky assignors): a member
+/// with at least two fewer partitions than another must not subscribe to
+/// any topic of which that other member holds a partition.
+pub fn kafka_balance_violation(group: &GroupSpec, assignment: &Assignment) -> Option<String> {
+    let n = group.members.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&m| assignment.per_member[m].len());
+    // For each topic, the largest count among members holding one of its partitions.
+    let mut holder: Vec<(usize, usize)> = vec![(0, usize::MAX); group.topics.len()];
+    for (m, parts) in assignment.per_member.iter().enumerate() {
+        for tp in parts {
+            let h = &mut holder[tp.topic as usize];
+            if parts.len() > h.0 || h.1 == usize::MAX {
+                *h = (parts.len(), m);
+            }
+        }
+    }
+    for &m in &order {
+        let size = assignment.per_member[m].len();
+        for &t in &group.members[m].topics {
+            let (big, other) = holder[t as usize];
+            if other != usize::MAX && big >= size + 2 {
+                return Some(format!(
+                    "member {} has {size} partitions and subscribes to {}, but member {} holds {big} including one of that topic",
+                    group.members[m].id, group.topics[t as usize].name, group.members[other].id
+                ));
+            }
+        }
+    }
+    None
 }

@@ -1,6 +1,8 @@
 //! Assignors by the name members advertise.
 
-use super::{Assignor, RangeAssignor, RoundRobinAssignor};
+use super::{
+    Assignor, CooperativeStickyAssignor, RangeAssignor, RoundRobinAssignor, StickyAssignor,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -13,10 +15,20 @@ pub enum AssignorName {
     /// Client-side `roundrobin`.
     #[serde(rename = "roundrobin")]
     RoundRobin,
+    /// Client-side `sticky` (eager).
+    #[serde(rename = "sticky")]
+    Sticky,
+    /// Client-side `cooperative-sticky` (KIP-429).
+    #[serde(rename = "cooperative-sticky")]
+    CooperativeSticky,
 }
 
+/// The assignors a simulated group can use (the others need cooperative
+/// rebalancing or the KIP-848 protocol, not simulated yet).
+pub const SIMULATED_ASSIGNORS: &[&str] = &["range", "roundrobin", "sticky"];
+
 /// Every built-in assignor name, as accepted on input.
-pub const ASSIGNOR_NAMES: &[&str] = &["range", "roundrobin"];
+pub const ASSIGNOR_NAMES: &[&str] = &["range", "roundrobin", "sticky", "cooperative-sticky"];
 
 impl AssignorName {
     /// The name as written in scenario files and `assign` input.
@@ -24,6 +36,8 @@ impl AssignorName {
         match self {
             AssignorName::Range => "range",
             AssignorName::RoundRobin => "roundrobin",
+            AssignorName::Sticky => "sticky",
+            AssignorName::CooperativeSticky => "cooperative-sticky",
         }
     }
 
@@ -32,6 +46,8 @@ impl AssignorName {
         match s {
             "range" => Some(AssignorName::Range),
             "roundrobin" => Some(AssignorName::RoundRobin),
+            "sticky" => Some(AssignorName::Sticky),
+            "cooperative-sticky" => Some(AssignorName::CooperativeSticky),
             _ => None,
         }
     }
@@ -41,6 +57,8 @@ impl AssignorName {
         match self {
             AssignorName::Range => Box::new(RangeAssignor),
             AssignorName::RoundRobin => Box::new(RoundRobinAssignor),
+            AssignorName::Sticky => Box::new(StickyAssignor),
+            AssignorName::CooperativeSticky => Box::new(CooperativeStickyAssignor),
         }
     }
 }

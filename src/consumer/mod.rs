@@ -87,6 +87,10 @@ pub struct Consumer {
     config: ConsumerConfig,
     group: Arc<GroupConfig>,
     subscription: Vec<u32>,
+    /// Send the last assignment in the subscription's user data (sticky).
+    remembers_assignment: bool,
+    /// The last assignment received and its generation.
+    last_assignment: (Vec<TopicPartition>, i32),
     rng: SimRng,
     phase: Phase,
     member_id: String,
@@ -122,6 +126,7 @@ impl Consumer {
         config: ConsumerConfig,
         group: Arc<GroupConfig>,
         subscription: Vec<u32>,
+        remembers_assignment: bool,
         rng: SimRng,
     ) -> Self {
         Consumer {
@@ -129,6 +134,8 @@ impl Consumer {
             config,
             group,
             subscription,
+            remembers_assignment,
+            last_assignment: (Vec::new(), -1),
             rng,
             phase: Phase::Down,
             member_id: String::new(),
@@ -210,6 +217,7 @@ impl Consumer {
         self.generation = -1;
         self.rejoin_needed = true;
         self.take_assignment();
+        self.last_assignment = (Vec::new(), -1);
         self.batch = None;
         self.batch_commit = None;
         self.closing = false;
@@ -533,8 +541,18 @@ impl Consumer {
             instance_id: self.config.instance_id.clone(),
             rack: self.config.rack.clone(),
             topics: self.subscription.clone(),
-            owned: self.assigned.clone(),
-            generation: Some(self.generation),
+            // Eager members revoked everything; sticky's user data still
+            // carries the last assignment and its generation.
+            owned: if self.remembers_assignment {
+                self.last_assignment.0.clone()
+            } else {
+                self.assigned.clone()
+            },
+            generation: Some(if self.remembers_assignment {
+                self.last_assignment.1
+            } else {
+                self.generation
+            }),
         };
         out.requests.push(Request::Join(JoinRequest {
             member_id: self.member_id.clone(),
@@ -769,6 +787,7 @@ impl Consumer {
         };
         self.assigned = partitions;
         self.assigned.sort_unstable();
+        self.last_assignment = (self.assigned.clone(), self.generation);
         self.indices = self
             .assigned
             .iter()

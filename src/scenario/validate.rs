@@ -6,7 +6,7 @@ use super::error::{Diagnostic, ScenarioError, diagnostic_at};
 use super::overrides::{self, Origin, Overridden};
 use super::raw::*;
 use super::*;
-use crate::assign::{ASSIGNOR_NAMES, AssignorName};
+use crate::assign::{AssignorName, SIMULATED_ASSIGNORS};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use toml::Spanned;
@@ -242,11 +242,16 @@ fn build_group(
     };
     let assignor = match &raw.assignor {
         Some(a) => {
-            let choices: Vec<(&str, AssignorName)> = ASSIGNOR_NAMES
+            let choices: Vec<(&str, AssignorName)> = SIMULATED_ASSIGNORS
                 .iter()
                 .map(|n| (*n, AssignorName::parse(n).expect("listed names parse")))
                 .collect();
-            one_of(rep, a, &choices, "")?
+            one_of(
+                rep,
+                a,
+                &choices,
+                " (cooperative-sticky needs cooperative rebalancing, not simulated yet)",
+            )?
         }
         None => AssignorName::Range,
     };

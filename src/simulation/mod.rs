@@ -105,7 +105,14 @@ impl Simulation {
             .enumerate()
             .map(|(i, c)| {
                 let rng = rng_stream(seed, &format!("consumer/{}/processing", c.name));
-                Consumer::new(i, c.clone(), group.clone(), subscription.clone(), rng)
+                Consumer::new(
+                    i,
+                    c.clone(),
+                    group.clone(),
+                    subscription.clone(),
+                    assignor.remembers_assignment(),
+                    rng,
+                )
             })
             .collect();
         let coordinator = ClassicCoordinator::new(

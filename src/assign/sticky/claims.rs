@@ -1,0 +1,104 @@
+//! Which member owns what, after Kafka's conflict rules: the higher
+//! generation wins a partition claimed twice; two claims in the same
+//! generation both lose it; a missing generation counts as -1.
+
+use super::Layout;
+
+/// Owned partitions after conflict resolution.
+pub(super) struct Claims {
+    /// True when every member subscribes to the same topics (Kafka's check).
+    pub all_equal: bool,
+    /// Per member, its surviving owned partitions (dense), claim order.
+    pub owned: Vec<Vec<u32>>,
+    /// Partitions claimed twice in the same generation.
+    pub multi: Vec<bool>,
+    /// Highest generation any member reported.
+    pub max_generation: i32,
+}
+
+/// A member's generation; absent and negative are both "none".
+pub(super) fn generation(layout: &Layout<'_>, m: usize) -> Option<i32> {
+    layout.group.members[m].generation.filter(|&g| g >= 0)
+}
+
+impl Claims {
+    pub fn collect(layout: &Layout<'_>) -> Claims {
+        let members = &layout.group.members;
+        let mut all_equal = true;
+        let mut first: Option<&Vec<u32>> = None;
+        let mut holder: Vec<u32> = vec![u32::MAX; layout.total as usize];
+        let mut owner: Vec<u32> = vec![u32::MAX; layout.total as usize];
+        let mut multi = vec![false; layout.total as usize];
+        let mut max_generation = -1;
+        for &m in &layout.order {
+            let topics = &members[m].topics;
+            match first {
+                None if !topics.is_empty() => first = Some(topics),
+                Some(f) if all_equal && f != topics => all_equal = false,
+                _ => {}
+            }
+            let claim_gen = generation(layout, m).unwrap_or(-1);
+            max_generation = max_generation.max(claim_gen);
+            for &tp in &members[m].owned {
+                if !layout.active[tp.topic as usize] {
+                    continue;
+                }
+                let d = layout.dense(tp) as usize;
+                match owner[d] {
+                    u32::MAX => {
+                        holder[d] = m as u32;
+                        owner[d] = m as u32;
+                    }
+                    other => {
+                        let other_gen = generation(layout, other as usize).unwrap_or(-1);
+                        if claim_gen == other_gen {
+                            multi[d] = true;
+                            holder[d] = u32::MAX;
+                            owner[d] = m as u32;
+                        } else if claim_gen > other_gen {
+                            holder[d] = m as u32;
+                            owner[d] = m as u32;
+                        }
+                    }
+                }
+            }
+        }
+        let owned = (0..members.len())
+            .map(|m| {
+                members[m]
+                    .owned
+                    .iter()
+                    .filter(|tp| layout.active[tp.topic as usize])
+                    .map(|&tp| layout.dense(tp))
+                    .filter(|&d| holder[d as usize] == m as u32)
+                    .collect()
+            })
+            .collect();
+        Claims {
+            all_equal,
+            owned,
+            multi,
+            max_generation,
+        }
+    }
+
+    /// Kafka's `prevAssignment`: for each partition, the most recent owner
+    /// among members of an older generation, and that generation.
+    pub fn previous_owners(&self, layout: &Layout<'_>) -> Vec<Option<(u32, i32)>> {
+        let mut prev: Vec<Option<(u32, i32)>> = vec![None; layout.total as usize];
+        for &m in &layout.order {
+            let g = match generation(layout, m) {
+                Some(g) if g < self.max_generation => g,
+                None if self.max_generation > -1 => -1,
+                _ => continue,
+            };
+            for &tp in &layout.group.members[m].owned {
+                let d = layout.dense(tp) as usize;
+                if prev[d].is_none_or(|(_, pg)| g > pg) {
+                    prev[d] = Some((m as u32, g));
+                }
+            }
+        }
+        prev
+    }
+}
