@@ -154,6 +154,14 @@ fn run_fixtures(file: &str) -> (usize, Vec<String>) {
                 ));
             }
         }
+        if let Some(sizes) = case.get("sizes").and_then(Value::as_object) {
+            for (m, n) in sizes {
+                let have = got.get(m).map_or(0, BTreeSet::len);
+                if have as u64 != n.as_u64().expect("size") {
+                    failures.push(format!("{name}: {m} has {have} partitions, expected {n}"));
+                }
+            }
+        }
         if let Some(max) = case.get("max_moved").and_then(Value::as_u64) {
             let moved = moved_count(&parsed.group, &assignment);
             if moved > max as usize {
@@ -253,4 +261,14 @@ fn sticky_matches_kafkas_sticky_assignor_tests() {
 #[test]
 fn cooperative_sticky_matches_kafkas_cooperative_sticky_assignor_tests() {
     assert_fixtures("cooperative_sticky.json");
+}
+
+#[test]
+fn uniform_matches_kafkas_uniform_assignor_tests() {
+    assert_fixtures("uniform.json");
+}
+
+#[test]
+fn server_range_matches_kafkas_server_range_assignor_tests() {
+    assert_fixtures("server_range.json");
 }

@@ -13,7 +13,9 @@ mod promise;
 mod range;
 mod registry;
 mod roundrobin;
+mod server_range;
 mod sticky;
+mod uniform;
 
 pub use input::{AssignInput, AssignInputError, format_assignment, parse_assign_input};
 pub use java_order::{java_hashmap_order, java_string_hash};
@@ -22,7 +24,9 @@ pub use promise::{BalancePromise, check_promise, kafka_balance_violation};
 pub use range::RangeAssignor;
 pub use registry::{ASSIGNOR_NAMES, AssignorName, SIMULATED_ASSIGNORS, assignor_by_name};
 pub use roundrobin::RoundRobinAssignor;
+pub use server_range::ServerRangeAssignor;
 pub use sticky::{CooperativeStickyAssignor, StickyAssignor};
+pub use uniform::UniformAssignor;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,7 +1,8 @@
 //! Assignors by the name members advertise.
 
 use super::{
-    Assignor, CooperativeStickyAssignor, RangeAssignor, RoundRobinAssignor, StickyAssignor,
+    Assignor, CooperativeStickyAssignor, RangeAssignor, RoundRobinAssignor, ServerRangeAssignor,
+    StickyAssignor, UniformAssignor,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -21,6 +22,12 @@ pub enum AssignorName {
     /// Client-side `cooperative-sticky` (KIP-429).
     #[serde(rename = "cooperative-sticky")]
     CooperativeSticky,
+    /// KIP-848 server-side `uniform`.
+    #[serde(rename = "uniform")]
+    Uniform,
+    /// KIP-848 server-side `range`.
+    #[serde(rename = "server-range")]
+    ServerRange,
 }
 
 /// The assignors a simulated group can use (the others need cooperative
@@ -28,7 +35,14 @@ pub enum AssignorName {
 pub const SIMULATED_ASSIGNORS: &[&str] = &["range", "roundrobin", "sticky"];
 
 /// Every built-in assignor name, as accepted on input.
-pub const ASSIGNOR_NAMES: &[&str] = &["range", "roundrobin", "sticky", "cooperative-sticky"];
+pub const ASSIGNOR_NAMES: &[&str] = &[
+    "range",
+    "roundrobin",
+    "sticky",
+    "cooperative-sticky",
+    "uniform",
+    "server-range",
+];
 
 impl AssignorName {
     /// The name as written in scenario files and `assign` input.
@@ -38,6 +52,8 @@ impl AssignorName {
             AssignorName::RoundRobin => "roundrobin",
             AssignorName::Sticky => "sticky",
             AssignorName::CooperativeSticky => "cooperative-sticky",
+            AssignorName::Uniform => "uniform",
+            AssignorName::ServerRange => "server-range",
         }
     }
 
@@ -48,6 +64,8 @@ impl AssignorName {
             "roundrobin" => Some(AssignorName::RoundRobin),
             "sticky" => Some(AssignorName::Sticky),
             "cooperative-sticky" => Some(AssignorName::CooperativeSticky),
+            "uniform" => Some(AssignorName::Uniform),
+            "server-range" => Some(AssignorName::ServerRange),
             _ => None,
         }
     }
@@ -59,6 +77,8 @@ impl AssignorName {
             AssignorName::RoundRobin => Box::new(RoundRobinAssignor),
             AssignorName::Sticky => Box::new(StickyAssignor),
             AssignorName::CooperativeSticky => Box::new(CooperativeStickyAssignor),
+            AssignorName::Uniform => Box::new(UniformAssignor),
+            AssignorName::ServerRange => Box::new(ServerRangeAssignor),
         }
     }
 }
