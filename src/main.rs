@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use rebalance_sim::assign::{format_assignment, parse_assign_input};
+use rebalance_sim::assign::{format_assignment, parse_assign_input, run_rounds};
 use rebalance_sim::report::{summary_table, write_outputs};
 use rebalance_sim::{Scenario, Simulation};
 use std::io::Read;
@@ -52,6 +52,15 @@ enum Command {
     Assign {
         /// The JSON file, or - for standard input.
         file: String,
+        /// Run this many rounds, feeding each result back as the members'
+        /// owned partitions (next generation); each round is printed under
+        /// a `# round N` header with what moved.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        rounds: u32,
+        /// Run the assignor this many times on the parsed input and print
+        /// the median time of one call on stderr.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        repeat: Option<u32>,
     },
 }
 
@@ -71,7 +80,11 @@ fn main() -> ExitCode {
             overrides,
             quiet,
         } => run(file, seed, out, overrides, quiet),
-        Command::Assign { file } => assign(&file),
+        Command::Assign {
+            file,
+            rounds,
+            repeat,
+        } => assign(&file, rounds as usize, repeat),
     };
     match outcome {
         Ok(code) => code,
@@ -118,7 +131,7 @@ fn run(
     Ok(ExitCode::from(1))
 }
 
-fn assign(file: &str) -> Result<ExitCode, Failure> {
+fn assign(file: &str, rounds: usize, repeat: Option<u32>) -> Result<ExitCode, Failure> {
     let text = if file == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -138,7 +151,40 @@ fn assign(file: &str) -> Result<ExitCode, Failure> {
         ))
     })?;
     let assignor = input.assignor.build();
-    let assignment = assignor.assign(&input.group);
-    print!("{}", format_assignment(&input.group, &assignment));
+    if let Some(n) = repeat {
+        let mut times: Vec<std::time::Duration> = (0..n)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                std::hint::black_box(assignor.assign(std::hint::black_box(&input.group)));
+                start.elapsed()
+            })
+            .collect();
+        times.sort_unstable();
+        let median = times[times.len() / 2];
+        eprintln!(
+            "{}: median {:.3} ms over {n} runs ({} members, {} partitions)",
+            assignor.name(),
+            median.as_secs_f64() * 1e3,
+            input.group.members.len(),
+            input.group.total_partitions()
+        );
+    }
+    if rounds == 1 {
+        let assignment = assignor.assign(&input.group);
+        print!("{}", format_assignment(&input.group, &assignment));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (i, round) in run_rounds(assignor.as_ref(), &input.group, rounds)
+        .iter()
+        .enumerate()
+    {
+        println!(
+            "# round {}: {} partitions moved, {} unassigned",
+            i + 1,
+            round.moved,
+            round.unassigned
+        );
+        print!("{}", format_assignment(&input.group, &round.assignment));
+    }
     Ok(ExitCode::SUCCESS)
 }

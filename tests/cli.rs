@@ -445,3 +445,73 @@ fn every_subcommand_has_help() {
         );
     }
 }
+
+#[test]
+fn assign_runs_every_assignor_and_rounds() {
+    let members = r#""a": {"topics": ["t"], "owned": [["t", 0], ["t", 1], ["t", 2]], "generation": 2},
+                     "b": {"topics": ["t"], "owned": [["t", 3], ["t", 4], ["t", 5]], "generation": 2},
+                     "c": {"topics": ["t"]}"#;
+    for assignor in [
+        "range",
+        "roundrobin",
+        "sticky",
+        "cooperative-sticky",
+        "uniform",
+        "server-range",
+    ] {
+        let o = assign_stdin(&format!(
+            r#"{{"assignor": "{assignor}", "topics": {{"t": 6}}, "members": {{{members}}}}}"#
+        ));
+        assert!(o.status.success(), "{assignor}: {}", text(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(out.lines().count(), 3, "{assignor}: {out}");
+    }
+    // Sticky keeps what it can: a and b give one partition each to c.
+    let o = assign_stdin(&format!(
+        r#"{{"assignor": "sticky", "topics": {{"t": 6}}, "members": {{{members}}}}}"#
+    ));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "a: t-0 t-1\nb: t-3 t-4\nc: t-2 t-5\n"
+    );
+    // Cooperative: round 1 withholds the moving partitions, round 2 hands them over.
+    let mut child = bin()
+        .args(["assign", "-", "--rounds", "2", "--repeat", "5"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!(r#"{{"assignor": "cooperative-sticky", "topics": {{"t": 6}}, "members": {{{members}}}}}"#).as_bytes())
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "# round 1: 2 partitions moved, 2 unassigned\na: t-0 t-1\nb: t-3 t-4\nc:\n\
+         # round 2: 0 partitions moved, 0 unassigned\na: t-0 t-1\nb: t-3 t-4\nc: t-2 t-5\n"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cooperative-sticky: median"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn racks_in_assign_input_drive_rack_aware_range() {
+    // Partition p is on rack a when p is even and b when odd.
+    let o = assign_stdin(
+        r#"{"assignor": "range", "topics": {"t": {"partitions": 4, "replica_racks": [["a"], ["b"]]}},
+            "members": {"x": {"topics": ["t"], "rack": "b"}, "y": {"topics": ["t"], "rack": "a"}}}"#,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "x: t-1 t-3\ny: t-0 t-2\n"
+    );
+}

@@ -31,10 +31,14 @@ impl Claims {
         let mut multi = vec![false; layout.total as usize];
         let mut max_generation = -1;
         for &m in &layout.order {
+            // Kafka takes the first non-empty subscription as the reference,
+            // so a member with no subscription iterated first still counts
+            // as "equal" and is dealt partitions it never subscribed to. We
+            // compare every subscription, empty ones included.
             let topics = &members[m].topics;
             match first {
-                None if !topics.is_empty() => first = Some(topics),
-                Some(f) if all_equal && f != topics => all_equal = false,
+                None => first = Some(topics),
+                Some(f) if f != topics => all_equal = false,
                 _ => {}
             }
             let claim_gen = generation(layout, m).unwrap_or(-1);

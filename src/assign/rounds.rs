@@ -1,0 +1,97 @@
+//! Repeated assignment: each result fed back as what members own, as the
+//! next rebalance would see it (how cooperative assignors hand partitions
+//! over in two rounds).
+
+use super::{Assignment, Assignor, GroupSpec};
+
+/// One round's result and what it changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Round {
+    /// The assignment.
+    pub assignment: Assignment,
+    /// Partitions that some member owned before the round and lost in it.
+    pub moved: usize,
+    /// Partitions of subscribed topics nobody got (withheld by a
+    /// cooperative assignor until their owner revoked them).
+    pub unassigned: usize,
+}
+
+/// Runs `rounds` rounds of `assignor` on `group`, feeding each result back
+/// as the members' owned partitions with the next generation.
+pub fn run_rounds(assignor: &dyn Assignor, group: &GroupSpec, rounds: usize) -> Vec<Round> {
+    let mut spec = group.clone();
+    let mut generation = group
+        .members
+        .iter()
+        .filter_map(|m| m.generation)
+        .max()
+        .unwrap_or(0);
+    let subscribed: u64 = (0..group.topics.len() as u32)
+        .filter(|&t| group.members.iter().any(|m| m.subscribes(t)))
+        .map(|t| u64::from(group.topics[t as usize].partitions))
+        .sum();
+    let mut out = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let assignment = assignor.assign(&spec);
+        let moved = spec
+            .members
+            .iter()
+            .zip(&assignment.per_member)
+            .map(|(m, now)| {
+                m.owned
+                    .iter()
+                    .filter(|tp| now.binary_search(tp).is_err())
+                    .count()
+            })
+            .sum();
+        let assigned: u64 = assignment.per_member.iter().map(|v| v.len() as u64).sum();
+        generation += 1;
+        for (m, now) in spec.members.iter_mut().zip(&assignment.per_member) {
+            m.owned.clone_from(now);
+            m.generation = Some(generation);
+        }
+        out.push(Round {
+            assignment,
+            moved,
+            unassigned: subscribed.saturating_sub(assigned) as usize,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assign::{CooperativeStickyAssignor, MemberSpec, TopicPartition, TopicSpec};
+
+    #[test]
+    fn cooperative_sticky_hands_over_in_two_rounds() {
+        let owned = |ps: &[u32]| ps.iter().map(|&p| TopicPartition::new(0, p)).collect();
+        let member = |id: &str, ps: &[u32]| MemberSpec {
+            id: id.into(),
+            topics: vec![0],
+            owned: owned(ps),
+            generation: Some(1),
+            ..Default::default()
+        };
+        let group = GroupSpec {
+            topics: vec![TopicSpec::new("t", 4)],
+            members: vec![member("a", &[0, 1]), member("b", &[2, 3]), member("c", &[])],
+        };
+        let rounds = run_rounds(&CooperativeStickyAssignor, &group, 2);
+        assert_eq!(
+            rounds[0].unassigned, 1,
+            "one partition is withheld in round 1"
+        );
+        assert_eq!(rounds[0].moved, 1);
+        assert_eq!(rounds[1].unassigned, 0, "and handed over in round 2");
+        let sizes: Vec<usize> = rounds[1]
+            .assignment
+            .per_member
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(sizes.iter().sum::<usize>(), 4);
+        assert!(sizes.iter().all(|&s| s >= 1 && s <= 2));
+    }
+}
