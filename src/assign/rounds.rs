@@ -92,6 +92,6 @@ mod tests {
             .map(Vec::len)
             .collect();
         assert_eq!(sizes.iter().sum::<usize>(), 4);
-        assert!(sizes.iter().all(|&s| s >= 1 && s <= 2));
+        assert!(sizes.iter().all(|s| (1..=2).contains(s)));
     }
 }
