@@ -36,11 +36,22 @@ fn default_capacity(n: usize) -> usize {
 /// default capacity, filled in Java string order of the keys.
 pub fn java_hashmap_order(keys: &[&str]) -> Vec<usize> {
     let mut by_name: Vec<usize> = (0..keys.len()).collect();
-    by_name.sort_by(|&a, &b| java_string_cmp(keys[a], keys[b]));
+    by_name.sort_unstable_by(|&a, &b| java_string_cmp(keys[a], keys[b]));
+    java_hashmap_order_ranked(keys, &by_name)
+}
+
+/// As [`java_hashmap_order`], given the keys' indices already in Java
+/// string order.
+pub fn java_hashmap_order_ranked(keys: &[&str], by_name: &[usize]) -> Vec<usize> {
     let mask = (default_capacity(keys.len()) - 1) as u32;
-    // A stable sort by bucket keeps insertion (name) order within buckets.
-    by_name.sort_by_key(|&i| spread(java_string_hash(keys[i])) & mask);
-    by_name
+    // Bucket first; within a bucket, insertion (name) order.
+    let mut keyed: Vec<(u32, u32, usize)> = by_name
+        .iter()
+        .enumerate()
+        .map(|(rank, &i)| (spread(java_string_hash(keys[i])) & mask, rank as u32, i))
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, _, i)| i).collect()
 }
 
 #[cfg(test)]

@@ -7,17 +7,27 @@ use std::cmp::Ordering;
 /// units), which differs from byte order only for characters above U+FFFF.
 pub fn java_string_cmp(a: &str, b: &str) -> Ordering {
     if a.is_ascii() && b.is_ascii() {
-        a.cmp(b)
-    } else {
-        a.encode_utf16().cmp(b.encode_utf16())
+        return a.cmp(b);
+    }
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    match x.iter().zip(y).position(|(p, q)| p != q) {
+        // One is a prefix of the other: shorter first, in both orders.
+        None => x.len().cmp(&y.len()),
+        // UTF-8 byte order equals UTF-16 unit order unless one side starts
+        // a character above U+FFFF (lead byte 0xF0..) and the other one in
+        // U+E000..U+FFFF (lead bytes 0xEE, 0xEF).
+        Some(i) if x[i].max(y[i]) < 0xEE => x[i].cmp(&y[i]),
+        Some(_) => a.encode_utf16().cmp(b.encode_utf16()),
     }
 }
 
 /// Kafka's member order: static members (with an instance id) first, by
-/// instance id; then dynamic members by member id.
+/// instance id; then dynamic members by member id. (Two members with the
+/// same instance id, which a real group cannot have, fall back to member
+/// id so the order never depends on the input's.)
 pub fn kafka_member_order(a: &MemberSpec, b: &MemberSpec) -> Ordering {
     match (&a.instance_id, &b.instance_id) {
-        (Some(x), Some(y)) => java_string_cmp(x, y),
+        (Some(x), Some(y)) => java_string_cmp(x, y).then_with(|| java_string_cmp(&a.id, &b.id)),
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
         (None, None) => java_string_cmp(&a.id, &b.id),

@@ -19,7 +19,7 @@ mod sticky;
 mod uniform;
 
 pub use input::{AssignInput, AssignInputError, format_assignment, parse_assign_input};
-pub use java_order::{java_hashmap_order, java_string_hash};
+pub use java_order::{java_hashmap_order, java_hashmap_order_ranked, java_string_hash};
 pub use member_order::{java_string_cmp, kafka_member_order};
 pub use promise::{BalancePromise, check_promise, kafka_balance_violation};
 pub use range::RangeAssignor;
@@ -35,6 +35,10 @@ use std::fmt;
 
 /// Index of a topic in [`GroupSpec::topics`].
 pub type TopicId = u32;
+
+/// A subscription: sorted topic ids. Equal subscriptions built by
+/// [`GroupSpec::from_named`] share one allocation.
+pub type Subscription = std::sync::Arc<[TopicId]>;
 
 /// One partition of one topic. Orders by topic (name order) then number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -93,8 +97,9 @@ pub struct MemberSpec {
     pub instance_id: Option<String>,
     /// `client.rack`.
     pub rack: Option<String>,
-    /// Subscribed topics, sorted and without duplicates.
-    pub topics: Vec<TopicId>,
+    /// Subscribed topics, sorted and without duplicates. Shared between
+    /// members with the same subscription, so comparing two is O(1) then.
+    pub topics: Subscription,
     /// Partitions the member owns (classic) or its current target
     /// assignment (KIP-848), sorted.
     pub owned: Vec<TopicPartition>,
@@ -135,6 +140,7 @@ impl GroupSpec {
             .collect();
         let lookup = |name: &str| ids.get(name).copied().ok_or_else(|| name.to_string());
         let mut out = Vec::with_capacity(members.len());
+        let mut interned: BTreeMap<Vec<TopicId>, Subscription> = BTreeMap::new();
         for m in members {
             let mut subs = m
                 .topics
@@ -143,6 +149,10 @@ impl GroupSpec {
                 .collect::<Result<Vec<_>, _>>()?;
             subs.sort_unstable();
             subs.dedup();
+            let subs = interned
+                .entry(subs)
+                .or_insert_with_key(|k| k.as_slice().into())
+                .clone();
             let mut owned = m
                 .owned
                 .iter()

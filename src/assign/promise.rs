@@ -31,7 +31,7 @@ pub fn check_promise(
         BalancePromise::PerTopic => {
             let mut counts = vec![Vec::new(); group.topics.len()];
             for (m, member) in group.members.iter().enumerate() {
-                for &t in &member.topics {
+                for &t in member.topics.iter() {
                     let n = assignment.per_member[m]
                         .iter()
                         .filter(|tp| tp.topic == t)
@@ -102,7 +102,7 @@ pub fn kafka_balance_violation(group: &GroupSpec, assignment: &Assignment) -> Op
     }
     for &m in &order {
         let size = assignment.per_member[m].len();
-        for &t in &group.members[m].topics {
+        for &t in group.members[m].topics.iter() {
             let (big, other) = holder[t as usize];
             if other != usize::MAX && big >= size + 2 {
                 return Some(format!(

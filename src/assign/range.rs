@@ -60,10 +60,10 @@ impl Assignor for RangeAssignor {
 /// For each topic, the indices of its subscribers in Kafka's member order.
 pub(crate) fn subscribers_per_topic(group: &GroupSpec) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..group.members.len()).collect();
-    order.sort_by(|&a, &b| kafka_member_order(&group.members[a], &group.members[b]));
+    order.sort_unstable_by(|&a, &b| kafka_member_order(&group.members[a], &group.members[b]));
     let mut per_topic = vec![Vec::new(); group.topics.len()];
     for m in order {
-        for &t in &group.members[m].topics {
+        for &t in group.members[m].topics.iter() {
             per_topic[t as usize].push(m);
         }
     }

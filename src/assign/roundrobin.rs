@@ -21,7 +21,7 @@ impl Assignor for RoundRobinAssignor {
             return out;
         }
         let mut order: Vec<usize> = (0..members).collect();
-        order.sort_by(|&a, &b| kafka_member_order(&group.members[a], &group.members[b]));
+        order.sort_unstable_by(|&a, &b| kafka_member_order(&group.members[a], &group.members[b]));
         let mut position_of = vec![0usize; members];
         for (pos, &m) in order.iter().enumerate() {
             position_of[m] = pos;

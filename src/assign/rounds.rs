@@ -69,7 +69,7 @@ mod tests {
         let owned = |ps: &[u32]| ps.iter().map(|&p| TopicPartition::new(0, p)).collect();
         let member = |id: &str, ps: &[u32]| MemberSpec {
             id: id.into(),
-            topics: vec![0],
+            topics: vec![0].into(),
             owned: owned(ps),
             generation: Some(1),
             ..Default::default()

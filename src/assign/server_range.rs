@@ -4,7 +4,26 @@
 //! assignment plays no part; racks are ignored.
 
 use super::range::subscribers_per_topic;
-use super::{Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition};
+use super::{Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition, kafka_member_order};
+
+/// Consecutive ranges of `topic` over `subscribers` (in order): the first
+/// `partitions % k` get one extra; once all are handed out, the rest get none.
+fn split(partitions: u32, topic: u32, subscribers: &[usize], out: &mut Assignment) {
+    let k = subscribers.len() as u32;
+    if k == 0 || partitions == 0 {
+        return;
+    }
+    let (min_quota, extra) = (partitions / k, partitions % k);
+    let mut next = 0;
+    for (i, &m) in subscribers.iter().enumerate() {
+        if next == partitions {
+            break;
+        }
+        let end = (next + min_quota + u32::from((i as u32) < extra)).min(partitions);
+        out.per_member[m].extend((next..end).map(|p| TopicPartition::new(topic, p)));
+        next = end;
+    }
+}
 
 /// The server-side `range` assignor, called `server-range` here.
 #[derive(Debug, Clone, Copy, Default)]
@@ -17,23 +36,25 @@ impl Assignor for ServerRangeAssignor {
 
     fn assign(&self, group: &GroupSpec) -> Assignment {
         let mut out = Assignment::empty(group.members.len());
-        for (t, subscribers) in subscribers_per_topic(group).iter().enumerate() {
-            let partitions = group.topics[t].partitions;
-            let k = subscribers.len() as u32;
-            if k == 0 || partitions == 0 {
-                continue;
+        let homogeneous = group.members.windows(2).all(|w| w[0].topics == w[1].topics);
+        if homogeneous {
+            // Every topic is split over the same members in the same order.
+            let mut order: Vec<usize> = (0..group.members.len()).collect();
+            order.sort_unstable_by(|&a, &b| {
+                kafka_member_order(&group.members[a], &group.members[b])
+            });
+            if let Some(&first) = order.first() {
+                for &t in group.members[first].topics.iter() {
+                    split(group.topics[t as usize].partitions, t, &order, &mut out);
+                }
             }
-            let (min_quota, mut extra) = (partitions / k, partitions % k);
-            let mut next = 0;
-            for &m in subscribers {
-                let quota = min_quota + u32::from(extra > 0);
-                extra = extra.saturating_sub(1);
-                let end = (next + quota).min(partitions);
-                out.per_member[m].extend((next..end).map(|p| TopicPartition::new(t as u32, p)));
-                next = end;
+        } else {
+            for (t, subscribers) in subscribers_per_topic(group).iter().enumerate() {
+                split(group.topics[t].partitions, t as u32, subscribers, &mut out);
             }
         }
-        out.normalize()
+        // Topics were visited in id order, so every member's list is sorted.
+        out
     }
 
     fn promise(&self) -> BalancePromise {

@@ -18,7 +18,8 @@ impl Assignor for UniformAssignor {
 
     fn assign(&self, group: &GroupSpec) -> Assignment {
         let mut order: Vec<usize> = (0..group.members.len()).collect();
-        order.sort_by(|&a, &b| java_string_cmp(&group.members[a].id, &group.members[b].id));
+        order
+            .sort_unstable_by(|&a, &b| java_string_cmp(&group.members[a].id, &group.members[b].id));
         let homogeneous = group.members.windows(2).all(|w| w[0].topics == w[1].topics);
         let out = if homogeneous {
             homogeneous_assign(group, &order)
@@ -62,7 +63,7 @@ fn homogeneous_assign(group: &GroupSpec, order: &[usize]) -> Assignment {
         }
     }
     let mut unassigned: Vec<TopicPartition> = Vec::new();
-    for &t in topics {
+    for &t in topics.iter() {
         for p in 0..group.topics[t as usize].partitions {
             if !owned[(base[t as usize] + u64::from(p)) as usize] {
                 unassigned.push(TopicPartition::new(t, p));
@@ -246,7 +247,7 @@ fn heterogeneous_assign(group: &GroupSpec, order: &[usize]) -> Assignment {
     // Member positions are indices into `order`.
     let mut subscribers: Vec<Vec<usize>> = vec![Vec::new(); topics];
     for (i, &m) in order.iter().enumerate() {
-        for &t in &group.members[m].topics {
+        for &t in group.members[m].topics.iter() {
             subscribers[t as usize].push(i);
         }
     }

@@ -86,7 +86,7 @@ pub struct Consumer {
     index: usize,
     config: ConsumerConfig,
     group: Arc<GroupConfig>,
-    subscription: Vec<u32>,
+    subscription: crate::assign::Subscription,
     /// Send the last assignment in the subscription's user data (sticky).
     remembers_assignment: bool,
     /// The last assignment received and its generation.
@@ -125,7 +125,7 @@ impl Consumer {
         index: usize,
         config: ConsumerConfig,
         group: Arc<GroupConfig>,
-        subscription: Vec<u32>,
+        subscription: crate::assign::Subscription,
         remembers_assignment: bool,
         rng: SimRng,
     ) -> Self {

@@ -83,17 +83,17 @@ impl Simulation {
         let cluster = Cluster::new(&scenario);
         let partitions = cluster.partition_count();
         let group = Arc::new(scenario.group.clone());
-        let subscription: Vec<u32> = {
+        let subscription: crate::assign::Subscription = {
             let mut ids: Vec<u32> = group
                 .topics
                 .iter()
                 .filter_map(|t| cluster.topic_id(t))
                 .collect();
             ids.sort_unstable();
-            ids
+            ids.into()
         };
         let mut subscribed = vec![false; partitions];
-        for &t in &subscription {
+        for &t in subscription.iter() {
             let topic = &cluster.topics[t as usize];
             for p in 0..topic.partitions {
                 subscribed[(topic.first_index + p) as usize] = true;

@@ -10,8 +10,9 @@ pub(super) struct Claims {
     pub all_equal: bool,
     /// Per member, its surviving owned partitions (dense), claim order.
     pub owned: Vec<Vec<u32>>,
-    /// Partitions claimed twice in the same generation.
-    pub multi: Vec<bool>,
+    /// Partitions claimed twice in the same generation (empty when no
+    /// member owns anything).
+    multi: Vec<bool>,
     /// Highest generation any member reported.
     pub max_generation: i32,
 }
@@ -22,13 +23,27 @@ pub(super) fn generation(layout: &Layout<'_>, m: usize) -> Option<i32> {
 }
 
 impl Claims {
+    /// True when `d` was claimed twice in the same generation.
+    pub fn is_multi(&self, d: u32) -> bool {
+        self.multi.get(d as usize).copied().unwrap_or(false)
+    }
+
+    /// True when some member claimed some partition.
+    pub fn any_owned(&self) -> bool {
+        self.owned.iter().any(|o| !o.is_empty())
+    }
+
     pub fn collect(layout: &Layout<'_>) -> Claims {
         let members = &layout.group.members;
         let mut all_equal = true;
-        let mut first: Option<&Vec<u32>> = None;
-        let mut holder: Vec<u32> = vec![u32::MAX; layout.total as usize];
-        let mut owner: Vec<u32> = vec![u32::MAX; layout.total as usize];
-        let mut multi = vec![false; layout.total as usize];
+        let mut first: Option<&crate::assign::Subscription> = None;
+        // Per-partition arrays only when something is owned (a fresh group
+        // of a million partitions should not pay for them).
+        let claimed = members.iter().any(|m| !m.owned.is_empty());
+        let size = if claimed { layout.total as usize } else { 0 };
+        let mut holder: Vec<u32> = vec![u32::MAX; size];
+        let mut owner: Vec<u32> = vec![u32::MAX; size];
+        let mut multi = vec![false; size];
         let mut max_generation = -1;
         for &m in &layout.order {
             // Kafka takes the first non-empty subscription as the reference,

@@ -18,22 +18,25 @@ pub(super) fn assign(
         .filter(|&t| layout.active[t as usize])
         .map(|t| layout.group.topics[t as usize].partitions)
         .sum();
-    let mut assignment: Vec<Vec<u32>> = vec![Vec::new(); n];
     if n == 0 {
-        return (assignment, Vec::new());
+        return (Vec::new(), Vec::new());
     }
     let min_quota = (total as usize) / n;
     let max_quota = (total as usize).div_ceil(n);
+    let mut assignment: Vec<Vec<u32>> = (0..n).map(|_| Vec::with_capacity(max_quota)).collect();
     let expected_over_min = (total as usize) % n;
     let mut over_min = 0usize;
-    // Previous owner of partitions given up (over quota, foreign rack).
-    let mut revoked_by: Vec<u32> = vec![u32::MAX; layout.total as usize];
+    // Previous owner of partitions given up (over quota, foreign rack);
+    // only needed when something is owned.
+    let owned_any = claims.any_owned();
+    let mut revoked_by: Vec<u32> =
+        vec![u32::MAX; if owned_any { layout.total as usize } else { 0 }];
     let mut under_min: Vec<usize> = Vec::new();
     let mut exactly_min: Vec<usize> = Vec::new();
-    let mut taken = vec![false; layout.total as usize];
+    let mut taken = vec![false; if owned_any { layout.total as usize } else { 0 }];
 
     for &m in &layout.order {
-        let mut keep: Vec<u32> = Vec::with_capacity(claims.owned[m].len());
+        let keep = &mut assignment[m];
         for &d in &claims.owned[m] {
             if racks.mismatch(layout, m, d) {
                 revoked_by[d as usize] = m as u32;
@@ -46,7 +49,7 @@ pub(super) fn assign(
             let tp = layout.tp(d);
             (tp.partition, tp.topic)
         });
-        keep.retain(|&d| !claims.multi[d as usize]);
+        keep.retain(|&d| !claims.is_multi(d));
         let quota = if keep.len() < min_quota {
             under_min.push(m);
             keep.len()
@@ -66,16 +69,15 @@ pub(super) fn assign(
             revoked_by[d as usize] = m as u32;
         }
         keep.truncate(quota);
-        for &d in &keep {
+        for &d in keep.iter() {
             taken[d as usize] = true;
         }
-        assignment[m] = keep;
     }
 
     let mut unassigned: Vec<u32> = (0..layout.group.topics.len() as u32)
         .filter(|&t| layout.active[t as usize])
         .flat_map(|t| layout.partitions(t))
-        .filter(|&d| !taken[d as usize])
+        .filter(|&d| !owned_any || !taken[d as usize])
         .collect();
     if racks.any_member_rack() {
         unassigned.sort_by_key(|&d| racks.consumers_for(layout, d).unwrap_or(0));
@@ -86,9 +88,11 @@ pub(super) fn assign(
     let mut transfers: Vec<(u32, usize)> = Vec::new();
     let mut give = |assignment: &mut Vec<Vec<u32>>, d: u32, m: usize| -> usize {
         assignment[m].push(d);
-        let prev = revoked_by[d as usize];
-        if (prev != u32::MAX && prev as usize != m) || claims.multi[d as usize] {
-            transfers.push((d, m));
+        if owned_any {
+            let prev = revoked_by[d as usize];
+            if (prev != u32::MAX && prev as usize != m) || claims.is_multi(d) {
+                transfers.push((d, m));
+            }
         }
         assignment[m].len()
     };

@@ -11,7 +11,7 @@ mod racks;
 
 use super::{
     Assignment, Assignor, BalancePromise, GroupSpec, RebalanceProtocol, TopicPartition,
-    java_hashmap_order, java_string_cmp,
+    java_hashmap_order_ranked, java_string_cmp,
 };
 use claims::Claims;
 use racks::RackInfo;
@@ -128,14 +128,14 @@ impl<'a> Layout<'a> {
         }
         let mut active = vec![false; group.topics.len()];
         for m in &group.members {
-            for &t in &m.topics {
+            for &t in m.topics.iter() {
                 active[t as usize] = group.topics[t as usize].partitions > 0;
             }
         }
         let ids: Vec<&str> = group.members.iter().map(|m| m.id.as_str()).collect();
-        let order = java_hashmap_order(&ids);
         let mut by_id: Vec<usize> = (0..ids.len()).collect();
-        by_id.sort_by(|&a, &b| java_string_cmp(ids[a], ids[b]));
+        by_id.sort_unstable_by(|&a, &b| java_string_cmp(ids[a], ids[b]));
+        let order = java_hashmap_order_ranked(&ids, &by_id);
         let mut rank = vec![0u32; ids.len()];
         for (r, &m) in by_id.iter().enumerate() {
             rank[m] = r as u32;
@@ -186,24 +186,29 @@ fn run(group: &GroupSpec) -> (Assignment, Option<Vec<(TopicPartition, usize)>>) 
     let racks = RackInfo::new(&layout);
     let (lists, transferring) = if claims.all_equal {
         let (lists, transfers) = constrained::assign(&layout, &claims, &racks);
-        (
-            lists,
-            Some(
-                transfers
-                    .into_iter()
-                    .map(|(d, m)| (layout.tp(d), m))
-                    .collect(),
-            ),
-        )
+        let transfers = transfers
+            .into_iter()
+            .map(|(d, m)| (layout.tp(d), m))
+            .collect();
+        (lists, Some(transfers))
     } else {
         (general::assign(&layout, &claims, &racks), None)
     };
+    // Dense order is (topic, partition) order: sort the integers, then map
+    // with a cursor over topic bases instead of a search per partition.
     let per_member = lists
         .into_iter()
-        .map(|l| {
-            let mut v: Vec<TopicPartition> = l.into_iter().map(|d| layout.tp(d)).collect();
-            v.sort_unstable();
-            v
+        .map(|mut l| {
+            l.sort_unstable();
+            let mut t = 0usize;
+            l.into_iter()
+                .map(|d| {
+                    while t + 1 < layout.base.len() && layout.base[t + 1] <= d {
+                        t += 1;
+                    }
+                    TopicPartition::new(t as u32, d - layout.base[t])
+                })
+                .collect()
         })
         .collect();
     (Assignment { per_member }, transferring)
