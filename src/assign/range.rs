@@ -17,7 +17,6 @@ impl Assignor for RangeAssignor {
     }
 
     fn assign(&self, group: &GroupSpec) -> Assignment {
-        let subscribers = subscribers_per_topic(group);
         let mut out = Assignment::empty(group.members.len());
         let any_rack = group
             .members
@@ -26,12 +25,26 @@ impl Assignor for RangeAssignor {
         let any_replica_rack = group.topics.iter().any(|t| !t.replica_racks.is_empty());
         if !(any_rack && any_replica_rack) {
             // No rack can match: Kafka's plain range, in O(partitions).
-            for (t, subs) in subscribers.iter().enumerate() {
+            if group.members.windows(2).all(|w| w[0].topics == w[1].topics) {
+                // Same subscribers, same order, for every topic.
+                let mut order: Vec<usize> = (0..group.members.len()).collect();
+                order.sort_unstable_by(|&a, &b| {
+                    kafka_member_order(&group.members[a], &group.members[b])
+                });
+                if let Some(&first) = order.first() {
+                    for &t in group.members[first].topics.iter() {
+                        plain_ranges(group.topics[t as usize].partitions, t, &order, &mut out);
+                    }
+                }
+                return out;
+            }
+            for (t, subs) in subscribers_per_topic(group).iter().enumerate() {
                 plain_ranges(group.topics[t].partitions, t as u32, subs, &mut out);
             }
             return out.normalize();
         }
         let racks = rack_ids(group);
+        let subscribers = subscribers_per_topic(group);
         let mut states: Vec<TopicState> = subscribers
             .iter()
             .enumerate()

@@ -22,6 +22,21 @@ impl Assignor for RoundRobinAssignor {
         }
         let mut order: Vec<usize> = (0..members).collect();
         order.sort_unstable_by(|&a, &b| kafka_member_order(&group.members[a], &group.members[b]));
+        if group.members.windows(2).all(|w| w[0].topics == w[1].topics) {
+            // Everyone subscribes to everything dealt: a plain rotation.
+            let per_member = group.total_partitions() as usize / members + 1;
+            for list in &mut out.per_member {
+                list.reserve(per_member);
+            }
+            let mut cursor = 0;
+            for &t in group.members[0].topics.iter() {
+                for p in 0..group.topics[t as usize].partitions {
+                    out.per_member[order[cursor]].push(TopicPartition::new(t, p));
+                    cursor = (cursor + 1) % members;
+                }
+            }
+            return out;
+        }
         let mut position_of = vec![0usize; members];
         for (pos, &m) in order.iter().enumerate() {
             position_of[m] = pos;
