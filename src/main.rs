@@ -48,7 +48,10 @@ enum Command {
     /// Input: {"assignor": "range", "topics": {"t0": 4},
     /// "members": {"c1": {"topics": ["t0"], "owned": [["t0", 0]],
     /// "generation": 1, "instance": "i1", "rack": "a"}}}
-    /// (owned, generation, instance and rack are optional).
+    /// (owned, generation, instance and rack are optional). A topic may be
+    /// {"partitions": 6, "replica_racks": [["a","b"],["b","c"]]}.
+    /// Assignors: range, roundrobin, sticky, cooperative-sticky, uniform,
+    /// server-range.
     Assign {
         /// The JSON file, or - for standard input.
         file: String,

@@ -180,7 +180,7 @@ proptest! {
             prop_assert_eq!(check_assignment_validity(&g, &fresh), None, "{}", name);
             if equal_subscriptions(&g) && name != "server-range" {
                 prop_assert!(sizes_within_one(&fresh), "{name}: {:?}", fresh);
-            } else if name == "sticky" || name == "cooperative-sticky" {
+            } else if name == "sticky" || name == "cooperative-sticky" || name == "uniform" {
                 prop_assert_eq!(kafka_balance_violation(&g, &fresh), None, "{}", name);
             }
             // Drop the last member and add a new one: the previous result
