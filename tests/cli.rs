@@ -348,9 +348,15 @@ fn missing_scenario_file_exits_2() {
 }
 
 fn assign_stdin(input: &str) -> Output {
+    assign_stdin_with(&[], input)
+}
+
+/// Runs `assign -` with extra arguments, feeding `input` on stdin.
+fn assign_stdin_with(extra: &[&str], input: &str) -> Output {
     use std::io::Write;
     let mut child = bin()
         .args(["assign", "-"])
+        .args(extra)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -475,21 +481,12 @@ fn assign_runs_every_assignor_and_rounds() {
         "a: t-0 t-1\nb: t-3 t-4\nc: t-2 t-5\n"
     );
     // Cooperative: round 1 withholds the moving partitions, round 2 hands them over.
-    let mut child = bin()
-        .args(["assign", "-", "--rounds", "2", "--repeat", "5"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!(r#"{{"assignor": "cooperative-sticky", "topics": {{"t": 6}}, "members": {{{members}}}}}"#).as_bytes())
-        .expect("write");
-    let o = child.wait_with_output().expect("wait");
+    let o = assign_stdin_with(
+        &["--rounds", "2", "--repeat", "5"],
+        &format!(
+            r#"{{"assignor": "cooperative-sticky", "topics": {{"t": 6}}, "members": {{{members}}}}}"#
+        ),
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout),

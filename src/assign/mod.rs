@@ -180,6 +180,20 @@ impl GroupSpec {
         format!("{}-{}", self.topics[tp.topic as usize].name, tp.partition)
     }
 
+    /// For each topic, the number of partitions of the topics before it:
+    /// the index of its partition 0 in a flat numbering of all partitions.
+    pub fn partition_bases(&self) -> Vec<u64> {
+        let mut next = 0u64;
+        self.topics
+            .iter()
+            .map(|t| {
+                let base = next;
+                next += u64::from(t.partitions);
+                base
+            })
+            .collect()
+    }
+
     /// Total number of partitions of all topics.
     pub fn total_partitions(&self) -> u64 {
         self.topics.iter().map(|t| u64::from(t.partitions)).sum()

@@ -44,15 +44,7 @@ fn homogeneous_assign(group: &GroupSpec, order: &[usize]) -> Assignment {
     if topics.is_empty() {
         return out;
     }
-    let base: Vec<u64> = group
-        .topics
-        .iter()
-        .scan(0u64, |acc, t| {
-            let b = *acc;
-            *acc += u64::from(t.partitions);
-            Some(b)
-        })
-        .collect();
+    let base = group.partition_bases();
     let total_all = group.total_partitions() as usize;
     // Partitions in someone's current target assignment; the first member
     // (in order) to keep a partition claimed twice keeps it.

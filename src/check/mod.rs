@@ -123,13 +123,9 @@ pub fn check_assignment_validity(group: &GroupSpec, assignment: &Assignment) -> 
         ));
     }
     let offsets: Vec<usize> = group
-        .topics
-        .iter()
-        .scan(0usize, |acc, t| {
-            let start = *acc;
-            *acc += t.partitions as usize;
-            Some(start)
-        })
+        .partition_bases()
+        .into_iter()
+        .map(|b| b as usize)
         .collect();
     let mut owner: Vec<Option<usize>> = vec![None; group.total_partitions() as usize];
     for (m, parts) in assignment.per_member.iter().enumerate() {

@@ -61,6 +61,22 @@ struct Member {
     join_seq: u64,
 }
 
+impl Member {
+    /// Takes the metadata of a new JoinGroup under `id`; true when the
+    /// subscription changed.
+    fn rejoined(&mut self, from: Endpoint, id: &str, req: JoinRequest) -> bool {
+        let changed = self.metadata.topics != req.metadata.topics;
+        self.endpoint = from;
+        self.metadata = MemberSpec {
+            id: id.to_string(),
+            ..req.metadata
+        };
+        self.session_timeout = req.session_timeout;
+        self.rebalance_timeout = req.rebalance_timeout;
+        changed
+    }
+}
+
 /// One consumer group's coordinator (classic protocol).
 pub struct ClassicCoordinator {
     config: CoordinatorConfig,
@@ -406,14 +422,7 @@ impl ClassicCoordinator {
                 .push((from, Response::Join(Err(GroupError::FencedInstanceId))));
             return;
         }
-        let changed = m.metadata.topics != req.metadata.topics;
-        m.endpoint = from;
-        m.metadata = MemberSpec {
-            id: id.clone(),
-            ..req.metadata
-        };
-        m.session_timeout = req.session_timeout;
-        m.rebalance_timeout = req.rebalance_timeout;
+        let changed = m.rejoined(from, &id, req);
         m.awaiting_join = true;
         self.touch(now, &id, out);
         match self.state {
@@ -464,19 +473,12 @@ impl ClassicCoordinator {
                 Response::Sync(Err(GroupError::FencedInstanceId)),
             ));
         }
-        let changed = m.metadata.topics != req.metadata.topics;
-        m.endpoint = from;
-        m.metadata = MemberSpec {
-            id: new_id.clone(),
-            ..req.metadata
-        };
-        m.session_timeout = req.session_timeout;
-        m.rebalance_timeout = req.rebalance_timeout;
+        let instance = req.instance_id.clone().expect("static member");
+        let changed = m.rejoined(from, &new_id, req);
         m.awaiting_join = false;
         m.awaiting_sync = false;
         // The pending session check is keyed by the old id: start afresh.
         m.session_check_pending = false;
-        let instance = req.instance_id.clone().expect("static member");
         self.members.insert(new_id.clone(), m);
         self.static_ids.insert(instance.clone(), new_id.clone());
         if self.pending_sync.remove(&old_id) {
