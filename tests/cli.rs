@@ -39,12 +39,14 @@ fn run_scenario(file: &str, out: &Path, extra: &[&str]) -> Output {
     run(&args)
 }
 
-const OUTPUTS: [&str; 5] = [
+const OUTPUTS: [&str; 7] = [
     "timeseries.csv",
     "events.csv",
     "summary.json",
     "chart.png",
     "chart.svg",
+    "ownership.png",
+    "ownership.svg",
 ];
 
 #[test]

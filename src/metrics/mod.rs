@@ -2,8 +2,10 @@
 //! rebalance, unowned partition-seconds), and the event log.
 
 mod event_log;
+mod ownership;
 
 pub use event_log::{EventLog, LogRow, Namer};
+pub use ownership::{OwnershipLog, OwnershipSpan};
 
 use crate::events::{Fact, GroupState};
 use crate::sim::{Duration, Time};
@@ -72,11 +74,13 @@ pub struct Metrics {
     rebalancing_micros: u64,
     rebalances: u32,
     rebalance_spans: Vec<(Time, Option<Time>)>,
+    ownership: OwnershipLog,
 }
 
 impl Metrics {
     /// Measurements for partitions flagged by `subscribed` (dense indices).
     pub fn new(subscribed: Vec<bool>) -> Self {
+        let subscribed_len = subscribed.len();
         let unowned = subscribed.iter().filter(|&&s| s).count() as u64;
         Metrics {
             samples: Vec::new(),
@@ -91,6 +95,7 @@ impl Metrics {
             rebalancing_micros: 0,
             rebalances: 0,
             rebalance_spans: Vec::new(),
+            ownership: OwnershipLog::new(subscribed_len),
         }
     }
 
@@ -102,21 +107,33 @@ impl Metrics {
         index_of: impl Fn(crate::assign::TopicPartition) -> usize,
     ) {
         match fact {
-            Fact::PartitionsAssigned { partitions, .. } => {
+            Fact::PartitionsAssigned {
+                partitions,
+                consumer,
+                ..
+            } => {
                 self.flush_unowned(now);
                 for &tp in partitions {
                     let i = index_of(tp);
+                    self.ownership.assigned(now, *consumer, i);
                     self.owners[i] += 1;
                     if self.owners[i] == 1 && self.subscribed[i] {
                         self.unowned -= 1;
                     }
                 }
             }
-            Fact::PartitionsRevoked { partitions, .. }
-            | Fact::PartitionsLost { partitions, .. } => {
+            Fact::PartitionsRevoked {
+                partitions,
+                consumer,
+            }
+            | Fact::PartitionsLost {
+                partitions,
+                consumer,
+            } => {
                 self.flush_unowned(now);
                 for &tp in partitions {
                     let i = index_of(tp);
+                    self.ownership.released(now, *consumer, i);
                     self.owners[i] -= 1;
                     if self.owners[i] == 0 && self.subscribed[i] {
                         self.unowned += 1;
@@ -214,6 +231,11 @@ impl Metrics {
     /// Partition-seconds during which subscribed partitions had no owner.
     pub fn unowned_partition_seconds(&self) -> f64 {
         round3(self.unowned_micros as f64 / 1e6)
+    }
+
+    /// Who owned which partition when.
+    pub fn ownership(&self) -> &OwnershipLog {
+        &self.ownership
     }
 
     /// Intervals during which the group was rebalancing (end `None`: still).

@@ -215,3 +215,141 @@ fn thousands(v: f64) -> String {
     }
     out
 }
+
+/// Most partitions drawn in the ownership chart.
+const MAX_ROWS: usize = 120;
+
+/// A qualitative palette for consumers (cycled).
+const PALETTE: [RGBColor; 12] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+    RGBColor(57, 59, 121),
+    RGBColor(173, 73, 74),
+];
+
+/// Draws the partition-ownership timeline of `result` to `path`: one row
+/// per subscribed partition, coloured by owning consumer, white where
+/// nobody owns it, rebalances shaded.
+pub fn write_ownership_chart(
+    result: &RunResult,
+    path: &Path,
+    format: ChartFormat,
+) -> Result<(), String> {
+    register_font();
+    let rows = result.partition_names.len().min(MAX_ROWS);
+    let height = (rows as u32 * 14 + 220).clamp(420, 2000);
+    let size = (SIZE.0, height);
+    match format {
+        ChartFormat::Png => {
+            let root = BitMapBackend::new(path, size).into_drawing_area();
+            draw_ownership(&root, result, rows).map_err(|e| e.to_string())?;
+            root.present().map_err(|e| e.to_string())
+        }
+        ChartFormat::Svg => {
+            let root = SVGBackend::new(path, size).into_drawing_area();
+            draw_ownership(&root, result, rows).map_err(|e| e.to_string())?;
+            root.present().map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn draw_ownership<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    r: &RunResult,
+    rows: usize,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let s = &r.summary;
+    let shown = if rows < r.partition_names.len() {
+        format!(" (first {rows} of {} partitions)", r.partition_names.len())
+    } else {
+        String::new()
+    };
+    let title = format!(
+        "{} — partition ownership, assignor {}, seed {}{shown}",
+        s.scenario, s.assignor, s.seed
+    );
+    let root = root.titled(&title, (FONT, 22).into_font().style(FontStyle::Bold))?;
+    let (legend_area, chart_area) = root.split_vertically(40);
+
+    // Legend: one swatch per consumer that owned something.
+    let mut owners: Vec<usize> = r.ownership.iter().map(|o| o.1).collect();
+    owners.sort_unstable();
+    owners.dedup();
+    let mut x = 100;
+    for c in owners {
+        let color = PALETTE[c % PALETTE.len()];
+        legend_area.draw(&Rectangle::new([(x, 12), (x + 18, 28)], color.filled()))?;
+        let name = &r.consumer_names[c];
+        legend_area.draw(&Text::new(
+            name.clone(),
+            (x + 24, 12),
+            (FONT, 15).into_font(),
+        ))?;
+        x += 36 + 9 * name.chars().count() as i32;
+        if x > SIZE.0 as i32 - 120 {
+            break;
+        }
+    }
+
+    let end = (s.duration_ms as f64 / 1000.0).max(1.0);
+    let top = rows as f64 - 0.5;
+    let names = &r.partition_names;
+    let label = move |v: &f64| {
+        let row = (top - 0.5 - v).round();
+        if row >= 0.0 && (row as usize) < rows && (v - v.round()).abs() < 1e-9 {
+            names[row as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    let mut chart = ChartBuilder::on(&chart_area)
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(110)
+        .build_cartesian_2d(0f64..end, -0.5f64..top)?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 16))
+        .disable_y_mesh()
+        .light_line_style(WHITE.mix(0.0))
+        .y_labels(rows.max(1))
+        .y_label_formatter(&label)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    chart.draw_series(r.rebalance_spans.iter().map(|&(a, b)| {
+        Rectangle::new(
+            [(a, -0.5), (b.max(a + end / 500.0), top)],
+            REBALANCE.mix(0.25).filled(),
+        )
+    }))?;
+    chart.draw_series(r.ownership.iter().filter(|o| o.0 < rows).map(
+        |&(row, consumer, a, b)| {
+            let y = top - 0.5 - row as f64;
+            let color = PALETTE[consumer % PALETTE.len()];
+            Rectangle::new([(a, y - 0.4), (b, y + 0.4)], color.mix(0.85).filled())
+        },
+    ))?;
+    for (t, text) in &r.markers {
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(*t, -0.5), (*t, top)],
+            MARKER.stroke_width(1),
+        )))?;
+        chart.draw_series(std::iter::once(Text::new(
+            text.clone(),
+            (*t, top),
+            (FONT, 14).into_font().color(&MARKER),
+        )))?;
+    }
+    Ok(())
+}

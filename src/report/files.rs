@@ -1,7 +1,7 @@
 //! The output directory, written atomically: everything goes to a hidden
 //! temporary sibling that is renamed into place once complete.
 
-use super::chart::{ChartFormat, write_chart};
+use super::chart::{ChartFormat, write_chart, write_ownership_chart};
 use crate::simulation::RunResult;
 use std::fs;
 use std::io::Write;
@@ -83,6 +83,9 @@ fn write_all(result: &RunResult, dir: &Path) -> Result<(), ReportError> {
     for format in [ChartFormat::Png, ChartFormat::Svg] {
         let path = dir.join(format!("chart.{}", format.extension()));
         write_chart(result, &path, format)
+            .map_err(|message| ReportError::Chart { path, message })?;
+        let path = dir.join(format!("ownership.{}", format.extension()));
+        write_ownership_chart(result, &path, format)
             .map_err(|message| ReportError::Chart { path, message })?;
     }
     Ok(())

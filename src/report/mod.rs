@@ -6,6 +6,6 @@ mod chart;
 mod files;
 mod table;
 
-pub use chart::{ChartFormat, write_chart};
+pub use chart::{ChartFormat, write_chart, write_ownership_chart};
 pub use files::{ReportError, write_outputs};
 pub use table::summary_table;

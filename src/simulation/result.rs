@@ -85,6 +85,13 @@ pub struct RunResult {
     pub rebalance_spans: Vec<(f64, f64)>,
     /// Timeline events: (seconds, label) for chart markers.
     pub markers: Vec<(f64, String)>,
+    /// Ownership spans of subscribed partitions: (row label, consumer,
+    /// start s, end s), rows in topic then partition order.
+    pub ownership: Vec<(usize, usize, f64, f64)>,
+    /// Row labels (`topic-partition`) of the ownership chart.
+    pub partition_names: Vec<String>,
+    /// Consumer names, by index.
+    pub consumer_names: Vec<String>,
     /// The command that replays this run.
     pub replay: String,
 }
@@ -187,7 +194,34 @@ pub(super) fn build(sim: Simulation) -> RunResult {
             )
         })
         .collect();
+    // Rows of the ownership chart: subscribed partitions in order.
+    let mut row_of = vec![usize::MAX; sim.subscribed.len()];
+    let mut partition_names = Vec::new();
+    for (i, &s) in sim.subscribed.iter().enumerate() {
+        if s {
+            row_of[i] = partition_names.len();
+            partition_names.push(sim.cluster.tp_name(sim.cluster.partition_at(i)));
+        }
+    }
+    let ownership = sim
+        .metrics
+        .ownership()
+        .spans()
+        .iter()
+        .filter(|s| row_of[s.partition] != usize::MAX)
+        .map(|s| {
+            (
+                row_of[s.partition],
+                s.consumer,
+                s.start.as_secs_f64(),
+                s.end.unwrap_or(end).as_secs_f64(),
+            )
+        })
+        .collect();
     RunResult {
+        ownership,
+        partition_names,
+        consumer_names: sim.consumer_names.clone(),
         replay: replay_command(&scenario.source, sim.seed, &scenario.overrides),
         summary,
         samples,
