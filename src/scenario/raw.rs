@@ -50,6 +50,22 @@ impl<'de> Deserialize<'de> for Count {
     }
 }
 
+/// A whole number within `LO..=HI`, named in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounded<const LO: u32, const HI: u32>(pub u32);
+
+impl<'de, const LO: u32, const HI: u32> Deserialize<'de> for Bounded<LO, HI> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(d)?;
+        if n < i64::from(LO) || n > i64::from(HI) {
+            return Err(de::Error::custom(format!(
+                "{n} is out of range; expected a whole number from {LO} to {HI}"
+            )));
+        }
+        Ok(Bounded(n as u32))
+    }
+}
+
 /// A rate in records per second: a finite number, zero or more.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rate(pub f64);
@@ -122,7 +138,7 @@ pub struct RawCluster {
 #[serde(deny_unknown_fields)]
 pub struct RawTopic {
     pub name: Spanned<String>,
-    pub partitions: Count,
+    pub partitions: Bounded<1, 1_000_000>,
     #[serde(default)]
     pub produce_rate: Option<Rate>,
     pub linger: Option<Dur>,
@@ -153,7 +169,7 @@ pub struct RawGroup {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConsumers {
-    pub count: Option<u32>,
+    pub count: Option<Bounded<0, 100_000>>,
     pub processing: Option<Spanned<toml::Value>>,
     pub static_membership: Option<bool>,
     pub rack: Option<String>,

@@ -132,6 +132,16 @@ fn build(
     check_name(rep, &Spanned::new(0..0, name.clone()), "scenario name")
         .map_err(|_| rep.at(None, format!("scenario.name: \"{name}\" is not a valid name; use the characters a-z A-Z 0-9 . _ -")))?;
     let duration = meta.duration.map_or(Duration::from_secs(600), |d| d.0);
+    let sample_interval = meta.sample_interval.map_or(Duration::from_secs(1), |d| d.0);
+    const MAX_SAMPLES: u64 = 1_000_000;
+    if duration.micros() / sample_interval.micros() > MAX_SAMPLES {
+        return Err(rep.at(
+            None,
+            format!(
+                "scenario.sample_interval: {sample_interval} over {duration} would write more than {MAX_SAMPLES} rows; use a longer interval"
+            ),
+        ));
+    }
 
     let cluster = build_cluster(rep, raw.cluster)?;
     let topics = build_topics(rep, raw.topics)?;
@@ -163,7 +173,7 @@ fn build(
         overrides: Vec::new(),
         default_seed: meta.seed.unwrap_or(1),
         duration,
-        sample_interval: meta.sample_interval.map_or(Duration::from_secs(1), |d| d.0),
+        sample_interval,
         convergence_bound,
         cluster,
         topics,
@@ -397,7 +407,7 @@ fn build_consumers(
         static_membership: raw.static_membership.unwrap_or(false),
         rack: raw.rack.clone(),
     };
-    let mut out: Vec<ConsumerConfig> = (1..=raw.count.unwrap_or(0))
+    let mut out: Vec<ConsumerConfig> = (1..=raw.count.map_or(0, |c| c.0))
         .map(|i| new_consumer(format!("c{i}"), &defaults))
         .collect();
     let mut instances = BTreeMap::new();
@@ -415,8 +425,8 @@ fn build_consumers(
                 format!(
                     "consumer \"{}\" already exists (count = {} creates c1..c{}); pick another name",
                     n.name.get_ref(),
-                    raw.count.unwrap_or(0),
-                    raw.count.unwrap_or(0)
+                    raw.count.map_or(0, |c| c.0),
+                    raw.count.map_or(0, |c| c.0)
                 ),
             ));
         }
