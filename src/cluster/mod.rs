@@ -30,6 +30,8 @@ pub struct Topic {
     pub rate: ProduceRate,
     /// Producer batches reach the broker at multiples of this (0: at once).
     pub linger: Duration,
+    /// Replicas per partition.
+    pub replication_factor: u32,
     /// Dense index of partition 0 among all partitions of the cluster.
     pub first_index: u32,
 }
@@ -66,6 +68,7 @@ impl Cluster {
                     partitions: t.partitions,
                     rate: ProduceRate::per_second(t.produce_rate),
                     linger: t.linger,
+                    replication_factor: t.replication_factor,
                     first_index,
                 };
                 first_index += t.partitions;
@@ -165,15 +168,36 @@ impl Cluster {
         self.time_when_visible(tp.topic, needed)
     }
 
-    /// The topics as assignors see them (with replica racks when brokers
-    /// have racks).
+    /// The topics as assignors see them, with replica racks when brokers
+    /// have racks: partition p of the topic with index i has its replicas
+    /// on brokers (p + i + j) % brokers for j < replication factor, Kafka's
+    /// round-robin placement with a per-topic starting broker.
     pub fn topic_specs(&self) -> Vec<TopicSpec> {
+        let brokers = self.brokers.len();
+        let racked = self.brokers.iter().any(|b| b.rack.is_some());
         self.topics
             .iter()
-            .map(|t| TopicSpec {
-                name: t.name.clone(),
-                partitions: t.partitions,
-                replica_racks: Vec::new(),
+            .enumerate()
+            .map(|(i, t)| {
+                let replica_racks = if racked && brokers > 0 {
+                    (0..brokers.min(t.partitions as usize))
+                        .map(|k| {
+                            let mut racks: Vec<String> = (0..t.replication_factor as usize)
+                                .filter_map(|j| self.brokers[(k + i + j) % brokers].rack.clone())
+                                .collect();
+                            racks.sort();
+                            racks.dedup();
+                            racks
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                TopicSpec {
+                    name: t.name.clone(),
+                    partitions: t.partitions,
+                    replica_racks,
+                }
             })
             .collect()
     }

@@ -114,6 +114,8 @@ pub struct Consumer {
     poll_token: u64,
     batch_token: u64,
     heartbeat_token: u64,
+    /// (member id, generation) each in-flight commit was sent with.
+    commits_in_flight: std::collections::BTreeMap<u64, (String, i32)>,
     /// A `PollTimeout` timer is pending (one at a time; it re-arms itself
     /// lazily when polls moved the deadline).
     poll_timeout_armed: bool,
@@ -158,6 +160,7 @@ impl Consumer {
             batch_token: 0,
             heartbeat_token: 0,
             poll_timeout_armed: false,
+            commits_in_flight: std::collections::BTreeMap::new(),
         }
     }
 
@@ -223,6 +226,9 @@ impl Consumer {
         self.closing = false;
         self.heartbeat_sent_for = None;
         self.poll_timeout_armed = false;
+        self.stall_debt = Duration::ZERO;
+        self.cursor = 0;
+        self.commits_in_flight.clear();
         if let CommitMode::Auto { interval } = self.group.commit {
             self.next_auto_commit = now + interval;
         }
@@ -578,6 +584,8 @@ impl Consumer {
 
     fn send_commit(&mut self, out: &mut ConsumerOutbox) -> u64 {
         let token = self.next_token();
+        self.commits_in_flight
+            .insert(token, (self.member_id.clone(), self.generation));
         out.requests.push(Request::Commit {
             member_id: self.member_id.clone(),
             generation: self.generation,
@@ -663,6 +671,15 @@ impl Consumer {
         let in_group =
             !self.member_id.is_empty() && !matches!(self.phase, Phase::Unjoined | Phase::Joining);
         if !in_group {
+            // The heartbeat thread checks again once the member is back in
+            // a generation (Kafka re-checks whenever it is enabled).
+            if self.phase != Phase::Unjoined {
+                self.poll_timeout_armed = true;
+                out.timers.push((
+                    now + self.group.heartbeat_interval,
+                    ConsumerTimer::PollTimeout(0),
+                ));
+            }
             return;
         }
         out.facts.push(Fact::PollTimeout {
@@ -892,21 +909,35 @@ impl Consumer {
         env: &ConsumerEnv<'_>,
         out: &mut ConsumerOutbox,
     ) {
+        let sent_for = self.commits_in_flight.remove(&token);
         if let Err(error) = result {
             out.facts.push(Fact::CommitFailed {
                 consumer: self.index,
                 error: error.name().to_string(),
             });
+            // Like Kafka, an error about a generation the member has since
+            // left does not reset the newer one.
+            let current = sent_for.as_ref() == Some(&(self.member_id.clone(), self.generation));
             match error {
                 GroupError::FencedInstanceId => return self.fatal(error, out),
                 GroupError::RebalanceInProgress => self.rejoin_needed = true,
-                GroupError::IllegalGeneration => self.reset_generation(false),
-                GroupError::UnknownMemberId => self.reset_generation(true),
+                GroupError::IllegalGeneration if current => self.reset_generation(false),
+                GroupError::UnknownMemberId if current => self.reset_generation(true),
+                _ => {}
             }
         }
         match self.phase {
             Phase::Revoking(t) if t == token => {
-                self.revoke_all(out);
+                // onJoinPrepare looks at the generation after the commit:
+                // gone means the partitions are lost, not revoked.
+                if self.generation >= 0 && !self.member_id.is_empty() {
+                    self.revoke_all(out);
+                } else if !self.assigned.is_empty() {
+                    out.facts.push(Fact::PartitionsLost {
+                        consumer: self.index,
+                        partitions: self.take_assignment(),
+                    });
+                }
                 self.send_join(now, out);
             }
             Phase::Closing(t) if t == token => self.finish_close(now, out),

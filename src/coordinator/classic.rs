@@ -580,10 +580,14 @@ impl ClassicCoordinator {
     }
 
     fn complete_join(&mut self, now: Time, out: &mut CoordinatorOutbox) {
+        // Dynamic members that did not rejoin are removed; static ones stay
+        // in the new generation with their last metadata (KIP-345): the
+        // leader assigns them partitions, and they leave only by session
+        // expiry or by not syncing in time.
         let missing: Vec<String> = self
             .members
             .iter()
-            .filter(|(_, m)| !m.awaiting_join)
+            .filter(|(_, m)| !m.awaiting_join && m.instance_id.is_none())
             .map(|(id, _)| id.clone())
             .collect();
         for id in &missing {
@@ -591,24 +595,38 @@ impl ClassicCoordinator {
         }
         self.rebalance_token += 1;
         self.in_initial_delay = false;
-        self.generation += 1;
         if self.members.is_empty() {
+            self.generation += 1;
             self.leader = None;
             self.set_state(GroupState::Empty, "no members left".into(), out);
             return;
         }
-        if self
+        // The leader must be a member that rejoined.
+        let leader_rejoined = self
             .leader
             .as_ref()
-            .is_none_or(|l| !self.members.contains_key(l))
-        {
+            .and_then(|l| self.members.get(l))
+            .is_some_and(|m| m.awaiting_join);
+        if !leader_rejoined {
             self.leader = self
                 .members
                 .iter()
+                .filter(|(_, m)| m.awaiting_join)
                 .min_by_key(|(_, m)| m.join_seq)
                 .map(|(id, _)| id.clone());
         }
-        let leader = self.leader.clone().expect("members exist");
+        let Some(leader) = self.leader.clone() else {
+            // Only static members that did not rejoin: Kafka waits another
+            // rebalance timeout for their sessions to expire.
+            out.timers.push((
+                now + self.max_rebalance_timeout(),
+                CoordinatorTimer::JoinDeadline {
+                    token: self.rebalance_token,
+                },
+            ));
+            return;
+        };
+        self.generation += 1;
         out.facts.push(Fact::GenerationStarted {
             generation: self.generation,
             leader: leader.clone(),
@@ -623,16 +641,18 @@ impl ClassicCoordinator {
         let ids: Vec<String> = self.members.keys().cloned().collect();
         for id in ids {
             let m = self.members.get_mut(&id).expect("listed");
-            m.awaiting_join = false;
-            let result = JoinResult {
-                member_id: id.clone(),
-                generation: self.generation,
-                leader: leader.clone(),
-                members: (id == leader).then(|| specs.clone()),
-                skip_assignment: false,
-            };
-            out.responses.push((m.endpoint, Response::Join(Ok(result))));
-            self.touch(now, &id, out);
+            if m.awaiting_join {
+                m.awaiting_join = false;
+                let result = JoinResult {
+                    member_id: id.clone(),
+                    generation: self.generation,
+                    leader: leader.clone(),
+                    members: (id == leader).then(|| specs.clone()),
+                    skip_assignment: false,
+                };
+                out.responses.push((m.endpoint, Response::Join(Ok(result))));
+                self.touch(now, &id, out);
+            }
             self.pending_sync.insert(id);
         }
         self.sync_token += 1;
@@ -682,7 +702,10 @@ impl ClassicCoordinator {
             }
             for (member, partitions) in assignment.iter() {
                 if let Some(m) = self.members.get_mut(member) {
+                    // An assignment is a set: keep it sorted whatever the
+                    // leader's assignor returned.
                     m.assignment = partitions.clone();
+                    m.assignment.sort_unstable();
                 }
             }
             self.set_state(

@@ -82,7 +82,14 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
             (Some(true), Some(c)) => format!("yes, {} after the last fault ended", ms(c)),
             (Some(true), None) => "yes".into(),
             (Some(false), _) => "NO".into(),
-            (None, _) => "not verified: the run ended before the convergence bound".into(),
+            (None, Some(c)) => format!(
+                "stable {} after the last fault ended (not verified: the run ended before the convergence bound)",
+                ms(c)
+            ),
+            (None, None) => {
+                "not stable at the end (not verified: the run ended before the convergence bound)"
+                    .into()
+            }
         },
     );
     if !s.disruptions.is_empty() {

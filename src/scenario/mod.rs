@@ -75,6 +75,9 @@ pub struct TopicConfig {
     /// Producer `linger.ms`: records become visible to consumers in
     /// batches sent at this cadence (Kafka 4.0's default is 5 ms).
     pub linger: Duration,
+    /// Replicas per partition (their brokers' racks feed rack-aware
+    /// assignors).
+    pub replication_factor: u32,
 }
 
 /// `group.protocol`.

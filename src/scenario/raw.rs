@@ -142,6 +142,7 @@ pub struct RawTopic {
     #[serde(default)]
     pub produce_rate: Option<Rate>,
     pub linger: Option<Dur>,
+    pub replication_factor: Option<Spanned<Count>>,
 }
 
 /// `[group]`: the consumer group's configuration.

@@ -144,7 +144,7 @@ fn build(
     }
 
     let cluster = build_cluster(rep, raw.cluster)?;
-    let topics = build_topics(rep, raw.topics)?;
+    let topics = build_topics(rep, raw.topics, cluster.brokers)?;
     let group = build_group(rep, raw.group, &cluster, &topics)?;
     let (consumers, defaults) = build_consumers(rep, raw.consumers)?;
     let (consumers, timeline) = build_timeline(rep, raw.timeline, consumers, &defaults, duration)?;
@@ -211,6 +211,7 @@ fn build_cluster(rep: &Reporter<'_>, raw: RawCluster) -> Result<ClusterConfig, S
 fn build_topics(
     rep: &Reporter<'_>,
     raw: Spanned<Vec<RawTopic>>,
+    brokers: u32,
 ) -> Result<Vec<TopicConfig>, ScenarioError> {
     if raw.get_ref().is_empty() {
         return Err(rep.spanned(&raw, "at least one [[topics]] entry is required"));
@@ -230,6 +231,20 @@ fn build_topics(
             partitions: t.partitions.0,
             produce_rate: t.produce_rate.map_or(0.0, |r| r.0),
             linger: t.linger.map_or(Duration::from_millis(5), |d| d.0),
+            replication_factor: match &t.replication_factor {
+                None => brokers.min(3),
+                Some(rf) if rf.get_ref().0 > brokers => {
+                    return Err(rep.spanned(
+                        rf,
+                        format!(
+                            "{} replicas need {} brokers, but [cluster] has {brokers}",
+                            rf.get_ref().0,
+                            rf.get_ref().0
+                        ),
+                    ));
+                }
+                Some(rf) => rf.get_ref().0,
+            },
         });
     }
     Ok(out)

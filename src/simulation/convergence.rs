@@ -56,17 +56,19 @@ impl Convergence {
         self.checked
     }
 
-    /// The first time at or after `t` the group was converged, if any.
-    pub fn converged_at_or_after(&self, t: Time) -> Option<Time> {
-        let mut state_at_t = false;
-        for &(at, c) in &self.transitions {
-            if at <= t {
-                state_at_t = c;
-            } else if c {
-                return Some(if state_at_t { t } else { at });
-            }
+    /// Since when the group has been converged without interruption,
+    /// counted from `t` at the earliest; `None` if it is not converged now.
+    pub fn converged_since(&self, t: Time) -> Option<Time> {
+        if !self.converged {
+            return None;
         }
-        state_at_t.then_some(t)
+        let last_rise = self
+            .transitions
+            .iter()
+            .rev()
+            .find(|&&(_, c)| c)
+            .map_or(Time::ZERO, |&(at, _)| at);
+        Some(last_rise.max(t))
     }
 
     /// The first time strictly after `t` the group became converged.
@@ -75,6 +77,30 @@ impl Convergence {
             .iter()
             .find(|&&(at, c)| at > t && c)
             .map(|&(at, _)| at)
+    }
+
+    /// When the group was whole again after an event at `at` (the next
+    /// event being at `until`): `at` itself if the event never broke
+    /// convergence, the first convergence after the break otherwise, `None`
+    /// if it never recovered.
+    pub fn recovery_after(&self, at: Time, until: Time) -> Option<Time> {
+        let converged_before = self
+            .transitions
+            .iter()
+            .take_while(|&&(t, _)| t < at)
+            .last()
+            .is_some_and(|&(_, c)| c);
+        if !converged_before {
+            return self.next_convergence_after(at);
+        }
+        match self
+            .transitions
+            .iter()
+            .find(|&&(t, c)| t >= at && t < until && !c)
+        {
+            None => Some(at),
+            Some(&(lost, _)) => self.next_convergence_after(lost),
+        }
     }
 }
 

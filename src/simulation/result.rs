@@ -60,7 +60,8 @@ pub struct Summary {
     pub skipped_by_reset: u64,
     /// Whether invariant 5 (convergence) was verified: true, false, or null when the run ended too early to tell.
     pub converged: Option<bool>,
-    /// Time from the end of the last fault to convergence (ms).
+    /// Time from the end of the last fault until the group was converged for
+    /// good (ms); null if it was not converged at the end.
     pub convergence_ms: Option<u64>,
     /// Per timeline event: recovery times.
     pub disruptions: Vec<Disruption>,
@@ -105,16 +106,23 @@ pub(super) fn build(sim: Simulation) -> RunResult {
     let disruptions = scenario
         .timeline
         .iter()
-        .map(|e| {
+        .enumerate()
+        .map(|(k, e)| {
             let at = Time::ZERO + e.at;
             let at_s = at.as_secs_f64();
+            // Up to the next timeline event (or the end of this one's stall).
+            let until = scenario
+                .timeline
+                .get(k + 1)
+                .map_or(end, |n| Time::ZERO + n.at)
+                .max(at + e.action.length());
             let lag_before = samples
                 .iter()
                 .filter(|s| s.time_s <= at_s && s.time_s >= at_s - LAG_BASELINE_WINDOW_S)
                 .map(|s| s.lag_total)
                 .max()
                 .unwrap_or(0);
-            let converged_at = sim.convergence.next_convergence_after(at);
+            let converged_at = sim.convergence.recovery_after(at, until);
             // Lag counts as drained once the group is whole again and the
             // total is back to what it was before the event.
             let drained = converged_at.and_then(|c| {
@@ -143,14 +151,12 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         })
         .collect();
     let last_fault = Time::ZERO + scenario.last_fault_end();
-    let converged_at = sim.convergence.converged_at_or_after(last_fault);
-    let converged = if sim.convergence.was_checked() {
-        Some(sim.checker.violations().iter().all(|v| v.invariant != 5))
-    } else if sim.convergence.converged() {
-        Some(true)
-    } else {
-        None
-    };
+    let converged_at = sim.convergence.converged_since(last_fault);
+    // Invariant 5 is only decided once its bound has passed.
+    let converged = sim
+        .convergence
+        .was_checked()
+        .then(|| sim.checker.violations().iter().all(|v| v.invariant != 5));
     let summary = Summary {
         scenario: scenario.name.clone(),
         seed: sim.seed,
