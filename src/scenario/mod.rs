@@ -130,8 +130,6 @@ pub struct GroupConfig {
     pub initial_rebalance_delay: Duration,
     /// `max.poll.records`.
     pub max_poll_records: u32,
-    /// `fetch.max.wait.ms`: longest an idle poll waits before looping.
-    pub fetch_max_wait: Duration,
     /// `auto.offset.reset`.
     pub auto_offset_reset: OffsetReset,
     /// Commit mode.

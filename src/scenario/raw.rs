@@ -158,7 +158,6 @@ pub struct RawGroup {
     pub rebalance_timeout: Option<PosDur>,
     pub initial_rebalance_delay: Option<Dur>,
     pub max_poll_records: Option<Count>,
-    pub fetch_max_wait: Option<Dur>,
     pub auto_offset_reset: Option<Spanned<String>>,
     pub commit: Option<Spanned<String>>,
     pub auto_commit_interval: Option<PosDur>,

@@ -392,9 +392,6 @@ fn build_group(
             .initial_rebalance_delay
             .map_or(Duration::from_secs(3), |d| d.0),
         max_poll_records: raw.max_poll_records.map_or(500, |c| c.0),
-        fetch_max_wait: raw
-            .fetch_max_wait
-            .map_or(Duration::from_millis(500), |d| d.0),
         auto_offset_reset,
         commit,
         commit_on_revoke: raw.commit_on_revoke.unwrap_or(true),
