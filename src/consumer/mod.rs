@@ -609,6 +609,22 @@ impl Consumer {
         self.rejoin_needed = true;
     }
 
+    /// Kafka's reaction to a group error: a fenced instance ends the
+    /// process (false); otherwise the member drops what the error
+    /// invalidated and will rejoin.
+    fn react_to(&mut self, error: GroupError, out: &mut ConsumerOutbox) -> bool {
+        match error {
+            GroupError::FencedInstanceId => {
+                self.fatal(error, out);
+                return false;
+            }
+            GroupError::RebalanceInProgress => self.rejoin_needed = true,
+            GroupError::IllegalGeneration => self.reset_generation(false),
+            GroupError::UnknownMemberId => self.reset_generation(true),
+        }
+        true
+    }
+
     fn fatal(&mut self, error: GroupError, out: &mut ConsumerOutbox) {
         out.facts.push(Fact::RejoinNeeded {
             consumer: self.index,
@@ -729,12 +745,11 @@ impl Consumer {
         }
         let joined = match result {
             Ok(r) => r,
-            Err(GroupError::FencedInstanceId) => {
-                return self.fatal(GroupError::FencedInstanceId, out);
-            }
             Err(e) => {
-                self.reset_generation(e == GroupError::UnknownMemberId);
-                return self.send_join(now, out);
+                if self.react_to(e, out) {
+                    self.send_join(now, out);
+                }
+                return;
             }
         };
         self.member_id = joined.member_id.clone();
@@ -790,16 +805,11 @@ impl Consumer {
         }
         let partitions = match result {
             Ok(p) => p,
-            Err(GroupError::FencedInstanceId) => {
-                return self.fatal(GroupError::FencedInstanceId, out);
-            }
             Err(e) => {
-                match e {
-                    GroupError::UnknownMemberId => self.reset_generation(true),
-                    GroupError::IllegalGeneration => self.reset_generation(false),
-                    _ => self.rejoin_needed = true,
+                if self.react_to(e, out) {
+                    self.send_join(now, out);
                 }
-                return self.send_join(now, out);
+                return;
             }
         };
         self.assigned = partitions;
@@ -886,11 +896,8 @@ impl Consumer {
         let Err(error) = result else {
             return;
         };
-        match error {
-            GroupError::FencedInstanceId => return self.fatal(error, out),
-            GroupError::RebalanceInProgress => self.rejoin_needed = true,
-            GroupError::IllegalGeneration => self.reset_generation(false),
-            GroupError::UnknownMemberId => self.reset_generation(true),
+        if !self.react_to(error, out) {
+            return;
         }
         out.facts.push(Fact::RejoinNeeded {
             consumer: self.index,
@@ -918,12 +925,12 @@ impl Consumer {
             // Like Kafka, an error about a generation the member has since
             // left does not reset the newer one.
             let current = sent_for.as_ref() == Some(&(self.member_id.clone(), self.generation));
-            match error {
-                GroupError::FencedInstanceId => return self.fatal(error, out),
-                GroupError::RebalanceInProgress => self.rejoin_needed = true,
-                GroupError::IllegalGeneration if current => self.reset_generation(false),
-                GroupError::UnknownMemberId if current => self.reset_generation(true),
-                _ => {}
+            let about_generation = matches!(
+                error,
+                GroupError::IllegalGeneration | GroupError::UnknownMemberId
+            );
+            if (current || !about_generation) && !self.react_to(error, out) {
+                return;
             }
         }
         match self.phase {

@@ -40,21 +40,29 @@ fn register_font() {
     });
 }
 
+/// Draws with `$draw` (a closure taking the root area) on the PNG or SVG
+/// backend: expanded once per backend, so the closure is typed for each.
+macro_rules! render {
+    ($path:expr, $size:expr, $format:expr, $draw:expr) => {
+        match $format {
+            ChartFormat::Png => {
+                let root = BitMapBackend::new($path, $size).into_drawing_area();
+                ($draw)(&root).map_err(|e| e.to_string())?;
+                root.present().map_err(|e| e.to_string())
+            }
+            ChartFormat::Svg => {
+                let root = SVGBackend::new($path, $size).into_drawing_area();
+                ($draw)(&root).map_err(|e| e.to_string())?;
+                root.present().map_err(|e| e.to_string())
+            }
+        }
+    };
+}
+
 /// Draws the chart of `result` to `path`.
 pub fn write_chart(result: &RunResult, path: &Path, format: ChartFormat) -> Result<(), String> {
     register_font();
-    match format {
-        ChartFormat::Png => {
-            let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-            draw(&root, result).map_err(|e| e.to_string())?;
-            root.present().map_err(|e| e.to_string())
-        }
-        ChartFormat::Svg => {
-            let root = SVGBackend::new(path, SIZE).into_drawing_area();
-            draw(&root, result).map_err(|e| e.to_string())?;
-            root.present().map_err(|e| e.to_string())
-        }
-    }
+    render!(path, SIZE, format, |root| draw(root, result))
 }
 
 const PRODUCED: RGBColor = RGBColor(31, 119, 180);
@@ -247,18 +255,9 @@ pub fn write_ownership_chart(
     let rows = result.partition_names.len().min(MAX_ROWS);
     let height = (rows as u32 * 14 + 220).clamp(420, 2000);
     let size = (SIZE.0, height);
-    match format {
-        ChartFormat::Png => {
-            let root = BitMapBackend::new(path, size).into_drawing_area();
-            draw_ownership(&root, result, rows).map_err(|e| e.to_string())?;
-            root.present().map_err(|e| e.to_string())
-        }
-        ChartFormat::Svg => {
-            let root = SVGBackend::new(path, size).into_drawing_area();
-            draw_ownership(&root, result, rows).map_err(|e| e.to_string())?;
-            root.present().map_err(|e| e.to_string())
-        }
-    }
+    render!(path, size, format, |root| draw_ownership(
+        root, result, rows
+    ))
 }
 
 fn draw_ownership<DB: DrawingBackend>(
