@@ -2,6 +2,9 @@
 //! validity, independence from input order, the balance promise, and
 //! agreement with a literal transcription of Kafka's Java algorithms.
 
+mod common;
+
+use common::{by_member, shuffled};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use rebalance_sim::assign::{
@@ -9,7 +12,6 @@ use rebalance_sim::assign::{
     TopicSpec, check_promise, kafka_member_order,
 };
 use rebalance_sim::check::check_assignment_validity;
-use std::collections::BTreeMap;
 
 fn group() -> impl Strategy<Value = GroupSpec> {
     (prop::collection::vec(0u32..13, 1..5), 1usize..8)
@@ -56,15 +58,6 @@ fn group() -> impl Strategy<Value = GroupSpec> {
                 .collect();
             GroupSpec { topics, members }
         })
-}
-
-fn by_member(group: &GroupSpec, a: &Assignment) -> BTreeMap<String, Vec<TopicPartition>> {
-    group
-        .members
-        .iter()
-        .zip(&a.per_member)
-        .map(|(m, p)| (m.id.clone(), p.clone()))
-        .collect()
 }
 
 /// Kafka's RangeAssignor, transcribed loop for loop (no racks).
@@ -123,16 +116,7 @@ fn check_all(
     prop_assert_eq!(check_promise(assignor.promise(), g, &a), None);
     prop_assert_eq!(&by_member(g, &a), &by_member(g, &reference(g)));
     // Same result whatever order the members come in.
-    let mut shuffled = g.clone();
-    let n = shuffled.members.len();
-    for i in (1..n).rev() {
-        let j = (seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(i as u64)
-            >> 33) as usize
-            % (i + 1);
-        shuffled.members.swap(i, j);
-    }
+    let shuffled = shuffled(g, seed);
     prop_assert_eq!(
         by_member(g, &a),
         by_member(&shuffled, &assignor.assign(&shuffled))

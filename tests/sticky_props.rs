@@ -2,15 +2,16 @@
 //! groups: validity, balance, stickiness when one member joins or leaves,
 //! and independence from the order of the input.
 
+mod common;
+
+use common::{by_member, shuffled};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use rebalance_sim::assign::{
     Assignment, Assignor, CooperativeStickyAssignor, GroupSpec, MemberSpec, ServerRangeAssignor,
-    StickyAssignor, TopicPartition, TopicSpec, UniformAssignor, kafka_balance_violation,
-    run_rounds,
+    StickyAssignor, TopicSpec, UniformAssignor, kafka_balance_violation, run_rounds,
 };
 use rebalance_sim::check::check_assignment_validity;
-use std::collections::BTreeMap;
 
 const RACKS: [&str; 3] = ["a", "b", "c"];
 
@@ -89,14 +90,6 @@ fn build(raw: &Raw) -> GroupSpec {
     GroupSpec { topics, members }
 }
 
-fn by_member(g: &GroupSpec, a: &Assignment) -> BTreeMap<String, Vec<TopicPartition>> {
-    g.members
-        .iter()
-        .zip(&a.per_member)
-        .map(|(m, p)| (m.id.clone(), p.clone()))
-        .collect()
-}
-
 fn sizes_within_one(a: &Assignment) -> bool {
     let sizes: Vec<usize> = a.per_member.iter().map(Vec::len).collect();
     sizes.iter().max().unwrap_or(&0) - sizes.iter().min().unwrap_or(&0) <= 1
@@ -139,20 +132,6 @@ fn min_moves_after_join(sizes: &[usize], total: usize) -> usize {
     let kept_base: usize = sizes.iter().map(|&s| s.min(min_q)).sum();
     let can_keep_extra = sizes.iter().filter(|&&s| s > min_q).count().min(extra);
     total - kept_base - can_keep_extra
-}
-
-fn shuffled(g: &GroupSpec, seed: u64) -> GroupSpec {
-    let mut g = g.clone();
-    let n = g.members.len();
-    for i in (1..n).rev() {
-        let j = (seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(i as u64)
-            >> 33) as usize
-            % (i + 1);
-        g.members.swap(i, j);
-    }
-    g
 }
 
 fn assignors() -> Vec<(&'static str, Box<dyn Assignor>)> {

@@ -625,6 +625,14 @@ impl Consumer {
         true
     }
 
+    /// A JoinGroup or SyncGroup failed: react, then join again at once
+    /// (the member is inside `poll()` waiting for the rebalance).
+    fn rejoin_after(&mut self, error: GroupError, now: Time, out: &mut ConsumerOutbox) {
+        if self.react_to(error, out) {
+            self.send_join(now, out);
+        }
+    }
+
     fn fatal(&mut self, error: GroupError, out: &mut ConsumerOutbox) {
         out.facts.push(Fact::RejoinNeeded {
             consumer: self.index,
@@ -745,12 +753,7 @@ impl Consumer {
         }
         let joined = match result {
             Ok(r) => r,
-            Err(e) => {
-                if self.react_to(e, out) {
-                    self.send_join(now, out);
-                }
-                return;
-            }
+            Err(e) => return self.rejoin_after(e, now, out),
         };
         self.member_id = joined.member_id.clone();
         self.generation = joined.generation;
@@ -805,12 +808,7 @@ impl Consumer {
         }
         let partitions = match result {
             Ok(p) => p,
-            Err(e) => {
-                if self.react_to(e, out) {
-                    self.send_join(now, out);
-                }
-                return;
-            }
+            Err(e) => return self.rejoin_after(e, now, out),
         };
         self.assigned = partitions;
         self.assigned.sort_unstable();
