@@ -4,10 +4,10 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use rebalance_sim::assign::{format_assignment, parse_assign_input, run_rounds};
-use rebalance_sim::report::{summary_table, write_outputs};
+use rebalance_sim::report::{ReportError, check_output_dir, summary_table, write_outputs};
 use rebalance_sim::{Scenario, Simulation};
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Deterministic, seeded simulator of Apache Kafka consumer-group rebalancing.
@@ -24,16 +24,26 @@ enum Command {
     /// summary.json and charts.
     ///
     /// Exit codes: 0 all invariants held, 1 an invariant was violated,
-    /// 2 bad input, 3 the outputs could not be written.
+    /// 2 bad input (including a refused --out), 3 the outputs could not be
+    /// written.
     Run {
         /// The scenario file (TOML).
         file: PathBuf,
         /// Seed of the run (default: the scenario's `seed`, else 1).
         #[arg(long)]
         seed: Option<u64>,
-        /// Output directory (default: output/<scenario>/<seed>).
+        /// Output directory (default: output/<scenario>/<seed>). It must be
+        /// new, empty, or the output of an earlier run (it holds a
+        /// .rebalance-sim-output marker and only the files a run writes),
+        /// which is then replaced. Refused before the run: the current or
+        /// the home directory or a parent of either, /, a file, a symbolic
+        /// link, or a directory holding other files.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace an --out directory that holds other files: everything in
+        /// it is deleted. Never overrides the other refusals of --out.
+        #[arg(long)]
+        force: bool,
         /// Override a scalar field, e.g. --set group.assignor=roundrobin
         /// (repeatable; arrays by index: topics.0.partitions=24).
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -80,9 +90,10 @@ fn main() -> ExitCode {
             file,
             seed,
             out,
+            force,
             overrides,
             quiet,
-        } => run(file, seed, out, overrides, quiet),
+        } => run(file, seed, out, force, overrides, quiet),
         Command::Assign {
             file,
             rounds,
@@ -106,6 +117,7 @@ fn run(
     file: PathBuf,
     seed: Option<u64>,
     out: Option<PathBuf>,
+    force: bool,
     overrides: Vec<String>,
     quiet: bool,
 ) -> Result<ExitCode, Failure> {
@@ -116,10 +128,11 @@ fn run(
             .join(&scenario.name)
             .join(seed.to_string())
     });
+    // Checked before the run so a bad --out costs nothing; write_outputs
+    // checks again.
+    check_output_dir(&dir, force).map_err(output_failure(&dir))?;
     let result = Simulation::new(scenario, seed).run();
-    write_outputs(&result, &dir)
-        .with_context(|| format!("writing the outputs of the run to {}", dir.display()))
-        .map_err(Failure::Output)?;
+    write_outputs(&result, &dir, force).map_err(output_failure(&dir))?;
     if !quiet {
         print!("{}", summary_table(&result, &dir.display().to_string()));
     }
@@ -132,6 +145,20 @@ fn run(
         first.invariant, first.time_ms, first.message, result.replay
     );
     Ok(ExitCode::from(1))
+}
+
+/// A refused output path is bad input; anything else failed to write.
+fn output_failure(dir: &Path) -> impl FnOnce(ReportError) -> Failure + '_ {
+    move |e| {
+        if e.is_refused() {
+            Failure::BadInput(e.into())
+        } else {
+            Failure::Output(anyhow::Error::new(e).context(format!(
+                "writing the outputs of the run to {}",
+                dir.display()
+            )))
+        }
+    }
 }
 
 fn assign(file: &str, rounds: usize, repeat: Option<u32>) -> Result<ExitCode, Failure> {

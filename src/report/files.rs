@@ -1,7 +1,14 @@
 //! The output directory, written atomically: everything goes to a hidden
-//! temporary sibling that is renamed into place once complete.
+//! temporary sibling, marked first thing, that is renamed into place once
+//! complete. A directory already there is moved aside, not deleted, until
+//! the new one is in place; see [`super::outdir`] for which directories may
+//! be replaced at all.
 
 use super::chart::{ChartFormat, write_chart, write_ownership_chart};
+use super::outdir::{
+    Inspect, MARKER, MARKER_TEXT, Refusal, Target, check, check_existing, remove_output_dir,
+    remove_stale_siblings,
+};
 use crate::simulation::RunResult;
 use std::fs;
 use std::io::Write;
@@ -11,8 +18,24 @@ use thiserror::Error;
 /// Writing outputs failed.
 #[derive(Debug, Error)]
 pub enum ReportError {
+    /// The output path is one rebalance-sim will not write to.
+    #[error("refusing to write the outputs to {}: {reason}", path.display())]
+    Refused {
+        /// The path, as given.
+        path: PathBuf,
+        /// Why, and what to do instead.
+        reason: Refusal,
+    },
+    /// What is at the output path could not be read.
+    #[error("cannot inspect {}: {source}", path.display())]
+    Inspect {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// A file or directory could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {}: {source}", path.display())]
     Io {
         /// The path.
         path: PathBuf,
@@ -20,7 +43,7 @@ pub enum ReportError {
         source: std::io::Error,
     },
     /// CSV encoding failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {}: {source}", path.display())]
     Csv {
         /// The path.
         path: PathBuf,
@@ -28,13 +51,45 @@ pub enum ReportError {
         source: csv::Error,
     },
     /// A chart could not be drawn.
-    #[error("cannot draw {path}: {message}")]
+    #[error("cannot draw {}: {message}", path.display())]
     Chart {
         /// The path.
         path: PathBuf,
         /// The cause.
         message: String,
     },
+    /// The new outputs are in place, but the previous directory, moved
+    /// aside, could not be removed.
+    #[error(
+        "the outputs are written, but the previous directory is left in {}: {source}",
+        path.display()
+    )]
+    OldLeft {
+        /// Where the previous directory is.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The new outputs could not be put in place, nor the previous
+    /// directory moved back.
+    #[error(
+        "the previous output directory is left in {} and cannot be moved back: {source}",
+        path.display()
+    )]
+    NotRestored {
+        /// Where the previous directory is.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl ReportError {
+    /// Whether the output path was refused (bad input), rather than
+    /// writing failed.
+    pub fn is_refused(&self) -> bool {
+        matches!(self, ReportError::Refused { .. })
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
@@ -44,31 +99,80 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
     }
 }
 
-/// Writes all outputs of `result` into `dir` (replacing it if present).
-pub fn write_outputs(result: &RunResult, dir: &Path) -> Result<(), ReportError> {
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+/// Writes all outputs of `result` into `dir`, replacing a directory from
+/// an earlier run. Refuses what [`super::check_output_dir`] refuses,
+/// checked again here since the directory may have changed during the
+/// run; `force` replaces a directory holding other files, deleting them.
+/// On error no staging directory is left, and `dir` is as it was unless
+/// the error is [`ReportError::OldLeft`] (the new outputs are in place).
+pub fn write_outputs(result: &RunResult, dir: &Path, force: bool) -> Result<(), ReportError> {
+    let target = check(dir, force)?;
+    fs::create_dir_all(&target.parent).map_err(io(&target.parent))?;
+    remove_stale_siblings(&target);
+    let tmp = target.sibling("tmp");
+    // create_dir, not create_dir_all: never write into something already there.
+    fs::create_dir(&tmp).map_err(io(&tmp))?;
+    let done = write_marker(&tmp)
+        .and_then(|()| write_all(result, &tmp))
+        .and_then(|()| put_in_place(&target, &tmp, force));
+    if done.is_err() {
+        // Gone already if it was renamed into place.
+        let _ = remove_output_dir(&tmp);
     }
-    fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    let written = write_all(result, &tmp);
-    if let Err(e) = written {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(e);
+    done
+}
+
+fn write_marker(dir: &Path) -> Result<(), ReportError> {
+    let path = dir.join(MARKER);
+    fs::write(&path, MARKER_TEXT).map_err(io(&path))
+}
+
+/// Renames `tmp` to the target. A directory already there is renamed to
+/// `.NAME.old-PID` first, checked once more, and removed only once `tmp`
+/// is in place; if that rename fails, it is moved back.
+fn put_in_place(target: &Target, tmp: &Path, force: bool) -> Result<(), ReportError> {
+    let dir = &target.dir;
+    match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return fs::rename(tmp, dir).map_err(io(dir));
+        }
+        Err(source) => {
+            return Err(ReportError::Inspect {
+                path: dir.clone(),
+                source,
+            });
+        }
+        Ok(_) => {}
     }
-    if dir.exists() {
-        fs::remove_dir_all(dir).map_err(io(dir))?;
+    let old = target.sibling("old");
+    fs::rename(dir, &old).map_err(io(dir))?;
+    // Files may have been added, or the directory swapped for a link, since
+    // the check; what was moved aside cannot change under us by name.
+    let moved = match check_existing(&old) {
+        Err(Inspect::Refused(reason)) if !(force && reason.forceable()) => {
+            Err(ReportError::Refused {
+                path: dir.clone(),
+                reason,
+            })
+        }
+        Err(Inspect::Io(source)) => Err(ReportError::Inspect {
+            path: old.clone(),
+            source,
+        }),
+        _ => fs::rename(tmp, dir).map_err(io(dir)),
+    };
+    if let Err(e) = moved {
+        return match fs::rename(&old, dir) {
+            Ok(()) => Err(e),
+            Err(source) => Err(ReportError::NotRestored { path: old, source }),
+        };
     }
-    fs::rename(&tmp, dir).map_err(io(dir))
+    let removed = if force {
+        fs::remove_dir_all(&old)
+    } else {
+        remove_output_dir(&old)
+    };
+    removed.map_err(|source| ReportError::OldLeft { path: old, source })
 }
 
 fn write_all(result: &RunResult, dir: &Path) -> Result<(), ReportError> {
@@ -101,4 +205,73 @@ fn write_csv<T: serde::Serialize>(path: &Path, rows: &[T]) -> Result<(), ReportE
         w.serialize(row).map_err(csv_err)?;
     }
     w.flush().map_err(io(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A target `out` in a fresh directory, and a staging directory for it.
+    fn setup() -> (tempfile::TempDir, Target, PathBuf) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let target = check(&tmp.path().join("out"), false).expect("a new directory");
+        let staging = target.sibling("tmp");
+        fs::create_dir(&staging).expect("mkdir");
+        write_marker(&staging).expect("marker");
+        fs::write(staging.join("summary.json"), "new").expect("write");
+        (tmp, target, staging)
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .expect("readable")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_marked_directory_is_replaced_and_the_old_one_removed() {
+        let (tmp, target, staging) = setup();
+        fs::create_dir(&target.dir).expect("mkdir");
+        write_marker(&target.dir).expect("marker");
+        fs::write(target.dir.join("summary.json"), "old").expect("write");
+        put_in_place(&target, &staging, false).expect("replaced");
+        assert_eq!(
+            fs::read_to_string(target.dir.join("summary.json")).expect("read"),
+            "new"
+        );
+        assert_eq!(names(tmp.path()), ["out"]);
+    }
+
+    #[test]
+    fn files_added_after_the_check_are_found_and_put_back() {
+        let (tmp, target, staging) = setup();
+        fs::create_dir(&target.dir).expect("mkdir");
+        fs::write(target.dir.join("notes.txt"), "mine").expect("write");
+        let err = put_in_place(&target, &staging, false).expect_err("refused");
+        assert!(
+            matches!(&err, ReportError::Refused { reason: Refusal::ForeignFiles(f), .. } if f == &["notes.txt"]),
+            "{err}"
+        );
+        assert_eq!(names(&target.dir), ["notes.txt"]);
+        assert!(
+            staging.is_dir(),
+            "write_outputs removes the staging directory"
+        );
+        assert_eq!(names(tmp.path()).len(), 2, "no .old directory left");
+    }
+
+    #[test]
+    fn a_failed_rename_moves_the_old_directory_back() {
+        let (tmp, target, staging) = setup();
+        fs::create_dir(&target.dir).expect("mkdir");
+        write_marker(&target.dir).expect("marker");
+        remove_output_dir(&staging).expect("removed, so renaming it fails");
+        let err = put_in_place(&target, &staging, false).expect_err("rename fails");
+        assert!(matches!(err, ReportError::Io { .. }), "{err}");
+        assert_eq!(names(&target.dir), [MARKER]);
+        assert_eq!(names(tmp.path()), ["out"]);
+    }
 }

@@ -1,11 +1,14 @@
 //! Writing a run's outputs: `timeseries.csv`, `events.csv`,
-//! `summary.json` and charts, into a directory that appears whole or not
-//! at all; and the summary table printed on the terminal.
+//! `summary.json`, charts and a marker file, into a directory that appears
+//! whole or not at all and only ever replaces what rebalance-sim wrote; and
+//! the summary table printed on the terminal.
 
 mod chart;
 mod files;
+mod outdir;
 mod table;
 
 pub use chart::{ChartFormat, write_chart, write_ownership_chart};
 pub use files::{ReportError, write_outputs};
+pub use outdir::{MARKER, OUTPUT_FILES, Refusal, check_output_dir};
 pub use table::summary_table;
