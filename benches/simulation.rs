@@ -1,5 +1,6 @@
 //! Whole runs: the example scenario, and a large group (2,000 partitions,
-//! 100 consumers, rolling crashes) to show cost follows events, not records.
+//! 100 consumers, rolling crashes) to show cost follows events, not records,
+//! and the scale cases: 10,000 and 100,000 members, 1,000,000 partitions.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rebalance_sim::{Scenario, Simulation};
@@ -35,6 +36,32 @@ processing = { dist = "exponential", mean = "50us" }
     Scenario::from_toml(&text, "large.toml", "large", &[]).expect("valid")
 }
 
+/// One topic of `partitions` partitions, one record per partition per
+/// second, `consumers` consumers, for `duration`: the scale cases.
+fn scale(consumers: u32, partitions: u32, duration: &str) -> Scenario {
+    let text = format!(
+        "[scenario]\nduration = \"{duration}\"\nsample_interval = \"1s\"\n\
+         [[topics]]\nname = \"events\"\npartitions = {partitions}\nproduce_rate = {partitions}\n\
+         [consumers]\ncount = {consumers}\n"
+    );
+    Scenario::from_toml(&text, "scale.toml", "scale", &[]).expect("valid")
+}
+
+fn bench_scale(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scale");
+    g.sample_size(10);
+    for (name, scenario) in [
+        ("10k-consumers-10kp-1m", scale(10_000, 10_000, "1m")),
+        ("100k-consumers-100kp-1m", scale(100_000, 100_000, "1m")),
+        ("1-consumer-1Mp-10s", scale(1, 1_000_000, "10s")),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(Simulation::new(scenario.clone(), 1).run()))
+        });
+    }
+    g.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("simulation");
     g.sample_size(10);
@@ -51,5 +78,5 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_scale);
 criterion_main!(benches);

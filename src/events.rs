@@ -139,9 +139,13 @@ pub enum Fact {
 }
 
 impl Fact {
-    /// False for the high-volume facts (processing, stored commits) that
-    /// feed the accounting but would swamp `events.csv`.
+    /// False for the high-volume facts (processing, stored commits, offset
+    /// resets: one per partition) that feed the accounting but would swamp
+    /// `events.csv`.
     pub fn is_logged(&self) -> bool {
-        !matches!(self, Fact::Processed { .. } | Fact::CommitStored { .. })
+        !matches!(
+            self,
+            Fact::Processed { .. } | Fact::CommitStored { .. } | Fact::OffsetReset { .. }
+        )
     }
 }

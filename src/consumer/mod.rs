@@ -5,8 +5,10 @@
 //! Kafka's `KafkaConsumer` / `ConsumerCoordinator` behaviour.
 
 mod processing;
+mod ready;
 
 pub use processing::{batch_time, mean_time};
+use ready::{NEVER, ReadyIndex};
 
 use crate::assign::{Assignor, GroupSpec, MemberSpec, TopicPartition};
 use crate::cluster::Cluster;
@@ -101,6 +103,10 @@ pub struct Consumer {
     assigned: Vec<TopicPartition>,
     indices: Vec<usize>,
     positions: Vec<u64>,
+    /// Which positions have records to fetch (built with the positions).
+    ready: ReadyIndex,
+    /// (topic, first, end) ranges of `assigned`, which is sorted by topic.
+    topic_ranges: Vec<(u32, usize, usize)>,
     cursor: usize,
     in_poll: bool,
     last_poll: Time,
@@ -146,6 +152,8 @@ impl Consumer {
             assigned: Vec::new(),
             indices: Vec::new(),
             positions: Vec::new(),
+            ready: ReadyIndex::default(),
+            topic_ranges: Vec::new(),
             cursor: 0,
             in_poll: false,
             last_poll: Time::ZERO,
@@ -198,7 +206,7 @@ impl Consumer {
     /// Drops the assignment and everything kept per partition.
     fn take_assignment(&mut self) -> Vec<TopicPartition> {
         self.indices.clear();
-        self.positions.clear();
+        self.clear_positions();
         std::mem::take(&mut self.assigned)
     }
 
@@ -259,7 +267,7 @@ impl Consumer {
                 partitions: self.take_assignment(),
             });
         }
-        self.positions.clear();
+        self.clear_positions();
         self.batch = None;
         self.phase = Phase::Down;
         self.in_poll = false;
@@ -410,32 +418,34 @@ impl Consumer {
 
     fn fetch_or_wait(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
         let n = self.assigned.len();
+        debug_assert_eq!(self.ready.len(), n, "positions are set when consuming");
         let mut remaining = u64::from(self.group.max_poll_records);
         let mut ranges = Vec::new();
         let mut last = None;
-        // Topic-wide visible counts, computed once per topic per poll.
-        let mut visible: Option<(u32, u64)> = None;
-        for k in 0..n {
-            let i = (self.cursor + k) % n;
-            let tp = self.assigned[i];
-            let total = match visible {
-                Some((t, v)) if t == tp.topic => v,
-                _ => {
-                    let v = env.cluster.visible_records(tp.topic, now);
-                    visible = Some((tp.topic, v));
-                    v
+        // Partitions in round-robin order from the cursor, as Kafka's fetcher
+        // rotates them; each is read at most once per poll.
+        'scan: for (lo, hi) in [(self.cursor, n), (0, self.cursor)] {
+            for k in 0..self.topic_ranges.len() {
+                let (topic, first, end) = self.topic_ranges[k];
+                let (mut from, to) = (first.max(lo), end.min(hi));
+                if from >= to {
+                    continue;
                 }
-            };
-            let leo = env.cluster.share_of(tp.topic, tp.partition, total);
-            let pos = self.positions[i];
-            if leo > pos {
-                let take = (leo - pos).min(remaining);
-                ranges.push((env.cluster.index_of(tp), pos, pos + take));
-                self.positions[i] = pos + take;
-                remaining -= take;
-                last = Some(i);
-                if remaining == 0 {
-                    break;
+                let visible = env.cluster.visible_records(topic, now);
+                while let Some(i) = self.ready.first_ready(from, to, visible) {
+                    let tp = self.assigned[i];
+                    let leo = env.cluster.share_of(topic, tp.partition, visible);
+                    let pos = self.positions[i];
+                    debug_assert!(leo > pos, "a ready partition has records");
+                    let take = (leo - pos).min(remaining);
+                    ranges.push((self.indices[i], pos, pos + take));
+                    self.set_position(i, pos + take, env);
+                    remaining -= take;
+                    last = Some(i);
+                    if remaining == 0 {
+                        break 'scan;
+                    }
+                    from = i + 1;
                 }
             }
         }
@@ -448,21 +458,9 @@ impl Consumer {
         }
         // Nothing to read: block until data arrives or auto-commit is due.
         let mut wake: Option<Time> = None;
-        let mut i = 0;
-        while i < n {
-            // Per topic, the partition whose next record comes first.
-            let topic = self.assigned[i].topic;
-            let mut needed = u64::MAX;
-            while i < n && self.assigned[i].topic == topic {
-                let tp = self.assigned[i];
-                if let Some(r) = env
-                    .cluster
-                    .records_needed(topic, tp.partition, self.positions[i])
-                {
-                    needed = needed.min(r);
-                }
-                i += 1;
-            }
+        for &(topic, first, end) in &self.topic_ranges {
+            // The partition of the topic whose next record comes first.
+            let needed = self.ready.min_key(first, end);
             if let Some(t) = env.cluster.time_when_visible(topic, needed) {
                 let t = t + env.latency;
                 wake = Some(wake.map_or(t, |w| w.min(t)));
@@ -476,6 +474,46 @@ impl Consumer {
             out.timers
                 .push((at.max(now), ConsumerTimer::Poll(self.poll_token)));
         }
+    }
+
+    /// The topic-wide record count at which partition `i` (of `assigned`)
+    /// has a record at `position`.
+    fn ready_key(&self, i: usize, position: u64, env: &ConsumerEnv<'_>) -> u64 {
+        let tp = self.assigned[i];
+        env.cluster
+            .records_needed(tp.topic, tp.partition, position)
+            .unwrap_or(NEVER)
+    }
+
+    fn set_position(&mut self, i: usize, position: u64, env: &ConsumerEnv<'_>) {
+        self.positions[i] = position;
+        let key = self.ready_key(i, position, env);
+        self.ready.set(i, key);
+    }
+
+    /// Installs the positions of the assigned partitions (in order).
+    fn set_positions(&mut self, positions: Vec<u64>, env: &ConsumerEnv<'_>) {
+        debug_assert_eq!(positions.len(), self.assigned.len());
+        self.positions = positions;
+        let keys: Vec<u64> = (0..self.assigned.len())
+            .map(|i| self.ready_key(i, self.positions[i], env))
+            .collect();
+        self.ready = ReadyIndex::new(keys.into_iter());
+        self.topic_ranges.clear();
+        let mut first = 0;
+        for i in 1..=self.assigned.len() {
+            if i == self.assigned.len() || self.assigned[i].topic != self.assigned[first].topic {
+                self.topic_ranges
+                    .push((self.assigned[first].topic, first, i));
+                first = i;
+            }
+        }
+    }
+
+    fn clear_positions(&mut self) {
+        self.positions.clear();
+        self.ready = ReadyIndex::default();
+        self.topic_ranges.clear();
     }
 
     fn batch_done(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
@@ -818,7 +856,7 @@ impl Consumer {
             .iter()
             .map(|&tp| env.cluster.index_of(tp))
             .collect();
-        self.positions.clear();
+        self.clear_positions();
         self.cursor = 0;
         out.facts.push(Fact::PartitionsAssigned {
             consumer: self.index,
@@ -844,7 +882,7 @@ impl Consumer {
         if self.phase != Phase::Fetching(token) {
             return;
         }
-        self.positions = self
+        let positions: Vec<u64> = self
             .assigned
             .iter()
             .zip(offsets)
@@ -863,6 +901,7 @@ impl Consumer {
                 })
             })
             .collect();
+        self.set_positions(positions, env);
         self.phase = Phase::Stable;
         let resets = out
             .facts

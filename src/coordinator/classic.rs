@@ -86,6 +86,9 @@ pub struct ClassicCoordinator {
     members: BTreeMap<String, Member>,
     static_ids: BTreeMap<String, String>,
     pending_sync: BTreeSet<String>,
+    /// Members with a JoinGroup parked in the join phase (kept as a count so
+    /// each join does not scan the group).
+    awaiting_join: usize,
     offsets: OffsetStore,
     rebalance_token: u64,
     sync_token: u64,
@@ -119,6 +122,7 @@ impl ClassicCoordinator {
             members: BTreeMap::new(),
             static_ids: BTreeMap::new(),
             pending_sync: BTreeSet::new(),
+            awaiting_join: 0,
             offsets: OffsetStore::new(partitions),
             rebalance_token: 0,
             sync_token: 0,
@@ -327,8 +331,25 @@ impl ClassicCoordinator {
         self.after_member_left(now, format!("member {id} session expired"), out);
     }
 
+    /// Parks (or releases) a member's JoinGroup in the join phase.
+    fn mark_join(&mut self, id: &str, awaiting: bool) {
+        if let Some(m) = self.members.get_mut(id) {
+            if m.awaiting_join != awaiting {
+                m.awaiting_join = awaiting;
+                if awaiting {
+                    self.awaiting_join += 1;
+                } else {
+                    self.awaiting_join -= 1;
+                }
+            }
+        }
+    }
+
     fn remove_member(&mut self, id: &str, reason: &'static str, out: &mut CoordinatorOutbox) {
         if let Some(m) = self.members.remove(id) {
+            if m.awaiting_join {
+                self.awaiting_join -= 1;
+            }
             if let Some(i) = &m.instance_id {
                 if self.static_ids.get(i).map(String::as_str) == Some(id) {
                     self.static_ids.remove(i);
@@ -391,6 +412,7 @@ impl ClassicCoordinator {
                     join_seq: self.next_join_seq,
                 },
             );
+            self.awaiting_join += 1;
             if let Some(i) = &req.instance_id {
                 self.static_ids.insert(i.clone(), id.clone());
             }
@@ -423,7 +445,7 @@ impl ClassicCoordinator {
             return;
         }
         let changed = m.rejoined(from, &id, req);
-        m.awaiting_join = true;
+        self.mark_join(&id, true);
         self.touch(now, &id, out);
         match self.state {
             GroupState::PreparingRebalance => self.try_complete_join(now, out),
@@ -432,8 +454,7 @@ impl ClassicCoordinator {
             {
                 // A follower rejoining with the same subscription gets the
                 // current generation back, as Kafka does: no rebalance.
-                let m = self.members.get_mut(&id).expect("present");
-                m.awaiting_join = false;
+                self.mark_join(&id, false);
                 let result = JoinResult {
                     member_id: id.clone(),
                     generation: self.generation,
@@ -462,6 +483,7 @@ impl ClassicCoordinator {
             .remove(&old_id)
             .expect("static id maps to a member");
         if m.awaiting_join {
+            self.awaiting_join -= 1;
             out.responses.push((
                 m.endpoint,
                 Response::Join(Err(GroupError::FencedInstanceId)),
@@ -511,17 +533,11 @@ impl ClassicCoordinator {
                 out.responses.push((from, Response::Join(Ok(result))));
             }
             GroupState::PreparingRebalance => {
-                self.members
-                    .get_mut(&new_id)
-                    .expect("inserted")
-                    .awaiting_join = true;
+                self.mark_join(&new_id, true);
                 self.try_complete_join(now, out);
             }
             _ => {
-                self.members
-                    .get_mut(&new_id)
-                    .expect("inserted")
-                    .awaiting_join = true;
+                self.mark_join(&new_id, true);
                 self.prepare_rebalance(
                     now,
                     format!("static member {new_id} replaced a previous instance"),
@@ -571,9 +587,14 @@ impl ClassicCoordinator {
     }
 
     fn try_complete_join(&mut self, now: Time, out: &mut CoordinatorOutbox) {
+        debug_assert_eq!(
+            self.awaiting_join,
+            self.members.values().filter(|m| m.awaiting_join).count(),
+            "the count of parked JoinGroups follows the members"
+        );
         if self.state == GroupState::PreparingRebalance
             && !self.in_initial_delay
-            && self.members.values().all(|m| m.awaiting_join)
+            && self.awaiting_join == self.members.len()
         {
             self.complete_join(now, out);
         }
@@ -643,6 +664,7 @@ impl ClassicCoordinator {
             let m = self.members.get_mut(&id).expect("listed");
             if m.awaiting_join {
                 m.awaiting_join = false;
+                self.awaiting_join -= 1;
                 let result = JoinResult {
                     member_id: id.clone(),
                     generation: self.generation,

@@ -104,31 +104,45 @@ impl Convergence {
     }
 }
 
-/// Evaluates convergence now.
+/// Consumers running, and running and settled (stable, not paused), as
+/// the simulation counts them.
+#[derive(Debug, Clone, Copy)]
+pub struct Counts {
+    /// Running processes.
+    pub running: usize,
+    /// Running, stable in their generation, not paused.
+    pub settled: usize,
+}
+
+/// Evaluates convergence now: O(1) unless every running consumer is
+/// settled, then one pass over the members and partitions.
 pub fn is_converged(
     coordinator: &ClassicCoordinator,
     consumers: &[Consumer],
-    paused_until: &[Option<Time>],
+    counts: Counts,
     subscribed: &[bool],
     cluster: &Cluster,
 ) -> bool {
-    let running = consumers.iter().filter(|c| c.is_running()).count();
-    if running == 0 {
+    debug_assert_eq!(
+        counts.running,
+        consumers.iter().filter(|c| c.is_running()).count()
+    );
+    if counts.running == 0 {
         // Nobody left to consume: settled once the group is empty.
         return coordinator.state() == GroupState::Empty;
     }
-    if coordinator.state() != GroupState::Stable || !coordinator.all_synced() {
-        return false;
-    }
-    if running != coordinator.member_count() {
+    if coordinator.state() != GroupState::Stable
+        || !coordinator.all_synced()
+        || counts.running != coordinator.member_count()
+        || counts.settled != counts.running
+    {
         return false;
     }
     let mut owned = vec![false; subscribed.len()];
     for m in coordinator.members() {
         let c = &consumers[m.endpoint.consumer];
+        // Running, stable and not paused hold for everyone (the counts).
         let healthy = c.is_running()
-            && c.is_stable()
-            && paused_until[m.endpoint.consumer].is_none()
             && c.member_id() == m.id
             && c.generation() == coordinator.generation()
             && c.assigned() == m.assignment;

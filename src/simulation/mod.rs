@@ -67,6 +67,12 @@ pub struct Simulation {
     convergence: Convergence,
     subscribed: Vec<bool>,
     consumer_names: Vec<String>,
+    /// Consumers running, and of those the ones stable and not paused:
+    /// kept as counts so the convergence check is O(1) until every
+    /// consumer is settled (a full check on every membership fact made N
+    /// joins cost O(N²)).
+    running: usize,
+    settled: usize,
     events_handled: u64,
 }
 
@@ -142,6 +148,8 @@ impl Simulation {
             consumers,
             cluster,
             scenario,
+            running: 0,
+            settled: 0,
             events_handled: 0,
         };
         sim.schedule_initial();
@@ -228,6 +236,35 @@ impl Simulation {
         }
     }
 
+    /// (running, running and settled) for consumer `c`.
+    fn health(&self, c: usize) -> (bool, bool) {
+        let consumer = &self.consumers[c];
+        let running = consumer.is_running();
+        (
+            running,
+            running && consumer.is_stable() && self.paused_until[c].is_none(),
+        )
+    }
+
+    /// Updates the running and settled counts after consumer `c` changed
+    /// from `before`.
+    fn count_health(&mut self, c: usize, before: (bool, bool)) {
+        let after = self.health(c);
+        let step = |count: &mut usize, was: bool, is: bool| match (was, is) {
+            (false, true) => *count += 1,
+            (true, false) => *count -= 1,
+            _ => {}
+        };
+        step(&mut self.running, before.0, after.0);
+        step(&mut self.settled, before.1, after.1);
+    }
+
+    fn set_paused(&mut self, c: usize, until: Option<Time>) {
+        let before = self.health(c);
+        self.paused_until[c] = until;
+        self.count_health(c, before);
+    }
+
     fn with_consumer(
         &mut self,
         c: usize,
@@ -239,7 +276,9 @@ impl Simulation {
             assignor: self.assignor.as_ref(),
             latency: self.scenario.cluster.network_latency,
         };
+        let before = self.health(c);
         f(&mut self.consumers[c], self.now, &env, &mut out);
+        self.count_health(c, before);
         self.apply_consumer(c, out);
         if let Some(at) = self.restart_at[c] {
             if !self.consumers[c].is_running() {
@@ -259,7 +298,7 @@ impl Simulation {
             }
             ConsumerEvent::PauseOver => {
                 if self.paused_until[c].is_some_and(|u| u <= self.now) {
-                    self.paused_until[c] = None;
+                    self.set_paused(c, None);
                     self.apply_facts(vec![Fact::ConsumerResumed { consumer: c }]);
                 }
             }
@@ -271,7 +310,7 @@ impl Simulation {
             return;
         }
         self.incarnations[c] += 1;
-        self.paused_until[c] = None;
+        self.set_paused(c, None);
         self.with_consumer(c, |cons, now, env, out| cons.start(now, env, out));
     }
 
@@ -299,7 +338,7 @@ impl Simulation {
             }
             Action::Pause { duration } => {
                 let until = self.now + duration;
-                self.paused_until[c] = Some(until);
+                self.set_paused(c, Some(until));
                 self.with_consumer(c, |cons, now, _, out| cons.pause(now, until, out));
                 self.apply_facts(vec![Fact::ConsumerPaused { consumer: c, until }]);
                 let incarnation = self.incarnations[c];
@@ -316,7 +355,7 @@ impl Simulation {
     }
 
     fn crash(&mut self, c: usize) {
-        self.paused_until[c] = None;
+        self.set_paused(c, None);
         self.with_consumer(c, |cons, now, _, out| cons.crash(now, out));
         // Anything still addressed to the dead process is dropped.
         self.incarnations[c] += 1;
@@ -403,7 +442,6 @@ impl Simulation {
                 let names = crate::metrics::Namer {
                     consumers: &self.consumer_names,
                     partition: &|tp| cluster.tp_name(tp),
-                    partition_index: &|p| cluster.tp_name(cluster.partition_at(p)),
                 };
                 self.log.record(self.now, fact, &names);
             }
@@ -413,7 +451,10 @@ impl Simulation {
             let converged = convergence::is_converged(
                 &self.coordinator,
                 &self.consumers,
-                &self.paused_until,
+                convergence::Counts {
+                    running: self.running,
+                    settled: self.settled,
+                },
                 &self.subscribed,
                 &self.cluster,
             );

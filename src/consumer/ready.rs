@@ -1,0 +1,140 @@
+//! Which owned partitions have records to fetch, found without scanning
+//! them all: each partition is keyed by the topic-wide record count at
+//! which its next record becomes visible, and a min segment tree over the
+//! keys (in assignment order) finds the next partition at or after a
+//! cursor whose key is within what the topic holds. A poll then costs
+//! O(log n) per partition it reads from, not O(n) per poll.
+
+/// Keys of the partitions a consumer owns, in assignment order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReadyIndex {
+    /// Number of leaves (partitions).
+    len: usize,
+    /// First leaf of the tree (a power of two ≥ `len`).
+    base: usize,
+    /// Heap-ordered minimum of each subtree; node 1 is the root.
+    tree: Vec<u64>,
+}
+
+/// Key of a partition that never gets another record.
+pub(crate) const NEVER: u64 = u64::MAX;
+
+impl ReadyIndex {
+    /// An index over `keys`, one per owned partition.
+    pub fn new(keys: impl ExactSizeIterator<Item = u64>) -> Self {
+        let len = keys.len();
+        let base = len.next_power_of_two().max(1);
+        let mut tree = vec![NEVER; 2 * base];
+        for (i, k) in keys.enumerate() {
+            tree[base + i] = k;
+        }
+        for node in (1..base).rev() {
+            tree[node] = tree[2 * node].min(tree[2 * node + 1]);
+        }
+        ReadyIndex { len, base, tree }
+    }
+
+    /// Number of partitions indexed.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Sets the key of partition `i`.
+    pub fn set(&mut self, i: usize, key: u64) {
+        debug_assert!(i < self.len, "partition {i} of {}", self.len);
+        let mut node = self.base + i;
+        self.tree[node] = key;
+        while node > 1 {
+            node /= 2;
+            self.tree[node] = self.tree[2 * node].min(self.tree[2 * node + 1]);
+        }
+    }
+
+    /// The first partition in `from..to` whose key is at most `visible`.
+    pub fn first_ready(&self, from: usize, to: usize, visible: u64) -> Option<usize> {
+        let to = to.min(self.len);
+        if from >= to || self.tree.len() < 2 {
+            return None;
+        }
+        self.find(1, 0, self.base, from, to, visible)
+    }
+
+    fn find(
+        &self,
+        node: usize,
+        lo: usize,
+        hi: usize,
+        from: usize,
+        to: usize,
+        visible: u64,
+    ) -> Option<usize> {
+        if hi <= from || lo >= to || self.tree[node] > visible {
+            return None;
+        }
+        if hi - lo == 1 {
+            return Some(lo);
+        }
+        let mid = (lo + hi) / 2;
+        self.find(2 * node, lo, mid, from, to, visible)
+            .or_else(|| self.find(2 * node + 1, mid, hi, from, to, visible))
+    }
+
+    /// The smallest key in `from..to` ([`NEVER`] if the range is empty).
+    pub fn min_key(&self, from: usize, to: usize) -> u64 {
+        let (mut lo, mut hi) = (from.min(self.len) + self.base, to.min(self.len) + self.base);
+        let mut best = NEVER;
+        while lo < hi {
+            if lo % 2 == 1 {
+                best = best.min(self.tree[lo]);
+                lo += 1;
+            }
+            if hi % 2 == 1 {
+                hi -= 1;
+                best = best.min(self.tree[hi]);
+            }
+            lo /= 2;
+            hi /= 2;
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brute_first(keys: &[u64], from: usize, to: usize, v: u64) -> Option<usize> {
+        (from..to.min(keys.len())).find(|&i| keys[i] <= v)
+    }
+
+    #[test]
+    fn agrees_with_a_scan() {
+        // A small deterministic pseudo-random walk over keys and queries.
+        let mut x: u64 = 12345;
+        let mut step = || {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            x >> 40
+        };
+        for len in [0usize, 1, 2, 3, 5, 8, 13, 64, 100] {
+            let mut keys: Vec<u64> = (0..len).map(|_| step() % 50).collect();
+            let mut index = ReadyIndex::new(keys.iter().copied());
+            for _ in 0..200 {
+                if len > 0 {
+                    let i = (step() as usize) % len;
+                    let k = if step() % 7 == 0 { NEVER } else { step() % 50 };
+                    keys[i] = k;
+                    index.set(i, k);
+                }
+                let from = (step() as usize) % (len + 1);
+                let to = (step() as usize) % (len + 2);
+                let v = step() % 60;
+                assert_eq!(
+                    index.first_ready(from, to, v),
+                    brute_first(&keys, from, to, v)
+                );
+                let min = (from..to.min(len)).map(|i| keys[i]).min().unwrap_or(NEVER);
+                assert_eq!(index.min_key(from, to), min);
+            }
+        }
+    }
+}
