@@ -56,7 +56,7 @@ fn bench_scale(c: &mut Criterion) {
         ("1-consumer-1Mp-10s", scale(1, 1_000_000, "10s")),
     ] {
         g.bench_function(name, |b| {
-            b.iter(|| black_box(Simulation::new(scenario.clone(), 1).run()))
+            b.iter(|| black_box(Simulation::new(scenario.clone(), 1).expect("valid").run()))
         });
     }
     g.finish();
@@ -68,12 +68,12 @@ fn bench(c: &mut Criterion) {
     for name in ["consumer-crash", "scale-out", "stalled-consumer"] {
         let scenario = load(&format!("scenarios/{name}.toml"));
         g.bench_function(name, |b| {
-            b.iter(|| black_box(Simulation::new(scenario.clone(), 1).run()))
+            b.iter(|| black_box(Simulation::new(scenario.clone(), 1).expect("valid").run()))
         });
     }
     let big = large();
     g.bench_function("large-2000p-100c-10m", |b| {
-        b.iter(|| black_box(Simulation::new(big.clone(), 1).run()))
+        b.iter(|| black_box(Simulation::new(big.clone(), 1).expect("valid").run()))
     });
     g.finish();
 }

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod consumer;
 pub mod coordinator;
 pub mod events;
+pub mod limits;
 pub mod metrics;
 pub mod offsets;
 pub mod report;
@@ -16,4 +17,4 @@ pub mod simulation;
 
 pub use assign::Assignor;
 pub use scenario::Scenario;
-pub use simulation::{RunResult, Simulation};
+pub use simulation::{RunResult, Simulation, SimulationError};

@@ -128,10 +128,11 @@ fn run(
             .join(&scenario.name)
             .join(seed.to_string())
     });
+    let simulation = Simulation::new(scenario, seed).map_err(|e| Failure::BadInput(e.into()))?;
     // Checked before the run so a bad --out costs nothing; write_outputs
     // checks again.
     check_output_dir(&dir, force).map_err(output_failure(&dir))?;
-    let result = Simulation::new(scenario, seed).run();
+    let result = simulation.run();
     write_outputs(&result, &dir, force).map_err(output_failure(&dir))?;
     if !quiet {
         print!("{}", summary_table(&result, &dir.display().to_string()));

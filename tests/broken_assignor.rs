@@ -21,7 +21,9 @@ count = 3
 fn run_with(assignor: Arc<dyn Assignor>) -> Vec<(u8, String)> {
     let scenario =
         Scenario::from_toml(SCENARIO, "inline.toml", "inline", &[]).expect("valid scenario");
-    let result = Simulation::with_assignor(scenario, 1, assignor).run();
+    let result = Simulation::with_assignor(scenario, 1, assignor)
+        .expect("valid")
+        .run();
     result
         .summary
         .violations

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 fn run(text: &str) -> RunResult {
     let scenario = Scenario::from_toml(text, "inline.toml", "inline", &[]).expect("valid scenario");
-    Simulation::new(scenario, 1).run()
+    Simulation::new(scenario, 1).expect("valid").run()
 }
 
 fn events<'a>(r: &'a RunResult, kind: &str) -> Vec<&'a rebalance_sim::metrics::LogRow> {
@@ -85,7 +85,9 @@ impl Assignor for Unsorted {
 fn an_assignor_returning_unsorted_lists_still_converges() {
     let text = "[scenario]\nduration = \"2m\"\n[[topics]]\nname = \"t\"\npartitions = 6\nproduce_rate = 60\n[group]\nsession_timeout = \"10s\"\nheartbeat_interval = \"1s\"\nmax_poll_interval = \"20s\"\n[consumers]\ncount = 3\n";
     let scenario = Scenario::from_toml(text, "inline.toml", "inline", &[]).expect("valid");
-    let r = Simulation::with_assignor(scenario, 1, Arc::new(Unsorted)).run();
+    let r = Simulation::with_assignor(scenario, 1, Arc::new(Unsorted))
+        .expect("valid")
+        .run();
     assert_eq!(r.summary.violations, vec![]);
     assert_eq!(r.summary.converged, Some(true));
 }

@@ -138,11 +138,11 @@ proptest! {
         let text = scenario_text(partitions, consumers, assignor, commit, static_members, &faults);
         let scenario = Scenario::from_toml(&text, "random.toml", "random", &[])
             .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        let a = Simulation::new(scenario.clone(), seed).run();
+        let a = Simulation::new(scenario.clone(), seed).expect("valid").run();
         prop_assert!(a.summary.violations.is_empty(), "{:?}\n{}", a.summary.violations, text);
         prop_assert_eq!(a.summary.lost, 0);
         prop_assert_eq!(a.summary.converged, Some(true), "{}", text);
-        let b = Simulation::new(scenario, seed).run();
+        let b = Simulation::new(scenario, seed).expect("valid").run();
         prop_assert_eq!(&a.summary.trace_digest, &b.summary.trace_digest);
         prop_assert_eq!(a.events, b.events);
     }

@@ -2,6 +2,7 @@
 //! faults, read from TOML with unknown fields rejected and every error
 //! located (`file:line:col`, field, what is allowed).
 
+mod check;
 mod duration;
 mod error;
 mod overrides;

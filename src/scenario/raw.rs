@@ -33,6 +33,44 @@ impl<'de> Deserialize<'de> for PosDur {
     }
 }
 
+/// A Kafka `*.ms` setting: whole milliseconds, at least `MIN_MS`, at most
+/// `i32::MAX` (Kafka declares these configs as `Type.INT` or
+/// `Type.LONG` milliseconds, so a finer or larger value cannot be set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KafkaMs<const MIN_MS: u64>(pub Duration);
+
+/// The largest value of a Kafka int config, in milliseconds.
+pub const KAFKA_INT_MAX_MS: u64 = i32::MAX as u64;
+
+impl<'de, const MIN_MS: u64> Deserialize<'de> for KafkaMs<MIN_MS> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = deserialize_duration(d)?;
+        check_kafka_ms(v, MIN_MS).map_err(de::Error::custom)?;
+        Ok(KafkaMs(v))
+    }
+}
+
+/// Kafka's rule for a `*.ms` setting, shared by the file and the library
+/// check: whole milliseconds from `min_ms` to `i32::MAX`.
+pub fn check_kafka_ms(v: Duration, min_ms: u64) -> Result<(), String> {
+    if v.0 % 1000 != 0 {
+        return Err(format!(
+            "{v} is not a whole number of milliseconds; Kafka takes this setting in ms"
+        ));
+    }
+    if v.millis() < min_ms {
+        return Err(format!(
+            "{v} is too short; Kafka requires at least {min_ms}ms"
+        ));
+    }
+    if v.millis() > KAFKA_INT_MAX_MS {
+        return Err(format!(
+            "{v} is above Kafka's limit for a ms setting ({KAFKA_INT_MAX_MS}ms, about 24.8 days)"
+        ));
+    }
+    Ok(())
+}
+
 /// A count of at least one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Count(pub u32);
@@ -126,11 +164,11 @@ pub struct RawMeta {
 #[serde(deny_unknown_fields)]
 pub struct RawCluster {
     pub brokers: Option<Count>,
-    pub racks: Option<Vec<String>>,
+    pub racks: Option<Vec<Spanned<String>>>,
     pub network_latency: Option<Dur>,
     pub offsets_topic_partitions: Option<Count>,
-    pub group_min_session_timeout: Option<PosDur>,
-    pub group_max_session_timeout: Option<PosDur>,
+    pub group_min_session_timeout: Option<KafkaMs<1>>,
+    pub group_max_session_timeout: Option<KafkaMs<1>>,
 }
 
 /// One `[[topics]]` entry.
@@ -138,10 +176,10 @@ pub struct RawCluster {
 #[serde(deny_unknown_fields)]
 pub struct RawTopic {
     pub name: Spanned<String>,
-    pub partitions: Bounded<1, 1_000_000>,
+    pub partitions: Bounded<1, { crate::limits::MAX_PARTITIONS_PER_TOPIC }>,
     #[serde(default)]
     pub produce_rate: Option<Rate>,
-    pub linger: Option<Dur>,
+    pub linger: Option<KafkaMs<0>>,
     pub replication_factor: Option<Spanned<Count>>,
 }
 
@@ -149,18 +187,18 @@ pub struct RawTopic {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawGroup {
-    pub id: Option<String>,
+    pub id: Option<Spanned<String>>,
     pub protocol: Option<Spanned<String>>,
     pub assignor: Option<Spanned<String>>,
-    pub session_timeout: Option<Spanned<PosDur>>,
-    pub heartbeat_interval: Option<Spanned<PosDur>>,
-    pub max_poll_interval: Option<PosDur>,
-    pub rebalance_timeout: Option<PosDur>,
-    pub initial_rebalance_delay: Option<Dur>,
+    pub session_timeout: Option<Spanned<KafkaMs<1>>>,
+    pub heartbeat_interval: Option<Spanned<KafkaMs<1>>>,
+    pub max_poll_interval: Option<KafkaMs<1>>,
+    pub rebalance_timeout: Option<KafkaMs<1>>,
+    pub initial_rebalance_delay: Option<KafkaMs<0>>,
     pub max_poll_records: Option<Count>,
     pub auto_offset_reset: Option<Spanned<String>>,
     pub commit: Option<Spanned<String>>,
-    pub auto_commit_interval: Option<PosDur>,
+    pub auto_commit_interval: Option<KafkaMs<1>>,
     pub commit_on_revoke: Option<bool>,
     pub topics: Option<Vec<Spanned<String>>>,
 }
@@ -169,10 +207,10 @@ pub struct RawGroup {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConsumers {
-    pub count: Option<Bounded<0, 100_000>>,
+    pub count: Option<Bounded<0, { crate::limits::MAX_CONSUMERS }>>,
     pub processing: Option<Spanned<toml::Value>>,
     pub static_membership: Option<bool>,
-    pub rack: Option<String>,
+    pub rack: Option<Spanned<String>>,
     #[serde(default)]
     pub named: Vec<Spanned<RawNamedConsumer>>,
 }
@@ -182,9 +220,9 @@ pub struct RawConsumers {
 #[serde(deny_unknown_fields)]
 pub struct RawNamedConsumer {
     pub name: Spanned<String>,
-    pub instance_id: Option<String>,
+    pub instance_id: Option<Spanned<String>>,
     pub processing: Option<Spanned<toml::Value>>,
-    pub rack: Option<String>,
+    pub rack: Option<Spanned<String>>,
 }
 
 /// One `[[timeline]]` entry.

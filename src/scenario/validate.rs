@@ -73,9 +73,12 @@ pub(super) fn load(
     };
     let raw: RawScenario =
         toml::from_str(&rep.edited.text).map_err(|e| rep.at(e.span(), e.message().to_string()))?;
-    let mut scenario = build(&rep, raw, default_name)?;
+    let mut scenario = build(&rep, raw, &sanitize_name(default_name))?;
     scenario.source = file.to_string();
     scenario.overrides = overrides.to_vec();
+    // The located checks above cover every rule; this is the same guard
+    // the library applies to scenarios built in code.
+    scenario.validate()?;
     Ok(scenario)
 }
 
@@ -102,15 +105,61 @@ fn one_of<T: Copy>(
         })
 }
 
-fn check_name(rep: &Reporter<'_>, name: &Spanned<String>, what: &str) -> Result<(), ScenarioError> {
-    let n = name.get_ref();
-    let ok = !n.is_empty()
+/// Kafka's rule for topic names and `group.instance.id`
+/// (`Topic.validate`, `JoinGroupRequest.validateGroupInstanceId`): 1 to 249
+/// of `a-z A-Z 0-9 . _ -`, not `.` or `..`. Names of consumers and
+/// scenarios (used in paths) follow it too.
+pub(super) fn is_valid_name(n: &str) -> bool {
+    !n.is_empty()
         && n.len() <= 249
         && n != "."
         && n != ".."
         && n.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// A default scenario name made from a file name: every character outside
+/// `a-z A-Z 0-9 . _ -` becomes `_`, so "my run+1 (ü).toml" runs as
+/// `my_run_1__ü_` → `my_run_1____`.
+pub(super) fn sanitize_name(stem: &str) -> String {
+    let mut name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(249)
+        .collect();
+    if name.is_empty() || name == "." || name == ".." {
+        name = "scenario".into();
+    }
+    name
+}
+
+/// Kafka's internal topics (`Topic.INTERNAL_TOPICS` and the share-group
+/// state topic): a group cannot consume them as ordinary topics.
+const INTERNAL_TOPICS: [&str; 3] = [
+    "__consumer_offsets",
+    "__transaction_state",
+    "__share_group_state",
+];
+
+fn check_rack(rep: &Reporter<'_>, rack: &Spanned<String>) -> Result<(), ScenarioError> {
+    if rack.get_ref().trim().is_empty() {
+        return Err(rep.spanned(
+            rack,
+            "an empty rack name; Kafka reads an empty client.rack or broker.rack as no rack at all, so leave the field out instead",
+        ));
+    }
+    Ok(())
+}
+
+fn check_name(rep: &Reporter<'_>, name: &Spanned<String>, what: &str) -> Result<(), ScenarioError> {
+    let n = name.get_ref();
+    if is_valid_name(n) {
         Ok(())
     } else {
         Err(rep.spanned(
@@ -133,7 +182,7 @@ fn build(
         .map_err(|_| rep.at(None, format!("scenario.name: \"{name}\" is not a valid name; use the characters a-z A-Z 0-9 . _ -")))?;
     let duration = meta.duration.map_or(Duration::from_secs(600), |d| d.0);
     let sample_interval = meta.sample_interval.map_or(Duration::from_secs(1), |d| d.0);
-    const MAX_SAMPLES: u64 = 1_000_000;
+    use crate::limits::MAX_SAMPLES;
     if duration.micros() / sample_interval.micros() > MAX_SAMPLES {
         return Err(rep.at(
             None,
@@ -184,6 +233,9 @@ fn build(
 }
 
 fn build_cluster(rep: &Reporter<'_>, raw: RawCluster) -> Result<ClusterConfig, ScenarioError> {
+    for rack in raw.racks.iter().flatten() {
+        check_rack(rep, rack)?;
+    }
     let min = raw
         .group_min_session_timeout
         .map_or(Duration::from_secs(6), |d| d.0);
@@ -198,7 +250,12 @@ fn build_cluster(rep: &Reporter<'_>, raw: RawCluster) -> Result<ClusterConfig, S
     }
     Ok(ClusterConfig {
         brokers: raw.brokers.map_or(3, |c| c.0),
-        racks: raw.racks.unwrap_or_default(),
+        racks: raw
+            .racks
+            .unwrap_or_default()
+            .into_iter()
+            .map(Spanned::into_inner)
+            .collect(),
         network_latency: raw
             .network_latency
             .map_or(Duration::from_millis(1), |d| d.0),
@@ -218,8 +275,29 @@ fn build_topics(
     }
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
+    let mut total: u64 = 0;
+    let span = raw.span();
     for t in raw.into_inner() {
         check_name(rep, &t.name, "topic name")?;
+        if INTERNAL_TOPICS.contains(&t.name.get_ref().as_str()) {
+            return Err(rep.spanned(
+                &t.name,
+                format!(
+                    "\"{}\" is an internal Kafka topic (Topic.isInternal): it holds the brokers' own records, not an application's; pick another name",
+                    t.name.get_ref()
+                ),
+            ));
+        }
+        total += u64::from(t.partitions.0);
+        if total > crate::limits::MAX_TOTAL_PARTITIONS {
+            return Err(rep.at(
+                Some(span.clone()),
+                format!(
+                    "the topics have more than {} partitions in all; rebalance-sim's limit",
+                    crate::limits::MAX_TOTAL_PARTITIONS
+                ),
+            ));
+        }
         if !seen.insert(t.name.get_ref().clone()) {
             return Err(rep.spanned(
                 &t.name,
@@ -380,8 +458,18 @@ fn build_group(
             names
         }
     };
+    let id = match raw.id {
+        Some(id) if id.get_ref().is_empty() => {
+            return Err(rep.spanned(
+                &id,
+                "group.id must not be empty: the coordinator rejects JoinGroup with INVALID_GROUP_ID (GroupCoordinatorService.isGroupIdNotEmpty)",
+            ));
+        }
+        Some(id) => id.into_inner(),
+        None => "rebalance-sim".into(),
+    };
     Ok(GroupConfig {
-        id: raw.id.unwrap_or_else(|| "rebalance-sim".into()),
+        id,
         protocol,
         assignor,
         session_timeout,
@@ -414,10 +502,13 @@ fn build_consumers(
         Some(v) => parse_processing(rep, v)?,
         None => ProcessingTime::Constant(Duration::from_millis(1)),
     };
+    if let Some(rack) = &raw.rack {
+        check_rack(rep, rack)?;
+    }
     let defaults = ConsumerDefaults {
         processing,
         static_membership: raw.static_membership.unwrap_or(false),
-        rack: raw.rack.clone(),
+        rack: raw.rack.as_ref().map(|r| r.get_ref().clone()),
     };
     let mut out: Vec<ConsumerConfig> = (1..=raw.count.map_or(0, |c| c.0))
         .map(|i| new_consumer(format!("c{i}"), &defaults))
@@ -446,11 +537,13 @@ fn build_consumers(
         if let Some(p) = &n.processing {
             c.processing = parse_processing(rep, p)?;
         }
-        if n.instance_id.is_some() {
-            c.instance_id = n.instance_id.clone();
+        if let Some(i) = &n.instance_id {
+            check_name(rep, i, "group.instance.id")?;
+            c.instance_id = Some(i.get_ref().clone());
         }
-        if n.rack.is_some() {
-            c.rack = n.rack.clone();
+        if let Some(rack) = &n.rack {
+            check_rack(rep, rack)?;
+            c.rack = Some(rack.get_ref().clone());
         }
         if let Some(i) = &c.instance_id {
             if let Some(other) = instances.insert(i.clone(), c.name.clone()) {
@@ -541,11 +634,59 @@ fn parse_processing(
 
 /// What a consumer is doing at some point of the timeline, for validation.
 #[derive(Clone, Copy, PartialEq)]
-enum Life {
+pub(super) enum Life {
     Running,
     Stopped,
     DownUntil(Duration),
     PausedUntil(Duration),
+}
+
+/// A consumer's state at `at`, from its state after its previous event
+/// (`None`: no event yet).
+pub(super) fn life_at(previous: Option<Life>, starts_at_zero: bool, at: Duration) -> Life {
+    let initial = if starts_at_zero {
+        Life::Running
+    } else {
+        Life::Stopped
+    };
+    match previous.unwrap_or(initial) {
+        Life::DownUntil(t) | Life::PausedUntil(t) if t <= at => Life::Running,
+        s => s,
+    }
+}
+
+/// What `action` at `at` does to a consumer in `state`, or why it cannot
+/// happen.
+pub(super) fn next_life(
+    state: Life,
+    action: Action,
+    at: Duration,
+    name: &str,
+) -> Result<Life, String> {
+    Ok(match (state, action) {
+        (Life::Stopped, Action::Join) => Life::Running,
+        (Life::Running, Action::Join) => {
+            return Err(format!("consumer \"{name}\" is already running at {at}"));
+        }
+        (Life::Running, Action::Leave | Action::Crash) => Life::Stopped,
+        (Life::PausedUntil(_), Action::Crash) => Life::Stopped,
+        (Life::Running, Action::Restart { downtime, .. }) => Life::DownUntil(at + downtime),
+        (Life::Running, Action::Pause { duration }) => Life::PausedUntil(at + duration),
+        (Life::Running, Action::Stall { .. }) => Life::Running,
+        (Life::Stopped, _) => {
+            return Err(format!(
+                "consumer \"{name}\" is not running at {at}; `join` it first"
+            ));
+        }
+        (Life::DownUntil(t), _) => {
+            return Err(format!("consumer \"{name}\" is restarting until {t}"));
+        }
+        (Life::PausedUntil(t), _) => {
+            return Err(format!(
+                "consumer \"{name}\" is paused until {t}; only `crash` can happen during a pause"
+            ));
+        }
+    })
 }
 
 fn build_timeline(
@@ -640,48 +781,9 @@ fn build_timeline(
         if first_event && kind == 0 {
             consumers[index].starts_at_zero = false;
         }
-        let initial = if consumers[index].starts_at_zero {
-            Life::Running
-        } else {
-            Life::Stopped
-        };
-        let state = life.get(name).copied().unwrap_or(initial);
-        let state = match state {
-            Life::DownUntil(t) | Life::PausedUntil(t) if t <= at => Life::Running,
-            s => s,
-        };
-        let next = match (state, action) {
-            (Life::Stopped, Action::Join) => Life::Running,
-            (Life::Running, Action::Join) => {
-                return Err(rep.spanned(
-                    &e.action,
-                    format!("consumer \"{name}\" is already running at {at}"),
-                ));
-            }
-            (Life::Running, Action::Leave | Action::Crash) => Life::Stopped,
-            (Life::PausedUntil(_), Action::Crash) => Life::Stopped,
-            (Life::Running, Action::Restart { downtime, .. }) => Life::DownUntil(at + downtime),
-            (Life::Running, Action::Pause { duration }) => Life::PausedUntil(at + duration),
-            (Life::Running, Action::Stall { .. }) => Life::Running,
-            (Life::Stopped, _) => {
-                return Err(rep.spanned(
-                    &e.action,
-                    format!("consumer \"{name}\" is not running at {at}; `join` it first"),
-                ));
-            }
-            (Life::DownUntil(t), _) => {
-                return Err(rep.spanned(
-                    &e.action,
-                    format!("consumer \"{name}\" is restarting until {t}"),
-                ));
-            }
-            (Life::PausedUntil(t), _) => {
-                return Err(rep.spanned(
-                    &e.action,
-                    format!("consumer \"{name}\" is paused until {t}; only `crash` can happen during a pause"),
-                ));
-            }
-        };
+        let state = life_at(life.get(name).copied(), consumers[index].starts_at_zero, at);
+        let next = next_life(state, action, at, name)
+            .map_err(|message| rep.spanned(&e.action, message))?;
         life.insert(name.clone(), next);
         out.push(TimelineEvent {
             at,

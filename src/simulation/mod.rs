@@ -19,10 +19,25 @@ use crate::coordinator::{
 use crate::events::{Fact, GroupState};
 use crate::metrics::{EventLog, Metrics, SamplePoint};
 use crate::offsets::OffsetLedger;
-use crate::scenario::{Action, Scenario};
+use crate::scenario::{Action, Scenario, ScenarioError};
 use crate::sim::{Duration, EventQueue, Time, rng_stream};
 use convergence::Convergence;
 use std::sync::Arc;
+use thiserror::Error;
+
+/// Why a simulation cannot be built.
+#[derive(Debug, Error)]
+pub enum SimulationError {
+    /// The scenario breaks a rule (see [`Scenario::validate`]).
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// The assignor declares the cooperative protocol, which the simulated
+    /// consumers do not run yet: they would rebalance eagerly instead.
+    #[error(
+        "assignor \"{0}\" declares the cooperative rebalance protocol (KIP-429), which rebalance-sim does not simulate yet; a group using it would silently run eagerly, so use an eager assignor"
+    )]
+    CooperativeAssignor(String),
+}
 
 #[derive(Debug)]
 enum Event {
@@ -77,14 +92,26 @@ pub struct Simulation {
 }
 
 impl Simulation {
-    /// A simulation using the scenario's built-in assignor.
-    pub fn new(scenario: Scenario, seed: u64) -> Self {
+    /// A simulation using the scenario's built-in assignor; the scenario
+    /// is validated first.
+    pub fn new(scenario: Scenario, seed: u64) -> Result<Self, SimulationError> {
         let assignor: Arc<dyn Assignor> = Arc::from(scenario.group.assignor.build());
         Self::with_assignor(scenario, seed, assignor)
     }
 
-    /// A simulation whose group leader runs `assignor` (e.g. your own).
-    pub fn with_assignor(scenario: Scenario, seed: u64, assignor: Arc<dyn Assignor>) -> Self {
+    /// A simulation whose group leader runs `assignor` (e.g. your own);
+    /// the scenario is validated first.
+    pub fn with_assignor(
+        scenario: Scenario,
+        seed: u64,
+        assignor: Arc<dyn Assignor>,
+    ) -> Result<Self, SimulationError> {
+        scenario.validate()?;
+        if assignor.rebalance_protocol() == crate::assign::RebalanceProtocol::Cooperative {
+            return Err(SimulationError::CooperativeAssignor(
+                assignor.name().to_string(),
+            ));
+        }
         let scenario = Arc::new(scenario);
         let cluster = Cluster::new(&scenario);
         let partitions = cluster.partition_count();
@@ -153,7 +180,7 @@ impl Simulation {
             events_handled: 0,
         };
         sim.schedule_initial();
-        sim
+        Ok(sim)
     }
 
     fn schedule_initial(&mut self) {

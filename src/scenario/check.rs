@@ -1,0 +1,305 @@
+//! [`Scenario::validate`]: the rules a scenario must keep, checked on the
+//! value itself. A scenario read from a file already passed them with
+//! located errors; this is the library's guard for scenarios built or
+//! changed in code, run by `Simulation::new` before anything is simulated.
+
+use super::raw::check_kafka_ms;
+use super::validate::{Life, is_valid_name, life_at, next_life};
+use super::*;
+use crate::assign::SIMULATED_ASSIGNORS;
+use crate::limits;
+use std::collections::BTreeSet;
+
+impl Scenario {
+    /// Checks every rule the simulation relies on; the first broken one is
+    /// returned as [`ScenarioError::Invalid`] naming the field.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        let fail = |field: &str, message: String| {
+            ScenarioError::Invalid(Box::new(Diagnostic {
+                file: if self.source.is_empty() {
+                    "<scenario>".into()
+                } else {
+                    self.source.clone()
+                },
+                line: 0,
+                column: 0,
+                field: field.into(),
+                message,
+                snippet: None,
+                from_override: None,
+            }))
+        };
+        self.check_run(&fail)?;
+        self.check_cluster_and_topics(&fail)?;
+        self.check_group(&fail)?;
+        self.check_consumers(&fail)?;
+        self.check_timeline(&fail)
+    }
+
+    fn check_run(&self, fail: &Fail<'_>) -> Result<(), ScenarioError> {
+        if !is_valid_name(&self.name) {
+            return Err(fail(
+                "scenario.name",
+                format!(
+                    "\"{}\" is not a valid name; use 1 to 249 of a-z A-Z 0-9 . _ -",
+                    self.name
+                ),
+            ));
+        }
+        for (field, d) in [
+            ("scenario.duration", self.duration),
+            ("scenario.sample_interval", self.sample_interval),
+            ("scenario.convergence_bound", self.convergence_bound),
+        ] {
+            if d == Duration::ZERO {
+                return Err(fail(field, "must be longer than zero".into()));
+            }
+        }
+        if self.duration.micros() / self.sample_interval.micros() > limits::MAX_SAMPLES {
+            return Err(fail(
+                "scenario.sample_interval",
+                format!(
+                    "{} over {} would write more than {} rows; use a longer interval",
+                    self.sample_interval,
+                    self.duration,
+                    limits::MAX_SAMPLES
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_cluster_and_topics(&self, fail: &Fail<'_>) -> Result<(), ScenarioError> {
+        let c = &self.cluster;
+        if c.brokers == 0 || c.offsets_topic_partitions == 0 {
+            return Err(fail(
+                "cluster",
+                "brokers and offsets_topic_partitions must be at least 1".into(),
+            ));
+        }
+        if c.racks.iter().any(|r| r.trim().is_empty()) {
+            return Err(fail("cluster.racks", "an empty rack name".into()));
+        }
+        ms(
+            fail,
+            "cluster.group_min_session_timeout",
+            c.group_min_session_timeout,
+            1,
+        )?;
+        ms(
+            fail,
+            "cluster.group_max_session_timeout",
+            c.group_max_session_timeout,
+            1,
+        )?;
+        if c.group_min_session_timeout > c.group_max_session_timeout {
+            return Err(fail(
+                "cluster.group_min_session_timeout",
+                "is above cluster.group_max_session_timeout".into(),
+            ));
+        }
+        if self.topics.is_empty() {
+            return Err(fail("topics", "at least one topic is required".into()));
+        }
+        let mut names = BTreeSet::new();
+        let mut total = 0u64;
+        for (i, t) in self.topics.iter().enumerate() {
+            let field = |f: &str| format!("topics.{i}.{f}");
+            if !is_valid_name(&t.name) || !names.insert(t.name.as_str()) {
+                return Err(fail(
+                    &field("name"),
+                    format!("\"{}\" is not a valid, unique topic name", t.name),
+                ));
+            }
+            if t.partitions == 0 || t.partitions > limits::MAX_PARTITIONS_PER_TOPIC {
+                return Err(fail(
+                    &field("partitions"),
+                    format!(
+                        "{} is out of range; expected 1 to {}",
+                        t.partitions,
+                        limits::MAX_PARTITIONS_PER_TOPIC
+                    ),
+                ));
+            }
+            total += u64::from(t.partitions);
+            if !t.produce_rate.is_finite() || !(0.0..=1e12).contains(&t.produce_rate) {
+                return Err(fail(
+                    &field("produce_rate"),
+                    format!("{} is out of range; expected 0 to 1e12", t.produce_rate),
+                ));
+            }
+            ms(fail, &field("linger"), t.linger, 0)?;
+            if t.replication_factor == 0 || t.replication_factor > c.brokers {
+                return Err(fail(
+                    &field("replication_factor"),
+                    format!(
+                        "{} is out of range; expected 1 to the {} brokers",
+                        t.replication_factor, c.brokers
+                    ),
+                ));
+            }
+        }
+        if total > limits::MAX_TOTAL_PARTITIONS {
+            return Err(fail(
+                "topics",
+                format!(
+                    "more than {} partitions in all",
+                    limits::MAX_TOTAL_PARTITIONS
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_group(&self, fail: &Fail<'_>) -> Result<(), ScenarioError> {
+        let g = &self.group;
+        if g.id.is_empty() {
+            return Err(fail(
+                "group.id",
+                "must not be empty (the coordinator answers INVALID_GROUP_ID)".into(),
+            ));
+        }
+        if !SIMULATED_ASSIGNORS.contains(&g.assignor.as_str()) {
+            return Err(fail(
+                "group.assignor",
+                format!(
+                    "\"{}\" is not simulated in groups yet; expected one of {}",
+                    g.assignor.as_str(),
+                    SIMULATED_ASSIGNORS.join(", ")
+                ),
+            ));
+        }
+        ms(fail, "group.session_timeout", g.session_timeout, 1)?;
+        ms(fail, "group.heartbeat_interval", g.heartbeat_interval, 1)?;
+        ms(fail, "group.max_poll_interval", g.max_poll_interval, 1)?;
+        ms(fail, "group.rebalance_timeout", g.rebalance_timeout, 1)?;
+        ms(
+            fail,
+            "group.initial_rebalance_delay",
+            g.initial_rebalance_delay,
+            0,
+        )?;
+        if let CommitMode::Auto { interval } = g.commit {
+            ms(fail, "group.auto_commit_interval", interval, 1)?;
+        }
+        let c = &self.cluster;
+        if g.session_timeout < c.group_min_session_timeout
+            || g.session_timeout > c.group_max_session_timeout
+        {
+            return Err(fail(
+                "group.session_timeout",
+                format!(
+                    "{} is outside the broker's allowed range {}..{} (INVALID_SESSION_TIMEOUT)",
+                    g.session_timeout, c.group_min_session_timeout, c.group_max_session_timeout
+                ),
+            ));
+        }
+        if g.heartbeat_interval >= g.session_timeout {
+            return Err(fail(
+                "group.heartbeat_interval",
+                "must be lower than the session timeout, as Kafka's client requires".into(),
+            ));
+        }
+        if g.max_poll_records == 0 {
+            return Err(fail("group.max_poll_records", "must be at least 1".into()));
+        }
+        if g.topics.is_empty() {
+            return Err(fail(
+                "group.topics",
+                "the group must subscribe to at least one topic".into(),
+            ));
+        }
+        if let Some(t) = g
+            .topics
+            .iter()
+            .find(|t| !self.topics.iter().any(|x| &x.name == *t))
+        {
+            return Err(fail("group.topics", format!("unknown topic \"{t}\"")));
+        }
+        Ok(())
+    }
+
+    fn check_consumers(&self, fail: &Fail<'_>) -> Result<(), ScenarioError> {
+        if self.consumers.is_empty() {
+            return Err(fail("consumers", "no consumers".into()));
+        }
+        if self.consumers.len() > limits::MAX_CONSUMERS as usize {
+            return Err(fail(
+                "consumers",
+                format!("more than {} consumers", limits::MAX_CONSUMERS),
+            ));
+        }
+        let mut names = BTreeSet::new();
+        let mut instances = BTreeSet::new();
+        for (i, c) in self.consumers.iter().enumerate() {
+            if !is_valid_name(&c.name) || !names.insert(c.name.as_str()) {
+                return Err(fail(
+                    &format!("consumers.{i}.name"),
+                    format!("\"{}\" is not a valid, unique consumer name", c.name),
+                ));
+            }
+            if let Some(id) = &c.instance_id {
+                if !is_valid_name(id) || !instances.insert(id.as_str()) {
+                    return Err(fail(
+                        &format!("consumers.{i}.instance_id"),
+                        format!("\"{id}\" is not a valid, unique group.instance.id"),
+                    ));
+                }
+            }
+            if c.rack.as_ref().is_some_and(|r| r.trim().is_empty()) {
+                return Err(fail(
+                    &format!("consumers.{i}.rack"),
+                    "an empty rack name".into(),
+                ));
+            }
+            if let ProcessingTime::Uniform { min, max } = c.processing {
+                if min > max {
+                    return Err(fail(
+                        &format!("consumers.{i}.processing"),
+                        "min is above max".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_timeline(&self, fail: &Fail<'_>) -> Result<(), ScenarioError> {
+        let mut life: Vec<Option<Life>> = vec![None; self.consumers.len()];
+        let mut previous = Duration::ZERO;
+        for (k, e) in self.timeline.iter().enumerate() {
+            let field = format!("timeline.{k}");
+            if e.at < previous {
+                return Err(fail(&field, "events must be sorted by time".into()));
+            }
+            previous = e.at;
+            if e.at > self.duration {
+                return Err(fail(
+                    &field,
+                    format!("{} is after the end of the run", e.at),
+                ));
+            }
+            let Some(consumer) = self.consumers.get(e.consumer) else {
+                return Err(fail(
+                    &field,
+                    format!(
+                        "consumer index {} is out of range ({} consumers)",
+                        e.consumer,
+                        self.consumers.len()
+                    ),
+                ));
+            };
+            let state = life_at(life[e.consumer], consumer.starts_at_zero, e.at);
+            let next =
+                next_life(state, e.action, e.at, &consumer.name).map_err(|m| fail(&field, m))?;
+            life[e.consumer] = Some(next);
+        }
+        Ok(())
+    }
+}
+
+type Fail<'a> = dyn Fn(&str, String) -> ScenarioError + 'a;
+
+fn ms(fail: &Fail<'_>, field: &str, v: Duration, min_ms: u64) -> Result<(), ScenarioError> {
+    check_kafka_ms(v, min_ms).map_err(|m| fail(field, m))
+}
