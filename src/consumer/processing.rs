@@ -3,7 +3,7 @@
 //! distribution, so records are never simulated one by one. Math goes
 //! through `libm` so results are identical on every platform.
 
-use crate::scenario::ProcessingTime;
+use crate::scenario::TimeDist;
 use crate::sim::{Duration, SimRng};
 use rand::Rng;
 
@@ -11,14 +11,14 @@ use rand::Rng;
 const EXACT_SUM_LIMIT: u32 = 16;
 
 /// Time to process `n` records with per-record time `dist`.
-pub fn batch_time(dist: &ProcessingTime, n: u32, rng: &mut SimRng) -> Duration {
+pub fn batch_time(dist: &TimeDist, n: u32, rng: &mut SimRng) -> Duration {
     if n == 0 {
         return Duration::ZERO;
     }
     let nf = f64::from(n);
     let micros = match *dist {
-        ProcessingTime::Constant(d) => return Duration(d.micros().saturating_mul(u64::from(n))),
-        ProcessingTime::Uniform { min, max } => {
+        TimeDist::Constant(d) => return Duration(d.micros().saturating_mul(u64::from(n))),
+        TimeDist::Uniform { min, max } => {
             let (a, b) = (min.micros() as f64, max.micros() as f64);
             if n <= EXACT_SUM_LIMIT {
                 (0..n).map(|_| a + (b - a) * rng.random::<f64>()).sum()
@@ -28,22 +28,22 @@ pub fn batch_time(dist: &ProcessingTime, n: u32, rng: &mut SimRng) -> Duration {
                 (mean + sd * standard_normal(rng)).clamp(nf * a, nf * b)
             }
         }
-        ProcessingTime::Normal { mean, stddev } => {
+        TimeDist::Normal { mean, stddev } => {
             let m = nf * mean.micros() as f64;
             let sd = libm::sqrt(nf) * stddev.micros() as f64;
             (m + sd * standard_normal(rng)).max(0.0)
         }
-        ProcessingTime::Exponential { mean } => gamma(nf, rng) * mean.micros() as f64,
+        TimeDist::Exponential { mean } => gamma(nf, rng) * mean.micros() as f64,
     };
     Duration(libm::round(micros) as u64)
 }
 
 /// Mean per-record time, for reports.
-pub fn mean_time(dist: &ProcessingTime) -> Duration {
+pub fn mean_time(dist: &TimeDist) -> Duration {
     match *dist {
-        ProcessingTime::Constant(d) => d,
-        ProcessingTime::Uniform { min, max } => Duration((min.micros() + max.micros()) / 2),
-        ProcessingTime::Normal { mean, .. } | ProcessingTime::Exponential { mean } => mean,
+        TimeDist::Constant(d) => d,
+        TimeDist::Uniform { min, max } => Duration((min.micros() + max.micros()) / 2),
+        TimeDist::Normal { mean, .. } | TimeDist::Exponential { mean } => mean,
     }
 }
 
@@ -78,7 +78,7 @@ mod tests {
     use super::*;
     use crate::sim::rng_stream;
 
-    fn mean_of(dist: ProcessingTime, n: u32) -> f64 {
+    fn mean_of(dist: TimeDist, n: u32) -> f64 {
         let mut rng = rng_stream(1, "t");
         let runs = 2000;
         (0..runs)
@@ -91,15 +91,15 @@ mod tests {
     fn batch_means_match_per_record_means() {
         let ms = Duration::from_millis(1);
         let cases = [
-            ProcessingTime::Uniform {
+            TimeDist::Uniform {
                 min: Duration(500),
                 max: Duration(1500),
             },
-            ProcessingTime::Normal {
+            TimeDist::Normal {
                 mean: ms,
                 stddev: Duration(300),
             },
-            ProcessingTime::Exponential { mean: ms },
+            TimeDist::Exponential { mean: ms },
         ];
         for dist in cases {
             for n in [1, 10, 500] {
@@ -108,7 +108,7 @@ mod tests {
             }
         }
         assert_eq!(
-            batch_time(&ProcessingTime::Constant(ms), 7, &mut rng_stream(1, "t")),
+            batch_time(&TimeDist::Constant(ms), 7, &mut rng_stream(1, "t")),
             Duration(7000)
         );
     }

@@ -98,6 +98,11 @@ impl Scenario {
                 "is above cluster.group_max_session_timeout".into(),
             ));
         }
+        if let TimeDist::Uniform { min, max } = c.network_latency {
+            if min > max {
+                return Err(fail("cluster.network_latency", "min is above max".into()));
+            }
+        }
         if self.topics.is_empty() {
             return Err(fail("topics", "at least one topic is required".into()));
         }
@@ -252,7 +257,7 @@ impl Scenario {
                     "an empty rack name".into(),
                 ));
             }
-            if let ProcessingTime::Uniform { min, max } = c.processing {
+            if let TimeDist::Uniform { min, max } = c.processing {
                 if min > max {
                     return Err(fail(
                         &format!("consumers.{i}.processing"),

@@ -43,6 +43,10 @@ pub struct Scenario {
     pub group: GroupConfig,
     /// Every consumer that ever runs, declared or created by a `join`.
     pub consumers: Vec<ConsumerConfig>,
+    /// Consumers that start at time zero start at a seeded instant in
+    /// `[0, start_jitter)` instead (never after their first timeline
+    /// event), so heartbeat and auto-commit phases differ between seeds.
+    pub start_jitter: Duration,
     /// Faults, sorted by time (file order for equal times).
     pub timeline: Vec<TimelineEvent>,
 }
@@ -54,8 +58,9 @@ pub struct ClusterConfig {
     pub brokers: u32,
     /// Broker `i` is in rack `racks[i % len]`; empty means no racks.
     pub racks: Vec<String>,
-    /// One-way latency of every request and response.
-    pub network_latency: Duration,
+    /// One-way latency of every request and response, drawn per message
+    /// (messages on one connection still arrive in order).
+    pub network_latency: TimeDist,
     /// `offsets.topic.num.partitions` (coordinator choice).
     pub offsets_topic_partitions: u32,
     /// `group.min.session.timeout.ms`.
@@ -141,9 +146,10 @@ pub struct GroupConfig {
     pub topics: Vec<String>,
 }
 
-/// Per-record processing time.
+/// A distribution of durations: per-record processing time, network
+/// latency.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ProcessingTime {
+pub enum TimeDist {
     /// Every record takes the same time.
     Constant(Duration),
     /// Uniform between `min` and `max`.
@@ -177,7 +183,7 @@ pub struct ConsumerConfig {
     /// `client.rack`.
     pub rack: Option<String>,
     /// Per-record processing time.
-    pub processing: ProcessingTime,
+    pub processing: TimeDist,
     /// Started at time zero (false: only by a timeline `join`).
     pub starts_at_zero: bool,
 }

@@ -165,7 +165,7 @@ pub struct RawMeta {
 pub struct RawCluster {
     pub brokers: Option<Count>,
     pub racks: Option<Vec<Spanned<String>>>,
-    pub network_latency: Option<Dur>,
+    pub network_latency: Option<Spanned<toml::Value>>,
     pub offsets_topic_partitions: Option<Count>,
     pub group_min_session_timeout: Option<KafkaMs<1>>,
     pub group_max_session_timeout: Option<KafkaMs<1>>,
@@ -211,6 +211,7 @@ pub struct RawConsumers {
     pub processing: Option<Spanned<toml::Value>>,
     pub static_membership: Option<bool>,
     pub rack: Option<Spanned<String>>,
+    pub start_jitter: Option<Dur>,
     #[serde(default)]
     pub named: Vec<Spanned<RawNamedConsumer>>,
 }

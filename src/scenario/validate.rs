@@ -195,6 +195,10 @@ fn build(
     let cluster = build_cluster(rep, raw.cluster)?;
     let topics = build_topics(rep, raw.topics, cluster.brokers)?;
     let group = build_group(rep, raw.group, &cluster, &topics)?;
+    let start_jitter = raw
+        .consumers
+        .start_jitter
+        .map_or(group.heartbeat_interval, |d| d.0);
     let (consumers, defaults) = build_consumers(rep, raw.consumers)?;
     let (consumers, timeline) = build_timeline(rep, raw.timeline, consumers, &defaults, duration)?;
     if consumers.is_empty() {
@@ -228,6 +232,7 @@ fn build(
         topics,
         group,
         consumers,
+        start_jitter,
         timeline,
     })
 }
@@ -256,9 +261,15 @@ fn build_cluster(rep: &Reporter<'_>, raw: RawCluster) -> Result<ClusterConfig, S
             .into_iter()
             .map(Spanned::into_inner)
             .collect(),
-        network_latency: raw
-            .network_latency
-            .map_or(Duration::from_millis(1), |d| d.0),
+        network_latency: match &raw.network_latency {
+            Some(v) => parse_dist(rep, v)?,
+            // 1 ms on average with a small seeded jitter, so runs with
+            // different seeds do not share one message timing.
+            None => TimeDist::Uniform {
+                min: Duration(800),
+                max: Duration(1200),
+            },
+        },
         offsets_topic_partitions: raw.offsets_topic_partitions.map_or(50, |c| c.0),
         group_min_session_timeout: min,
         group_max_session_timeout: max,
@@ -489,7 +500,7 @@ fn build_group(
 
 /// Defaults for consumers created by a timeline `join`.
 struct ConsumerDefaults {
-    processing: ProcessingTime,
+    processing: TimeDist,
     static_membership: bool,
     rack: Option<String>,
 }
@@ -499,8 +510,8 @@ fn build_consumers(
     raw: RawConsumers,
 ) -> Result<(Vec<ConsumerConfig>, ConsumerDefaults), ScenarioError> {
     let processing = match &raw.processing {
-        Some(v) => parse_processing(rep, v)?,
-        None => ProcessingTime::Constant(Duration::from_millis(1)),
+        Some(v) => parse_dist(rep, v)?,
+        None => TimeDist::Constant(Duration::from_millis(1)),
     };
     if let Some(rack) = &raw.rack {
         check_rack(rep, rack)?;
@@ -535,7 +546,7 @@ fn build_consumers(
         }
         let mut c = new_consumer(n.name.get_ref().clone(), &defaults);
         if let Some(p) = &n.processing {
-            c.processing = parse_processing(rep, p)?;
+            c.processing = parse_dist(rep, p)?;
         }
         if let Some(i) = &n.instance_id {
             check_name(rep, i, "group.instance.id")?;
@@ -568,15 +579,12 @@ fn new_consumer(name: String, d: &ConsumerDefaults) -> ConsumerConfig {
     }
 }
 
-const PROCESSING_HELP: &str = "a duration such as \"2ms\", or a table: \
+const DIST_HELP: &str = "a duration such as \"2ms\", or a table: \
 { dist = \"uniform\", min = \"1ms\", max = \"3ms\" }, { dist = \"normal\", mean = \"2ms\", stddev = \"500us\" } \
 or { dist = \"exponential\", mean = \"2ms\" }";
 
-fn parse_processing(
-    rep: &Reporter<'_>,
-    v: &Spanned<toml::Value>,
-) -> Result<ProcessingTime, ScenarioError> {
-    let fail = |m: String| rep.spanned(v, format!("{m}; expected {PROCESSING_HELP}"));
+fn parse_dist(rep: &Reporter<'_>, v: &Spanned<toml::Value>) -> Result<TimeDist, ScenarioError> {
+    let fail = |m: String| rep.spanned(v, format!("{m}; expected {DIST_HELP}"));
     let dur = |value: Option<&toml::Value>, key: &str| -> Result<Duration, ScenarioError> {
         let s = value
             .ok_or_else(|| fail(format!("`{key}` is missing")))?
@@ -585,9 +593,7 @@ fn parse_processing(
         parse_duration(s).map_err(|e| fail(format!("`{key}`: {e}")))
     };
     match v.get_ref() {
-        toml::Value::String(s) => parse_duration(s)
-            .map(ProcessingTime::Constant)
-            .map_err(fail),
+        toml::Value::String(s) => parse_duration(s).map(TimeDist::Constant).map_err(fail),
         toml::Value::Table(t) => {
             let dist = t
                 .get("dist")
@@ -611,19 +617,19 @@ fn parse_processing(
                 )));
             }
             Ok(match dist {
-                "constant" => ProcessingTime::Constant(dur(t.get("value"), "value")?),
+                "constant" => TimeDist::Constant(dur(t.get("value"), "value")?),
                 "uniform" => {
                     let (min, max) = (dur(t.get("min"), "min")?, dur(t.get("max"), "max")?);
                     if min > max {
                         return Err(fail(format!("min ({min}) is above max ({max})")));
                     }
-                    ProcessingTime::Uniform { min, max }
+                    TimeDist::Uniform { min, max }
                 }
-                "normal" => ProcessingTime::Normal {
+                "normal" => TimeDist::Normal {
                     mean: dur(t.get("mean"), "mean")?,
                     stddev: dur(t.get("stddev"), "stddev")?,
                 },
-                _ => ProcessingTime::Exponential {
+                _ => TimeDist::Exponential {
                     mean: dur(t.get("mean"), "mean")?,
                 },
             })

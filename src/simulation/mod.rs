@@ -4,6 +4,7 @@
 //! the offset ledger, the checker, the metrics and the event log.
 
 mod convergence;
+mod network;
 mod result;
 
 pub use result::{Disruption, RunResult};
@@ -22,6 +23,7 @@ use crate::offsets::OffsetLedger;
 use crate::scenario::{Action, Scenario, ScenarioError};
 use crate::sim::{Duration, EventQueue, Time, rng_stream};
 use convergence::Convergence;
+use network::Network;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -68,6 +70,7 @@ pub struct Simulation {
     seed: u64,
     queue: EventQueue<Event>,
     now: Time,
+    network: Network,
     cluster: Cluster,
     coordinator: ClassicCoordinator,
     consumers: Vec<Consumer>,
@@ -160,6 +163,15 @@ impl Simulation {
             seed,
             queue: EventQueue::new(),
             now: Time::ZERO,
+            network: Network::new(
+                seed,
+                scenario.cluster.network_latency,
+                &scenario
+                    .consumers
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect::<Vec<_>>(),
+            ),
             coordinator,
             incarnations: vec![0; n],
             paused_until: vec![None; n],
@@ -186,7 +198,8 @@ impl Simulation {
     fn schedule_initial(&mut self) {
         for (i, c) in self.scenario.consumers.iter().enumerate() {
             if c.starts_at_zero {
-                self.queue.push(Time::ZERO, Event::RestartUp(i));
+                let at = self.start_offset(i);
+                self.queue.push(at, Event::RestartUp(i));
             }
         }
         for (i, e) in self.scenario.timeline.iter().enumerate() {
@@ -200,6 +213,25 @@ impl Simulation {
         }
         self.queue
             .push(Time::ZERO + self.scenario.duration, Event::End);
+    }
+
+    /// When consumer `i`, started with the run, actually starts: a seeded
+    /// instant in `[0, start_jitter)`, and never after its first timeline
+    /// event (which must find it running).
+    fn start_offset(&self, i: usize) -> Time {
+        let jitter = self.scenario.start_jitter.micros();
+        if jitter == 0 {
+            return Time::ZERO;
+        }
+        let name = &self.scenario.consumers[i].name;
+        let mut rng = rng_stream(self.seed, &format!("consumer/{name}/start"));
+        let first_event = self
+            .scenario
+            .timeline
+            .iter()
+            .find(|e| e.consumer == i)
+            .map_or(u64::MAX, |e| e.at.micros());
+        Time(rand::Rng::random_range(&mut rng, 0..jitter).min(first_event))
     }
 
     /// Runs to the end of the scenario and returns everything measured.
@@ -301,7 +333,7 @@ impl Simulation {
         let env = ConsumerEnv {
             cluster: &self.cluster,
             assignor: self.assignor.as_ref(),
-            latency: self.scenario.cluster.network_latency,
+            latency: self.network.mean(),
         };
         let before = self.health(c);
         f(&mut self.consumers[c], self.now, &env, &mut out);
@@ -393,10 +425,10 @@ impl Simulation {
             consumer: c,
             incarnation: self.incarnations[c],
         };
-        let latency = self.scenario.cluster.network_latency;
         for request in out.requests {
+            let at = self.network.arrival_at_coordinator(c, self.now);
             self.queue
-                .push(self.now + latency, Event::CoordinatorRequest(from, request));
+                .push(at, Event::CoordinatorRequest(from, request));
         }
         for (at, timer) in out.timers {
             self.queue.push(
@@ -412,10 +444,10 @@ impl Simulation {
     }
 
     fn apply_coordinator(&mut self, out: CoordinatorOutbox) {
-        let latency = self.scenario.cluster.network_latency;
         for (to, response) in out.responses {
+            let at = self.network.arrival_at_consumer(to.consumer, self.now);
             self.queue.push(
-                self.now + latency,
+                at,
                 Event::Consumer {
                     consumer: to.consumer,
                     incarnation: to.incarnation,

@@ -1,0 +1,55 @@
+//! Message delivery between consumers and the group coordinator: each
+//! message takes a latency drawn from the scenario's distribution, from a
+//! per-consumer stream (adding a consumer does not change the others'
+//! draws), and messages on one connection arrive in the order they were
+//! sent, as over Kafka's single TCP connection to the coordinator.
+
+use crate::consumer::{batch_time, mean_time};
+use crate::scenario::TimeDist;
+use crate::sim::{Duration, SimRng, Time, rng_stream};
+
+/// Latencies and per-connection ordering.
+pub struct Network {
+    latency: TimeDist,
+    rngs: Vec<SimRng>,
+    /// Latest arrival so far on each consumer's connection, per direction.
+    to_coordinator: Vec<Time>,
+    to_consumer: Vec<Time>,
+}
+
+impl Network {
+    /// A network for consumers named `names`.
+    pub fn new(seed: u64, latency: TimeDist, names: &[String]) -> Self {
+        Network {
+            latency,
+            rngs: names
+                .iter()
+                .map(|n| rng_stream(seed, &format!("network/{n}")))
+                .collect(),
+            to_coordinator: vec![Time::ZERO; names.len()],
+            to_consumer: vec![Time::ZERO; names.len()],
+        }
+    }
+
+    /// Mean one-way latency (fetch responses arrive this long after data
+    /// is visible).
+    pub fn mean(&self) -> Duration {
+        mean_time(&self.latency)
+    }
+
+    /// When a request sent by consumer `c` at `now` reaches the coordinator.
+    pub fn arrival_at_coordinator(&mut self, c: usize, now: Time) -> Time {
+        let at = now + batch_time(&self.latency, 1, &mut self.rngs[c]);
+        let at = at.max(self.to_coordinator[c]);
+        self.to_coordinator[c] = at;
+        at
+    }
+
+    /// When a response sent to consumer `c` at `now` reaches it.
+    pub fn arrival_at_consumer(&mut self, c: usize, now: Time) -> Time {
+        let at = now + batch_time(&self.latency, 1, &mut self.rngs[c]);
+        let at = at.max(self.to_consumer[c]);
+        self.to_consumer[c] = at;
+        at
+    }
+}
