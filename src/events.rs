@@ -48,8 +48,13 @@ pub enum Fact {
     ConsumerStopped { consumer: usize, reason: StopReason },
     /// A consumer process stalls until `until`.
     ConsumerPaused { consumer: usize, until: Time },
-    /// A consumer process resumed after a stall.
+    /// A consumer process resumed after a pause.
     ConsumerResumed { consumer: usize },
+    /// A consumer's application thread blocks until `until` (heartbeats
+    /// go on).
+    ConsumerStalled { consumer: usize, until: Time },
+    /// A consumer's application thread is unblocked.
+    StallEnded { consumer: usize },
     /// The coordinator added a member.
     MemberAdded {
         member: String,
@@ -94,6 +99,15 @@ pub enum Fact {
     /// A consumer gave partitions up (revocation callback).
     PartitionsRevoked {
         consumer: usize,
+        partitions: Vec<TopicPartition>,
+    },
+    /// A crashed consumer's member still holds `partitions` in the
+    /// coordinator: nobody processes them until the member is removed
+    /// (session expiry) or replaced (static membership). Precedes the
+    /// consumer's `PartitionsLost`.
+    PartitionsOrphaned {
+        consumer: usize,
+        member: String,
         partitions: Vec<TopicPartition>,
     },
     /// A consumer lost partitions without revoking (fenced, crashed).

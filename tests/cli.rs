@@ -39,9 +39,11 @@ fn run_scenario(file: &str, out: &Path, extra: &[&str]) -> Output {
     run(&args)
 }
 
-const OUTPUTS: [&str; 7] = [
+const OUTPUTS: [&str; 9] = [
     "timeseries.csv",
     "events.csv",
+    "consumers.csv",
+    "partitions.csv",
     "summary.json",
     "chart.png",
     "chart.svg",

@@ -260,21 +260,35 @@ impl Consumer {
         self.stop(StopReason::Crash, out);
     }
 
+    /// The process ends: it is logged as stopped first, then what it still
+    /// held is lost. A member of a generation keeps its partitions in the
+    /// coordinator until its session expires (or, static, until it is
+    /// replaced): they are orphaned, not free.
     fn stop(&mut self, reason: StopReason, out: &mut ConsumerOutbox) {
+        out.facts.push(Fact::ConsumerStopped {
+            consumer: self.index,
+            reason,
+        });
+        let member = self.member_id.clone();
+        let in_generation = self.generation >= 0 && !member.is_empty();
         if !self.assigned.is_empty() {
+            let partitions = self.take_assignment();
+            if in_generation && reason == StopReason::Crash {
+                out.facts.push(Fact::PartitionsOrphaned {
+                    consumer: self.index,
+                    member,
+                    partitions: partitions.clone(),
+                });
+            }
             out.facts.push(Fact::PartitionsLost {
                 consumer: self.index,
-                partitions: self.take_assignment(),
+                partitions,
             });
         }
         self.clear_positions();
         self.batch = None;
         self.phase = Phase::Down;
         self.in_poll = false;
-        out.facts.push(Fact::ConsumerStopped {
-            consumer: self.index,
-            reason,
-        });
     }
 
     /// Asks the application to shut down cleanly: it finishes its batch,

@@ -6,16 +6,16 @@ use crate::sim::{Time, TraceDigest};
 use serde::Serialize;
 
 /// One row of `events.csv`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LogRow {
-    /// Milliseconds since the start, with microsecond decimals ("63250.000").
-    pub time_ms: String,
+    /// Milliseconds since the start, exact to the microsecond (63250.125).
+    pub time_ms: f64,
     /// What happened, e.g. `member_removed`.
     pub event: &'static str,
     /// Consumer name or member id the event is about.
     pub subject: String,
-    /// Generation, where one applies.
-    pub generation: String,
+    /// Generation, where one applies (empty otherwise).
+    pub generation: Option<i32>,
     /// Details in words.
     pub detail: String,
 }
@@ -88,17 +88,20 @@ impl EventLog {
             return;
         };
         let row = LogRow {
-            time_ms: format!("{}.{:03}", now.micros() / 1000, now.micros() % 1000),
+            time_ms: now.micros() as f64 / 1000.0,
             event,
             subject,
-            generation: generation.map(|g| g.to_string()).unwrap_or_default(),
+            generation,
             detail,
         };
+        // The digest reads the row as text with a fixed format.
+        let time = format!("{}.{:03}", now.micros() / 1000, now.micros() % 1000);
+        let generation = row.generation.map(|g| g.to_string()).unwrap_or_default();
         for field in [
-            row.time_ms.as_str(),
+            time.as_str(),
             row.event,
             &row.subject,
-            &row.generation,
+            &generation,
             &row.detail,
         ] {
             self.digest.update(field.as_bytes());
@@ -164,6 +167,26 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
         Fact::ConsumerResumed { consumer } => {
             ("consumer_resumed", c(consumer), None, String::new())
         }
+        Fact::ConsumerStalled { consumer, until } => (
+            "consumer_stalled",
+            c(consumer),
+            None,
+            format!("application thread blocked until {until}; heartbeats continue"),
+        ),
+        Fact::StallEnded { consumer } => ("stall_ended", c(consumer), None, String::new()),
+        Fact::PartitionsOrphaned {
+            consumer,
+            member,
+            partitions,
+        } => (
+            "partitions_orphaned",
+            c(consumer),
+            None,
+            format!(
+                "member {member} still holds {} in the coordinator until its session expires or it is replaced",
+                list(partitions, names)
+            ),
+        ),
         Fact::MemberAdded { member, instance } => (
             "member_added",
             member.clone(),

@@ -1,9 +1,11 @@
 //! Measurements of a run: sampled time series, exact integrals (time in
 //! rebalance, unowned partition-seconds), and the event log.
 
+mod coverage;
 mod event_log;
 mod ownership;
 
+pub use coverage::{Coverage, PartitionState};
 pub use event_log::{EventLog, LogRow, Namer};
 pub use ownership::{OwnershipLog, OwnershipSpan};
 
@@ -24,8 +26,14 @@ pub struct Sample {
     pub lag_total: u64,
     /// Largest single-partition lag.
     pub lag_max: u64,
-    /// Subscribed partitions no running consumer owns.
+    /// Records produced but never yet processed (nor skipped by a reset):
+    /// the backlog, without the commit sawtooth of `lag_total`.
+    pub backlog_total: u64,
+    /// Subscribed partitions nobody holds.
     pub unowned_partitions: u64,
+    /// Subscribed partitions held but not processed: the holder is paused
+    /// or stalled, or crashed and not yet expired.
+    pub stalled_partitions: u64,
     /// Members in the group (coordinator's view).
     pub members: u64,
     /// Current generation.
@@ -49,6 +57,8 @@ pub struct SamplePoint {
     pub lag_total: u64,
     /// Lag max.
     pub lag_max: u64,
+    /// Backlog total.
+    pub backlog_total: u64,
     /// Group members.
     pub members: u64,
     /// Generation.
@@ -64,11 +74,8 @@ pub struct SamplePoint {
 pub struct Metrics {
     samples: Vec<Sample>,
     last_point: Option<(Time, u64, u64)>,
-    owners: Vec<u32>,
-    subscribed: Vec<bool>,
-    unowned: u64,
-    unowned_micros: u128,
-    last_ownership_change: Time,
+    coverage: Coverage,
+    consumers: Vec<ConsumerStats>,
     state: GroupState,
     state_since: Time,
     rebalancing_micros: u64,
@@ -78,18 +85,15 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Measurements for partitions flagged by `subscribed` (dense indices).
-    pub fn new(subscribed: Vec<bool>) -> Self {
+    /// Measurements for partitions flagged by `subscribed` (dense indices)
+    /// and `consumers` consumers.
+    pub fn new(subscribed: Vec<bool>, consumers: usize) -> Self {
         let subscribed_len = subscribed.len();
-        let unowned = subscribed.iter().filter(|&&s| s).count() as u64;
         Metrics {
             samples: Vec::new(),
             last_point: None,
-            owners: vec![0; subscribed.len()],
-            subscribed,
-            unowned,
-            unowned_micros: 0,
-            last_ownership_change: Time::ZERO,
+            coverage: Coverage::new(subscribed, consumers),
+            consumers: vec![ConsumerStats::default(); consumers],
             state: GroupState::Empty,
             state_since: Time::ZERO,
             rebalancing_micros: 0,
@@ -112,15 +116,11 @@ impl Metrics {
                 consumer,
                 ..
             } => {
-                self.flush_unowned(now);
                 for &tp in partitions {
-                    let i = index_of(tp);
-                    self.ownership.assigned(now, *consumer, i);
-                    self.owners[i] += 1;
-                    if self.owners[i] == 1 && self.subscribed[i] {
-                        self.unowned -= 1;
-                    }
+                    self.ownership.assigned(now, *consumer, index_of(tp));
                 }
+                self.coverage
+                    .assigned(now, *consumer, partitions.iter().map(|&tp| index_of(tp)));
             }
             Fact::PartitionsRevoked {
                 partitions,
@@ -130,25 +130,58 @@ impl Metrics {
                 partitions,
                 consumer,
             } => {
-                self.flush_unowned(now);
                 for &tp in partitions {
-                    let i = index_of(tp);
-                    self.ownership.released(now, *consumer, i);
-                    self.owners[i] -= 1;
-                    if self.owners[i] == 0 && self.subscribed[i] {
-                        self.unowned += 1;
-                    }
+                    self.ownership.released(now, *consumer, index_of(tp));
                 }
+                self.coverage
+                    .released(now, *consumer, partitions.iter().map(|&tp| index_of(tp)));
+                self.consumers[*consumer].stop_processing(now);
             }
+            Fact::PartitionsOrphaned {
+                consumer,
+                member,
+                partitions,
+            } => {
+                let ps = partitions.iter().map(|&tp| index_of(tp)).collect();
+                self.coverage.orphaned(now, *consumer, member, ps);
+            }
+            Fact::MemberRemoved { member, .. } | Fact::MemberReplaced { old: member, .. } => {
+                self.coverage.member_gone(now, member)
+            }
+            Fact::ConsumerPaused { consumer, .. } => self.coverage.set_paused(now, *consumer, true),
+            Fact::ConsumerResumed { consumer } => self.coverage.set_paused(now, *consumer, false),
+            Fact::ConsumerStalled { consumer, .. } => {
+                self.coverage.set_stalled(now, *consumer, true)
+            }
+            Fact::StallEnded { consumer } => self.coverage.set_stalled(now, *consumer, false),
+            Fact::ConsumerStarted { consumer } => self.consumers[*consumer].started(now),
+            Fact::ConsumerStopped { consumer, .. } => {
+                self.coverage.set_paused(now, *consumer, false);
+                self.coverage.set_stalled(now, *consumer, false);
+                self.consumers[*consumer].stopped(now);
+            }
+            Fact::Consuming { consumer, .. } => self.consumers[*consumer].consuming(now),
+            Fact::CommitFailed { consumer, .. } => self.consumers[*consumer].commits_failed += 1,
             Fact::StateChanged { state, .. } => self.set_state(now, *state),
             _ => {}
         }
     }
 
-    fn flush_unowned(&mut self, now: Time) {
-        self.unowned_micros +=
-            u128::from(self.unowned) * u128::from(now.since(self.last_ownership_change).micros());
-        self.last_ownership_change = now;
+    /// Counts `records` processed by `consumer`, `duplicates` of them again.
+    pub fn processed(&mut self, consumer: usize, records: u64, duplicates: u64) {
+        let c = &mut self.consumers[consumer];
+        c.records_processed += records;
+        c.duplicates += duplicates;
+    }
+
+    /// Per-consumer counters, by consumer index.
+    pub fn consumer_stats(&self) -> &[ConsumerStats] {
+        &self.consumers
+    }
+
+    /// What is happening to each partition now.
+    pub fn coverage(&self) -> &Coverage {
+        &self.coverage
     }
 
     fn is_rebalancing(state: GroupState) -> bool {
@@ -197,7 +230,9 @@ impl Metrics {
             processed_per_s: round3(processed_per_s),
             lag_total: point.lag_total,
             lag_max: point.lag_max,
-            unowned_partitions: self.unowned,
+            backlog_total: point.backlog_total,
+            unowned_partitions: self.coverage.unowned(),
+            stalled_partitions: self.coverage.stalled(),
             members: point.members,
             generation: point.generation,
             rebalancing: u8::from(Self::is_rebalancing(self.state)),
@@ -208,7 +243,10 @@ impl Metrics {
 
     /// Closes the integrals at the end of the run.
     pub fn finish(&mut self, now: Time) {
-        self.flush_unowned(now);
+        self.coverage.finish(now);
+        for c in &mut self.consumers {
+            c.stopped(now);
+        }
         let state = self.state;
         self.set_state(now, state);
     }
@@ -230,7 +268,14 @@ impl Metrics {
 
     /// Partition-seconds during which subscribed partitions had no owner.
     pub fn unowned_partition_seconds(&self) -> f64 {
-        round3(self.unowned_micros as f64 / 1e6)
+        round3(self.coverage.unowned_micros() as f64 / 1e6)
+    }
+
+    /// Partition-seconds during which subscribed partitions were held but
+    /// not processed (paused or stalled holder, crashed member not yet
+    /// expired).
+    pub fn stalled_partition_seconds(&self) -> f64 {
+        round3(self.coverage.stalled_micros() as f64 / 1e6)
     }
 
     /// Who owned which partition when.
@@ -241,6 +286,47 @@ impl Metrics {
     /// Intervals during which the group was rebalancing (end `None`: still).
     pub fn rebalance_spans(&self) -> &[(Time, Option<Time>)] {
         &self.rebalance_spans
+    }
+}
+
+/// What one consumer did over the run (`consumers.csv`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConsumerStats {
+    /// Record processings, duplicates included.
+    pub records_processed: u64,
+    /// Records it processed that had been processed before.
+    pub duplicates: u64,
+    /// Commits refused by the coordinator or failed locally.
+    pub commits_failed: u64,
+    /// Time its running process spent without consuming because of the
+    /// group protocol: from start, or from giving up its partitions, until
+    /// its positions were set again.
+    pub rebalance_wait_micros: u64,
+    running: bool,
+    waiting_since: Option<Time>,
+}
+
+impl ConsumerStats {
+    fn started(&mut self, now: Time) {
+        self.running = true;
+        self.waiting_since = Some(now);
+    }
+
+    fn stop_processing(&mut self, now: Time) {
+        if self.running && self.waiting_since.is_none() {
+            self.waiting_since = Some(now);
+        }
+    }
+
+    fn consuming(&mut self, now: Time) {
+        if let Some(since) = self.waiting_since.take() {
+            self.rebalance_wait_micros += now.since(since).micros();
+        }
+    }
+
+    fn stopped(&mut self, now: Time) {
+        self.consuming(now);
+        self.running = false;
     }
 }
 

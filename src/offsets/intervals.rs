@@ -7,6 +7,11 @@ pub struct IntervalSet {
 }
 
 impl IntervalSet {
+    /// The end of the highest range, if any.
+    pub fn end(&self) -> Option<u64> {
+        self.ranges.last().map(|&(_, e)| e)
+    }
+
     /// Adds `[from, to)`; returns how many offsets were already present.
     pub fn insert(&mut self, from: u64, to: u64) -> u64 {
         if from >= to {

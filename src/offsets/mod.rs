@@ -25,6 +25,8 @@ struct PartitionLedger {
     committed_high: Option<u64>,
     /// First position the group ever read from.
     start: Option<u64>,
+    /// Records of this partition processed more than once.
+    duplicates: u64,
 }
 
 impl OffsetLedger {
@@ -47,6 +49,7 @@ impl OffsetLedger {
         let again = ledger.processed.insert(from, to);
         ledger.accounted.insert(from, to);
         self.duplicates += again;
+        ledger.duplicates += again;
         self.processed += to - from;
         again
     }
@@ -80,6 +83,18 @@ impl OffsetLedger {
         ledger.committed_high = Some(offset);
         self.lost += lost;
         lost
+    }
+
+    /// Where partition `p`'s never-processed records begin: the end of the
+    /// highest range processed or skipped (`None` before the group read it).
+    pub fn frontier(&self, p: usize) -> Option<u64> {
+        let ledger = &self.partitions[p];
+        ledger.accounted.end().or(ledger.start)
+    }
+
+    /// Records of partition `p` processed more than once so far.
+    pub fn partition_duplicates(&self, p: usize) -> u64 {
+        self.partitions[p].duplicates
     }
 
     /// Records processed more than once so far.

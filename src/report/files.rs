@@ -178,6 +178,8 @@ fn put_in_place(target: &Target, tmp: &Path, force: bool) -> Result<(), ReportEr
 fn write_all(result: &RunResult, dir: &Path) -> Result<(), ReportError> {
     write_csv(&dir.join("timeseries.csv"), &result.samples)?;
     write_csv(&dir.join("events.csv"), &result.events)?;
+    write_csv(&dir.join("consumers.csv"), &result.consumer_rows)?;
+    write_csv(&dir.join("partitions.csv"), &result.partition_rows)?;
     let summary = dir.join("summary.json");
     let mut json = serde_json::to_string_pretty(&result.summary).expect("summary serializes");
     json.push('\n');

@@ -23,9 +23,11 @@ pub(super) const MARKER_TEXT: &str =
     "written by rebalance-sim; this directory is replaced by the next run with the same --out\n";
 
 /// The files a run writes next to the marker.
-pub const OUTPUT_FILES: [&str; 7] = [
+pub const OUTPUT_FILES: [&str; 9] = [
     "timeseries.csv",
     "events.csv",
+    "consumers.csv",
+    "partitions.csv",
     "summary.json",
     "chart.png",
     "chart.svg",

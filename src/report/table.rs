@@ -49,16 +49,20 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
     );
     row(
         &mut t,
-        "unowned",
-        format!("{:.1} partition-seconds", s.unowned_partition_seconds),
+        "not processed",
+        format!(
+            "{:.1} partition-seconds unowned, {:.1} stalled (holder paused, stalled or dead)",
+            s.unowned_partition_seconds, s.stalled_partition_seconds
+        ),
     );
     row(
         &mut t,
         "max lag",
         format!(
-            "{} records (one partition: {})",
+            "{} records committed-offset lag (one partition: {}), backlog {}",
             thousands(s.max_lag),
-            thousands(s.max_partition_lag)
+            thousands(s.max_partition_lag),
+            thousands(s.max_backlog)
         ),
     );
     row(
@@ -70,44 +74,68 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
             thousands(s.records_processed)
         ),
     );
+    if s.lag_growing {
+        row(
+            &mut t,
+            "LAG GROWING",
+            format!(
+                "lag still growing at the end: consumers cannot keep up (backlog +{:.0} records/s; capacity {} records/s against {:.0} produced)",
+                s.backlog_trend_per_s,
+                s.processing_capacity_per_s
+                    .map_or("unbounded".into(), |c| format!("{c:.0}")),
+                s.produce_rate_per_s
+            ),
+        );
+    }
     row(&mut t, "duplicates", thousands(s.duplicates));
     row(&mut t, "lost", thousands(s.lost));
     if s.skipped_by_reset > 0 {
         row(&mut t, "skipped (reset)", thousands(s.skipped_by_reset));
     }
+    let bound = ms(s.convergence_bound_ms);
     row(
         &mut t,
         "converged",
         match (s.converged, s.convergence_ms) {
-            (Some(true), Some(c)) => format!("yes, {} after the last fault ended", ms(c)),
-            (Some(true), None) => "yes".into(),
-            (Some(false), _) => "NO".into(),
-            (None, Some(c)) => format!(
-                "stable {} after the last fault ended (not verified: the run ended before the convergence bound)",
+            (Some(true), Some(c)) => format!(
+                "yes, {} after the last fault ended (invariant 5: within {bound})",
                 ms(c)
             ),
-            (None, None) => {
-                "not stable at the end (not verified: the run ended before the convergence bound)"
-                    .into()
+            (Some(true), None) => format!("yes (invariant 5: within {bound})"),
+            (Some(false), _) => {
+                format!("NO: not stable for good within {bound} of the last fault (invariant 5)")
             }
+            (None, c) => format!(
+                "{}; invariant 5 not verified: its bound is {bound} after the last fault (at {}), the run ends at {} (set scenario.convergence_bound or a longer duration)",
+                c.map_or("not stable at the end".into(), |c| format!(
+                    "stable {} after the last fault ended",
+                    ms(c)
+                )),
+                ms(s.convergence_check_ms),
+                ms(s.duration_ms)
+            ),
         },
     );
     if !s.disruptions.is_empty() {
         let _ = writeln!(t, "  disruptions");
         let _ = writeln!(
             t,
-            "    {:<28}{:>16}{:>16}{:>14}",
-            "event", "converged after", "lag drained", "peak lag"
+            "    {:<32}{:>16}{:>16}{:>14}",
+            "events", "converged after", "lag drained", "peak backlog"
         );
         for d in &s.disruptions {
+            let first = d.causes.first().cloned().unwrap_or_default();
             let _ = writeln!(
                 t,
-                "    {:<28}{:>16}{:>16}{:>14}",
-                format!("{} {} {}", ms(d.at_ms), d.action, d.consumer),
-                d.converged_after_ms.map_or("-".into(), ms),
-                d.drained_after_ms.map_or("-".into(), ms),
-                thousands(d.peak_lag_after),
+                "    {:<32}{:>16}{:>16}{:>14}",
+                first,
+                d.converged_after_ms.map_or("never".into(), ms),
+                d.drained_after_ms.map_or("never".into(), ms),
+                thousands(d.peak_backlog_after),
             );
+            for more in d.causes.iter().skip(1) {
+                let _ = writeln!(t, "    + {more}");
+            }
         }
     }
     if s.violations.is_empty() {

@@ -71,36 +71,41 @@ impl Convergence {
         Some(last_rise.max(t))
     }
 
-    /// The first time strictly after `t` the group became converged.
-    pub fn next_convergence_after(&self, t: Time) -> Option<Time> {
+    /// Whether the group was converged at `t`, after everything that
+    /// happened at `t`.
+    pub fn converged_at(&self, t: Time) -> bool {
+        self.transitions
+            .iter()
+            .take_while(|&&(at, _)| at <= t)
+            .last()
+            .is_some_and(|&(_, c)| c)
+    }
+
+    /// True when the group was converged just before `from` and did not
+    /// lose convergence from then through `to`.
+    pub fn unbroken(&self, from: Time, to: Time) -> bool {
+        let before = self
+            .transitions
+            .iter()
+            .take_while(|&&(at, _)| at < from)
+            .last()
+            .is_some_and(|&(_, c)| c);
+        before
+            && !self
+                .transitions
+                .iter()
+                .any(|&(at, c)| at >= from && at <= to && !c)
+    }
+
+    /// The first time at or after `t` at which the group is converged.
+    pub fn first_converged_from(&self, t: Time) -> Option<Time> {
+        if self.converged_at(t) {
+            return Some(t);
+        }
         self.transitions
             .iter()
             .find(|&&(at, c)| at > t && c)
             .map(|&(at, _)| at)
-    }
-
-    /// When the group was whole again after an event at `at` (the next
-    /// event being at `until`): `at` itself if the event never broke
-    /// convergence, the first convergence after the break otherwise, `None`
-    /// if it never recovered.
-    pub fn recovery_after(&self, at: Time, until: Time) -> Option<Time> {
-        let converged_before = self
-            .transitions
-            .iter()
-            .take_while(|&&(t, _)| t < at)
-            .last()
-            .is_some_and(|&(_, c)| c);
-        if !converged_before {
-            return self.next_convergence_after(at);
-        }
-        match self
-            .transitions
-            .iter()
-            .find(|&&(t, c)| t >= at && t < until && !c)
-        {
-            None => Some(at),
-            Some(&(lost, _)) => self.next_convergence_after(lost),
-        }
     }
 }
 

@@ -52,6 +52,11 @@ enum Event {
     CoordinatorTimer(CoordinatorTimer),
     Timeline(usize),
     RestartUp(usize),
+    /// A stall of the consumer's application thread is over.
+    StallOver {
+        consumer: usize,
+        incarnation: u32,
+    },
     Sample,
     ConvergenceCheck,
     End,
@@ -91,6 +96,8 @@ pub struct Simulation {
     /// joins cost O(N²)).
     running: usize,
     settled: usize,
+    /// Largest committed lag sampled, per partition (`partitions.csv`).
+    partition_lag_max: Vec<u64>,
     events_handled: u64,
 }
 
@@ -179,7 +186,8 @@ impl Simulation {
             checker: Checker::new(partitions, assignor.promise()),
             assignor,
             ledger: OffsetLedger::new(partitions),
-            metrics: Metrics::new(subscribed.clone()),
+            metrics: Metrics::new(subscribed.clone(), n),
+            partition_lag_max: vec![0; partitions],
             log: EventLog::new(),
             convergence: Convergence::new(),
             consumer_names: scenario.consumers.iter().map(|c| c.name.clone()).collect(),
@@ -285,6 +293,14 @@ impl Simulation {
             }
             Event::Timeline(i) => self.timeline(i),
             Event::RestartUp(c) => self.start_consumer(c),
+            Event::StallOver {
+                consumer,
+                incarnation,
+            } => {
+                if incarnation == self.incarnations[consumer] {
+                    self.apply_facts(vec![Fact::StallEnded { consumer }]);
+                }
+            }
             Event::Sample => {
                 self.sample();
                 self.queue
@@ -393,6 +409,16 @@ impl Simulation {
                 }
             }
             Action::Stall { duration } => {
+                let until = self.now + duration;
+                self.apply_facts(vec![Fact::ConsumerStalled { consumer: c, until }]);
+                let incarnation = self.incarnations[c];
+                self.queue.push(
+                    until,
+                    Event::StallOver {
+                        consumer: c,
+                        incarnation,
+                    },
+                );
                 self.with_consumer(c, |cons, now, _, out| cons.stall(now, duration, out))
             }
             Action::Pause { duration } => {
@@ -469,12 +495,13 @@ impl Simulation {
             for fact in &pending {
                 match fact {
                     Fact::Processed {
+                        consumer,
                         partition,
                         from,
                         to,
-                        ..
                     } => {
-                        self.ledger.record_processed(*partition, *from, *to);
+                        let again = self.ledger.record_processed(*partition, *from, *to);
+                        self.metrics.processed(*consumer, to - from, again);
                     }
                     Fact::OffsetReset {
                         partition,
@@ -542,6 +569,7 @@ impl Simulation {
         let mut produced = 0;
         let mut lag_total = 0;
         let mut lag_max = 0;
+        let mut backlog_total = 0;
         for (i, &subscribed) in self.subscribed.iter().enumerate() {
             if !subscribed {
                 continue;
@@ -559,12 +587,15 @@ impl Simulation {
             let lag = leo.saturating_sub(base);
             lag_total += lag;
             lag_max = lag_max.max(lag);
+            self.partition_lag_max[i] = self.partition_lag_max[i].max(lag);
+            backlog_total += leo.saturating_sub(self.ledger.frontier(i).unwrap_or(leo));
         }
         let point = SamplePoint {
             produced,
             processed: self.ledger.processed(),
             lag_total,
             lag_max,
+            backlog_total,
             members: self.coordinator.member_count() as u64,
             generation: self.coordinator.generation(),
             duplicates: self.ledger.duplicates(),

@@ -6,22 +6,31 @@ use crate::metrics::{LogRow, Sample};
 use crate::sim::Time;
 use serde::Serialize;
 
-/// How the group fared after one timeline event.
+/// How the group fared through one disruption: timeline events closer
+/// together than the group's recovery, taken as one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Disruption {
-    /// When the event happened (ms).
+    /// When its first event happened (ms).
     pub at_ms: u64,
-    /// The action (`crash`, `pause`, ...).
-    pub action: &'static str,
-    /// The consumer it hit.
-    pub consumer: String,
-    /// Time until the group was converged again (ms); null if it never was.
+    /// Its events, e.g. `60.000s crash c2`, in time order.
+    pub causes: Vec<String>,
+    /// When its last fault was over (ms): a restart's downtime, a pause's
+    /// or stall's length included.
+    pub faults_end_ms: u64,
+    /// Time from the first event until the group was whole again (every
+    /// running consumer a stable member holding its share, every partition
+    /// owned), all faults over (ms); null if it never was.
     pub converged_after_ms: Option<u64>,
-    /// Largest total lag in the 30 s before the event.
+    /// Committed-offset lag at the sample just before the first event.
     pub lag_before: u64,
-    /// Largest total lag from the event until it drained (or the end).
+    /// Largest committed-offset lag from the first event until drained.
     pub peak_lag_after: u64,
-    /// Time until total lag was back to `lag_before` (ms); null if never.
+    /// Backlog (records not yet processed) just before the first event.
+    pub backlog_before: u64,
+    /// Largest backlog from the first event until drained.
+    pub peak_backlog_after: u64,
+    /// Time from the first event until the backlog was back to
+    /// `backlog_before`, after convergence (ms); null if never.
     pub drained_after_ms: Option<u64>,
 }
 
@@ -42,12 +51,26 @@ pub struct Summary {
     pub final_generation: i32,
     /// Time spent in PreparingRebalance or CompletingRebalance (ms).
     pub time_in_rebalance_ms: u64,
-    /// Integral over time of subscribed partitions nobody consumed.
+    /// Integral over time of subscribed partitions nobody held.
     pub unowned_partition_seconds: f64,
+    /// Integral over time of subscribed partitions held but not processed:
+    /// a paused or stalled holder, or a crashed member not yet expired.
+    pub stalled_partition_seconds: f64,
     /// Largest total lag sampled.
     pub max_lag: u64,
     /// Largest single-partition lag sampled.
     pub max_partition_lag: u64,
+    /// Largest backlog sampled (records produced, never yet processed).
+    pub max_backlog: u64,
+    /// The backlog grows at the end of the run: consumers cannot keep up.
+    pub lag_growing: bool,
+    /// Slope of the backlog over the last quarter of the run (records/s).
+    pub backlog_trend_per_s: f64,
+    /// Records per second the consumers running at the end can process
+    /// (from their mean processing time; null when that is zero).
+    pub processing_capacity_per_s: Option<f64>,
+    /// Records per second produced to subscribed topics.
+    pub produce_rate_per_s: f64,
     /// Records produced to subscribed topics.
     pub records_produced: u64,
     /// Record processings, duplicates included.
@@ -63,6 +86,11 @@ pub struct Summary {
     /// Time from the end of the last fault until the group was converged for
     /// good (ms); null if it was not converged at the end.
     pub convergence_ms: Option<u64>,
+    /// Invariant 5's bound (ms): see the README.
+    pub convergence_bound_ms: u64,
+    /// When invariant 5 is decided (last fault end + bound, ms); after the
+    /// end of the run when `converged` is null.
+    pub convergence_check_ms: u64,
     /// Per timeline event: recovery times.
     pub disruptions: Vec<Disruption>,
     /// Invariant violations (the first 100).
@@ -93,65 +121,60 @@ pub struct RunResult {
     pub partition_names: Vec<String>,
     /// Consumer names, by index.
     pub consumer_names: Vec<String>,
+    /// Ownership chart overlays: (row, consumer, start s, end s) where a
+    /// crashed member still held the partition in the coordinator.
+    pub orphaned: Vec<(usize, usize, f64, f64)>,
+    /// (consumer, start s, end s) where a consumer was paused or stalled.
+    pub blocked: Vec<(usize, f64, f64)>,
+    /// `consumers.csv`.
+    pub consumer_rows: Vec<ConsumerRow>,
+    /// `partitions.csv`.
+    pub partition_rows: Vec<PartitionRow>,
     /// The command that replays this run.
     pub replay: String,
 }
 
-const LAG_BASELINE_WINDOW_S: f64 = 30.0;
+/// One row of `consumers.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConsumerRow {
+    /// Consumer name.
+    pub consumer: String,
+    /// Record processings, duplicates included.
+    pub records_processed: u64,
+    /// Records it processed that had been processed before.
+    pub duplicates: u64,
+    /// Sum over partitions of the time it owned them (s).
+    pub owned_partition_seconds: f64,
+    /// Time its running process waited on the group protocol (joins,
+    /// syncs, offset fetches) without consuming (s).
+    pub rebalance_wait_s: f64,
+    /// Commits that failed.
+    pub commits_failed: u64,
+}
+
+/// One row of `partitions.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartitionRow {
+    /// `topic-partition`.
+    pub partition: String,
+    /// Owners over time: `c1 0.000-60.000; c3 63.204-240.000` (seconds).
+    pub owners: String,
+    /// Times the partition changed hands or was given up.
+    pub ownership_changes: usize,
+    /// Largest committed-offset lag sampled.
+    pub lag_max: u64,
+    /// Records of it processed more than once.
+    pub duplicates: u64,
+}
 
 pub(super) fn build(sim: Simulation) -> RunResult {
     let scenario = &sim.scenario;
     let samples = sim.metrics.samples().to_vec();
     let end = Time::ZERO + scenario.duration;
-    let disruptions = scenario
-        .timeline
-        .iter()
-        .enumerate()
-        .map(|(k, e)| {
-            let at = Time::ZERO + e.at;
-            let at_s = at.as_secs_f64();
-            // Up to the next timeline event (or the end of this one's stall).
-            let until = scenario
-                .timeline
-                .get(k + 1)
-                .map_or(end, |n| Time::ZERO + n.at)
-                .max(at + e.action.length());
-            let lag_before = samples
-                .iter()
-                .filter(|s| s.time_s <= at_s && s.time_s >= at_s - LAG_BASELINE_WINDOW_S)
-                .map(|s| s.lag_total)
-                .max()
-                .unwrap_or(0);
-            let converged_at = sim.convergence.recovery_after(at, until);
-            // Lag counts as drained once the group is whole again and the
-            // total is back to what it was before the event.
-            let drained = converged_at.and_then(|c| {
-                let from = c.as_secs_f64().max(at_s + e.action.length().as_secs_f64());
-                samples
-                    .iter()
-                    .filter(|s| s.time_s >= from)
-                    .find(|s| s.lag_total <= lag_before)
-            });
-            let until_s = drained.map_or(f64::INFINITY, |s| s.time_s);
-            let peak_lag_after = samples
-                .iter()
-                .filter(|s| s.time_s >= at_s && s.time_s <= until_s)
-                .map(|s| s.lag_total)
-                .max()
-                .unwrap_or(0);
-            Disruption {
-                at_ms: at.millis(),
-                action: e.action.name(),
-                consumer: scenario.consumers[e.consumer].name.clone(),
-                converged_after_ms: converged_at.map(|t| t.since(at).millis()),
-                lag_before,
-                peak_lag_after,
-                drained_after_ms: drained.map(|s| ((s.time_s - at_s) * 1000.0).round() as u64),
-            }
-        })
-        .collect();
+    let disruptions = disruptions(&sim, &samples);
     let last_fault = Time::ZERO + scenario.last_fault_end();
     let converged_at = sim.convergence.converged_since(last_fault);
+    let capacity = capacity(&sim, &samples);
     // Invariant 5 is only decided once its bound has passed.
     let converged = sim
         .convergence
@@ -166,8 +189,14 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         final_generation: sim.coordinator.generation(),
         time_in_rebalance_ms: sim.metrics.time_in_rebalance().millis(),
         unowned_partition_seconds: sim.metrics.unowned_partition_seconds(),
+        stalled_partition_seconds: sim.metrics.stalled_partition_seconds(),
         max_lag: samples.iter().map(|s| s.lag_total).max().unwrap_or(0),
         max_partition_lag: samples.iter().map(|s| s.lag_max).max().unwrap_or(0),
+        max_backlog: samples.iter().map(|s| s.backlog_total).max().unwrap_or(0),
+        lag_growing: capacity.growing,
+        backlog_trend_per_s: capacity.trend,
+        processing_capacity_per_s: capacity.capacity,
+        produce_rate_per_s: capacity.produce_rate,
         records_produced: produced_total(&sim, end),
         records_processed: sim.ledger.processed(),
         duplicates: sim.ledger.duplicates(),
@@ -175,6 +204,8 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         skipped_by_reset: sim.ledger.skipped(),
         converged,
         convergence_ms: converged_at.map(|t| t.since(last_fault).millis()),
+        convergence_bound_ms: scenario.convergence_bound.millis(),
+        convergence_check_ms: (last_fault + scenario.convergence_bound).millis(),
         disruptions,
         violations: sim.checker.violations().to_vec(),
         engine_events: sim.events_handled,
@@ -224,7 +255,28 @@ pub(super) fn build(sim: Simulation) -> RunResult {
             )
         })
         .collect();
+    let orphaned = sim
+        .metrics
+        .coverage()
+        .orphan_spans()
+        .iter()
+        .filter(|s| row_of[s.0] != usize::MAX)
+        .map(|&(p, c, a, b)| (row_of[p], c, a.as_secs_f64(), b.as_secs_f64()))
+        .collect();
+    let blocked = sim
+        .metrics
+        .coverage()
+        .blocked_spans()
+        .iter()
+        .map(|&(c, a, b)| (c, a.as_secs_f64(), b.unwrap_or(end).as_secs_f64()))
+        .collect();
+    let consumer_rows = consumer_rows(&sim, end);
+    let partition_rows = partition_rows(&sim, &row_of, &partition_names, end);
     RunResult {
+        orphaned,
+        blocked,
+        consumer_rows,
+        partition_rows,
         ownership,
         partition_names,
         consumer_names: sim.consumer_names.clone(),
@@ -235,6 +287,198 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         rebalance_spans,
         markers,
     }
+}
+
+/// Groups timeline events into disruptions and measures each.
+fn disruptions(sim: &Simulation, samples: &[Sample]) -> Vec<Disruption> {
+    let scenario = &sim.scenario;
+    let timeline = &scenario.timeline;
+    let conv = &sim.convergence;
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < timeline.len() {
+        let start = Time::ZERO + timeline[k].at;
+        let mut faults_end = start + timeline[k].action.length();
+        let mut members = vec![k];
+        // Events that start before the group recovered join this one.
+        let recovery = loop {
+            // An event that never broke the group (a short stall) is over
+            // at once as far as membership goes; its stalled partitions
+            // are counted in stalled_partition_seconds.
+            let recovery = if conv.unbroken(start, faults_end) {
+                Some(start)
+            } else {
+                conv.first_converged_from(faults_end)
+            };
+            match timeline.get(k + 1) {
+                Some(next) if recovery.is_none_or(|r| Time::ZERO + next.at < r) => {
+                    k += 1;
+                    members.push(k);
+                    faults_end = faults_end.max(Time::ZERO + next.at + next.action.length());
+                }
+                _ => break recovery,
+            }
+        };
+        k += 1;
+        let at_s = start.as_secs_f64();
+        let before = samples.iter().rev().find(|s| s.time_s <= at_s);
+        let backlog_before = before.map_or(0, |s| s.backlog_total);
+        let drained = recovery.and_then(|r| {
+            samples
+                .iter()
+                .find(|s| s.time_s >= r.as_secs_f64() && s.backlog_total <= backlog_before)
+        });
+        let until_s = drained.map_or(f64::INFINITY, |s| s.time_s);
+        let after = || {
+            samples
+                .iter()
+                .filter(move |s| s.time_s >= at_s && s.time_s <= until_s)
+        };
+        out.push(Disruption {
+            at_ms: start.millis(),
+            causes: members
+                .iter()
+                .map(|&i| {
+                    let e = &timeline[i];
+                    format!(
+                        "{:.3}s {} {}",
+                        e.at.as_secs_f64(),
+                        e.action.name(),
+                        scenario.consumers[e.consumer].name
+                    )
+                })
+                .collect(),
+            faults_end_ms: faults_end.millis(),
+            converged_after_ms: recovery.map(|t| t.since(start).millis()),
+            lag_before: before.map_or(0, |s| s.lag_total),
+            peak_lag_after: after().map(|s| s.lag_total).max().unwrap_or(0),
+            backlog_before,
+            peak_backlog_after: after().map(|s| s.backlog_total).max().unwrap_or(0),
+            drained_after_ms: drained.map(|s| ((s.time_s - at_s) * 1000.0).round() as u64),
+        });
+    }
+    out
+}
+
+/// Whether the consumers keep up at the end of the run.
+struct Capacity {
+    growing: bool,
+    trend: f64,
+    capacity: Option<f64>,
+    produce_rate: f64,
+}
+
+/// The backlog's least-squares slope over the last quarter of the run,
+/// against what the running consumers can process.
+fn capacity(sim: &Simulation, samples: &[Sample]) -> Capacity {
+    let produce_rate: f64 = sim
+        .cluster
+        .topics
+        .iter()
+        .enumerate()
+        .filter(|(t, _)| {
+            let first = sim.cluster.topics[*t].first_index as usize;
+            sim.subscribed.get(first).copied().unwrap_or(false)
+        })
+        .map(|(_, t)| t.rate.records_per_sec())
+        .sum();
+    let mut capacity = Some(0.0);
+    for (c, config) in sim.consumers.iter().zip(&sim.scenario.consumers) {
+        if !c.is_running() {
+            continue;
+        }
+        let mean = crate::consumer::mean_time(&config.processing).micros();
+        capacity = match (capacity, mean) {
+            (_, 0) | (None, _) => None,
+            (Some(sum), m) => Some(sum + 1e6 / m as f64),
+        };
+    }
+    let from = sim.scenario.duration.as_secs_f64() * 0.75;
+    let window: Vec<(f64, f64)> = samples
+        .iter()
+        .filter(|s| s.time_s >= from)
+        .map(|s| (s.time_s, s.backlog_total as f64))
+        .collect();
+    let trend = slope(&window);
+    let rising = match (window.first(), window.last()) {
+        (Some(a), Some(b)) => b.1 > a.1,
+        _ => false,
+    };
+    // Noise of one batch here and there is not growth: the slope must be a
+    // visible share of the produce rate.
+    let growing = window.len() >= 3 && rising && trend > 0.01 * produce_rate.max(1.0);
+    Capacity {
+        growing,
+        trend: crate::metrics::round3(trend),
+        capacity: capacity.map(crate::metrics::round3),
+        produce_rate: crate::metrics::round3(produce_rate),
+    }
+}
+
+fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return 0.0;
+    }
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx == 0.0 { 0.0 } else { sxy / sxx }
+}
+
+fn consumer_rows(sim: &Simulation, end: Time) -> Vec<ConsumerRow> {
+    let mut owned = vec![0u64; sim.consumer_names.len()];
+    for span in sim.metrics.ownership().spans() {
+        owned[span.consumer] += span.end.unwrap_or(end).since(span.start).micros();
+    }
+    sim.metrics
+        .consumer_stats()
+        .iter()
+        .enumerate()
+        .map(|(c, stats)| ConsumerRow {
+            consumer: sim.consumer_names[c].clone(),
+            records_processed: stats.records_processed,
+            duplicates: stats.duplicates,
+            owned_partition_seconds: crate::metrics::round3(owned[c] as f64 / 1e6),
+            rebalance_wait_s: crate::metrics::round3(stats.rebalance_wait_micros as f64 / 1e6),
+            commits_failed: stats.commits_failed,
+        })
+        .collect()
+}
+
+fn partition_rows(
+    sim: &Simulation,
+    row_of: &[usize],
+    names: &[String],
+    end: Time,
+) -> Vec<PartitionRow> {
+    let mut owners: Vec<Vec<String>> = vec![Vec::new(); names.len()];
+    for span in sim.metrics.ownership().spans() {
+        let row = row_of[span.partition];
+        if row != usize::MAX {
+            owners[row].push(format!(
+                "{} {:.3}-{:.3}",
+                sim.consumer_names[span.consumer],
+                span.start.as_secs_f64(),
+                span.end.unwrap_or(end).as_secs_f64()
+            ));
+        }
+    }
+    let mut rows = Vec::with_capacity(names.len());
+    for (i, &row) in row_of.iter().enumerate() {
+        if row == usize::MAX {
+            continue;
+        }
+        rows.push(PartitionRow {
+            partition: names[row].clone(),
+            ownership_changes: owners[row].len(),
+            owners: owners[row].join("; "),
+            lag_max: sim.partition_lag_max[i],
+            duplicates: sim.ledger.partition_duplicates(i),
+        });
+    }
+    rows
 }
 
 fn produced_total(sim: &Simulation, end: Time) -> u64 {
