@@ -101,10 +101,10 @@ pub enum Fact {
         consumer: usize,
         partitions: Vec<TopicPartition>,
     },
-    /// A crashed consumer's member still holds `partitions` in the
-    /// coordinator: nobody processes them until the member is removed
-    /// (session expiry) or replaced (static membership). Precedes the
-    /// consumer's `PartitionsLost`.
+    /// A stopped consumer's member still holds `partitions` in the
+    /// coordinator (it crashed, or closed as a static member without
+    /// LeaveGroup): nobody processes them until the member is removed
+    /// (session expiry) or replaced (static membership).
     PartitionsOrphaned {
         consumer: usize,
         member: String,

@@ -372,6 +372,15 @@ impl Consumer {
 
     fn finish_close(&mut self, _now: Time, out: &mut ConsumerOutbox) {
         let in_group = self.generation >= 0 && !self.member_id.is_empty();
+        if in_group && self.is_static() && !self.assigned.is_empty() {
+            // No LeaveGroup: the coordinator keeps the member and its
+            // partitions until the session expires or the instance returns.
+            out.facts.push(Fact::PartitionsOrphaned {
+                consumer: self.index,
+                member: self.member_id.clone(),
+                partitions: self.assigned.clone(),
+            });
+        }
         if in_group {
             self.revoke_all(out);
         }

@@ -183,7 +183,7 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             c(consumer),
             None,
             format!(
-                "member {member} still holds {} in the coordinator until its session expires or it is replaced",
+                "member {member} still holds {} in the coordinator until its session expires or its instance returns",
                 list(partitions, names)
             ),
         ),

@@ -81,20 +81,23 @@ impl Convergence {
             .is_some_and(|&(_, c)| c)
     }
 
-    /// True when the group was converged just before `from` and did not
-    /// lose convergence from then through `to`.
-    pub fn unbroken(&self, from: Time, to: Time) -> bool {
+    /// When the group first stopped being converged in `from..to`: `from`
+    /// itself if it was not converged just before; `None` if it stayed
+    /// converged throughout.
+    pub fn first_break(&self, from: Time, to: Time) -> Option<Time> {
         let before = self
             .transitions
             .iter()
             .take_while(|&&(at, _)| at < from)
             .last()
             .is_some_and(|&(_, c)| c);
-        before
-            && !self
-                .transitions
-                .iter()
-                .any(|&(at, c)| at >= from && at <= to && !c)
+        if !before {
+            return Some(from);
+        }
+        self.transitions
+            .iter()
+            .find(|&&(at, c)| at >= from && at < to && !c)
+            .map(|&(at, _)| at)
     }
 
     /// The first time at or after `t` at which the group is converged.

@@ -301,17 +301,20 @@ fn disruptions(sim: &Simulation, samples: &[Sample]) -> Vec<Disruption> {
         let mut faults_end = start + timeline[k].action.length();
         let mut members = vec![k];
         // Events that start before the group recovered join this one.
+        let end = Time::ZERO + scenario.duration;
         let recovery = loop {
-            // An event that never broke the group (a short stall) is over
-            // at once as far as membership goes; its stalled partitions
-            // are counted in stalled_partition_seconds.
-            let recovery = if conv.unbroken(start, faults_end) {
-                Some(start)
-            } else {
-                conv.first_converged_from(faults_end)
+            // Effects can trail their event (a leave takes hold at the next
+            // poll): a break before the next event belongs to this one. An
+            // event that never broke the group (a short stall) is over at
+            // once as far as membership goes; its stalled partitions are
+            // counted in stalled_partition_seconds.
+            let window_end = timeline.get(k + 1).map_or(end, |n| Time::ZERO + n.at);
+            let recovery = match conv.first_break(start, window_end.max(faults_end)) {
+                None => Some(start),
+                Some(broke) => conv.first_converged_from(broke.max(faults_end)),
             };
             match timeline.get(k + 1) {
-                Some(next) if recovery.is_none_or(|r| Time::ZERO + next.at < r) => {
+                Some(next) if recovery.is_none_or(|r| Time::ZERO + next.at <= r) => {
                     k += 1;
                     members.push(k);
                     faults_end = faults_end.max(Time::ZERO + next.at + next.action.length());
