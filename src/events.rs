@@ -135,12 +135,14 @@ pub enum Fact {
         partition: usize,
         position: u64,
     },
-    /// Records `[from, to)` of a partition were processed.
+    /// Records `[from, to)` of a partition were processed, by a batch
+    /// that started at `since` and ends now.
     Processed {
         consumer: usize,
         partition: usize,
         from: u64,
         to: u64,
+        since: Time,
     },
     /// The coordinator stored a committed offset.
     CommitStored {

@@ -549,6 +549,7 @@ impl Consumer {
                 partition,
                 from,
                 to,
+                since: batch.started,
             });
         }
         if self.group.commit == CommitMode::Sync && !self.assigned.is_empty() {
@@ -1040,6 +1041,7 @@ fn credit_partial_batch(consumer: usize, batch: &Batch, now: Time, out: &mut Con
             partition,
             from,
             to: from + take,
+            since: batch.started,
         });
         left -= take;
     }

@@ -48,6 +48,7 @@ impl EventLog {
             partition,
             from,
             to,
+            ..
         } = fact
         {
             self.digest_numbers(&[

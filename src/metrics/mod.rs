@@ -80,14 +80,21 @@ pub struct Metrics {
     state_since: Time,
     rebalancing_micros: u64,
     rebalances: u32,
-    rebalance_spans: Vec<(Time, Option<Time>)>,
+    /// (start, end, the coordinator's reason for the rebalance).
+    rebalance_spans: Vec<(Time, Option<Time>, String)>,
+    /// Records processed per sample interval, spread over each batch's
+    /// processing time (so a slow batch is not a spike at its end).
+    processed_buckets: Vec<f64>,
+    sample_interval: Duration,
+    /// (time, consumer) of every `max.poll.interval.ms` expiry.
+    poll_timeouts: Vec<(Time, usize)>,
     ownership: OwnershipLog,
 }
 
 impl Metrics {
     /// Measurements for partitions flagged by `subscribed` (dense indices)
     /// and `consumers` consumers.
-    pub fn new(subscribed: Vec<bool>, consumers: usize) -> Self {
+    pub fn new(subscribed: Vec<bool>, consumers: usize, sample_interval: Duration) -> Self {
         let subscribed_len = subscribed.len();
         Metrics {
             samples: Vec::new(),
@@ -99,6 +106,9 @@ impl Metrics {
             rebalancing_micros: 0,
             rebalances: 0,
             rebalance_spans: Vec::new(),
+            processed_buckets: Vec::new(),
+            sample_interval,
+            poll_timeouts: Vec::new(),
             ownership: OwnershipLog::new(subscribed_len),
         }
     }
@@ -162,16 +172,67 @@ impl Metrics {
             }
             Fact::Consuming { consumer, .. } => self.consumers[*consumer].consuming(now),
             Fact::CommitFailed { consumer, .. } => self.consumers[*consumer].commits_failed += 1,
-            Fact::StateChanged { state, .. } => self.set_state(now, *state),
+            Fact::StateChanged { state, reason, .. } => self.set_state(now, *state, reason),
+            Fact::PollTimeout { consumer, .. } => self.poll_timeouts.push((now, *consumer)),
             _ => {}
         }
     }
 
-    /// Counts `records` processed by `consumer`, `duplicates` of them again.
-    pub fn processed(&mut self, consumer: usize, records: u64, duplicates: u64) {
+    /// Counts `records` processed by `consumer` in a batch that ran from
+    /// `since` to `now`, `duplicates` of them again.
+    pub fn processed(
+        &mut self,
+        consumer: usize,
+        records: u64,
+        duplicates: u64,
+        since: Time,
+        now: Time,
+    ) {
         let c = &mut self.consumers[consumer];
         c.records_processed += records;
         c.duplicates += duplicates;
+        self.spread(records as f64, since.min(now), now);
+    }
+
+    /// Adds `records` to the sample buckets overlapped by `[from, to]`,
+    /// in proportion to the overlap.
+    fn spread(&mut self, records: f64, from: Time, to: Time) {
+        let width = self.sample_interval.micros().max(1);
+        let first = (from.micros() / width) as usize;
+        let last = (to.micros() / width) as usize;
+        if self.processed_buckets.len() <= last {
+            self.processed_buckets.resize(last + 1, 0.0);
+        }
+        let span = to.since(from).micros();
+        if span == 0 || first == last {
+            self.processed_buckets[last] += records;
+            return;
+        }
+        for k in first..=last {
+            let lo = (k as u64 * width).max(from.micros());
+            let hi = ((k as u64 + 1) * width).min(to.micros());
+            if hi > lo {
+                self.processed_buckets[k] += records * (hi - lo) as f64 / span as f64;
+            }
+        }
+    }
+
+    /// Seconds-based rates of processing per sample, from the buckets.
+    fn spread_rates(&mut self) {
+        let width = self.sample_interval.micros().max(1);
+        for j in 1..self.samples.len() {
+            let (prev, now) = (self.samples[j - 1].time_s, self.samples[j].time_s);
+            let k = (libm::round(prev * 1e6) as u64 / width) as usize;
+            let records = self.processed_buckets.get(k).copied().unwrap_or(0.0);
+            if now > prev {
+                self.samples[j].processed_per_s = round3(records / (now - prev));
+            }
+        }
+    }
+
+    /// (time, consumer) of every `max.poll.interval.ms` expiry.
+    pub fn poll_timeouts(&self) -> &[(Time, usize)] {
+        &self.poll_timeouts
     }
 
     /// Per-consumer counters, by consumer index.
@@ -191,7 +252,7 @@ impl Metrics {
         )
     }
 
-    fn set_state(&mut self, now: Time, state: GroupState) {
+    fn set_state(&mut self, now: Time, state: GroupState, reason: &str) {
         let was = Self::is_rebalancing(self.state);
         let is = Self::is_rebalancing(state);
         if was {
@@ -201,7 +262,7 @@ impl Metrics {
             self.rebalances += 1;
         }
         if is && !was {
-            self.rebalance_spans.push((now, None));
+            self.rebalance_spans.push((now, None, reason.to_string()));
         } else if was && !is {
             if let Some(last) = self.rebalance_spans.last_mut() {
                 last.1 = Some(now);
@@ -248,7 +309,8 @@ impl Metrics {
             c.stopped(now);
         }
         let state = self.state;
-        self.set_state(now, state);
+        self.set_state(now, state, "");
+        self.spread_rates();
     }
 
     /// The time series.
@@ -284,7 +346,7 @@ impl Metrics {
     }
 
     /// Intervals during which the group was rebalancing (end `None`: still).
-    pub fn rebalance_spans(&self) -> &[(Time, Option<Time>)] {
+    pub fn rebalance_spans(&self) -> &[(Time, Option<Time>, String)] {
         &self.rebalance_spans
     }
 }

@@ -169,7 +169,8 @@ fn panel<DB: DrawingBackend>(
         .x_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
     chart
-        .draw_series(r.rebalance_spans.iter().map(|&(a, b)| {
+        .draw_series(r.rebalance_spans.iter().map(|span| {
+            let (a, b) = (span.start_s, span.end_s);
             Rectangle::new(
                 [(a, 0.0), (b.max(a + end / 500.0), y_max)],
                 REBALANCE.mix(0.25).filled(),
@@ -326,7 +327,8 @@ fn draw_ownership<DB: DrawingBackend>(
         .y_label_formatter(&label)
         .x_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
-    chart.draw_series(r.rebalance_spans.iter().map(|&(a, b)| {
+    chart.draw_series(r.rebalance_spans.iter().map(|span| {
+        let (a, b) = (span.start_s, span.end_s);
         Rectangle::new(
             [(a, -0.5), (b.max(a + end / 500.0), top)],
             REBALANCE.mix(0.25).filled(),

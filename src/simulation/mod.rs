@@ -7,7 +7,7 @@ mod convergence;
 mod network;
 mod result;
 
-pub use result::{Disruption, RunResult};
+pub use result::{ConsumerRow, Disruption, PartitionRow, RebalanceSpan, RunResult};
 
 use crate::assign::Assignor;
 use crate::check::Checker;
@@ -186,7 +186,7 @@ impl Simulation {
             checker: Checker::new(partitions, assignor.promise()),
             assignor,
             ledger: OffsetLedger::new(partitions),
-            metrics: Metrics::new(subscribed.clone(), n),
+            metrics: Metrics::new(subscribed.clone(), n, scenario.sample_interval),
             partition_lag_max: vec![0; partitions],
             log: EventLog::new(),
             convergence: Convergence::new(),
@@ -499,9 +499,11 @@ impl Simulation {
                         partition,
                         from,
                         to,
+                        since,
                     } => {
                         let again = self.ledger.record_processed(*partition, *from, *to);
-                        self.metrics.processed(*consumer, to - from, again);
+                        self.metrics
+                            .processed(*consumer, to - from, again, *since, self.now);
                     }
                     Fact::OffsetReset {
                         partition,

@@ -110,8 +110,8 @@ pub struct RunResult {
     pub samples: Vec<Sample>,
     /// The event log.
     pub events: Vec<LogRow>,
-    /// Spans during which the group rebalanced (seconds).
-    pub rebalance_spans: Vec<(f64, f64)>,
+    /// Spans during which the group rebalanced, with their causes.
+    pub rebalance_spans: Vec<RebalanceSpan>,
     /// Timeline events: (seconds, label) for chart markers.
     pub markers: Vec<(f64, String)>,
     /// Ownership spans of subscribed partitions: (row label, consumer,
@@ -132,6 +132,54 @@ pub struct RunResult {
     pub partition_rows: Vec<PartitionRow>,
     /// The command that replays this run.
     pub replay: String,
+}
+
+/// A rebalance: from entering PreparingRebalance until Stable (or Empty).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebalanceSpan {
+    /// Start (s).
+    pub start_s: f64,
+    /// End (s; the end of the run if it never settled).
+    pub end_s: f64,
+    /// What started it, in a few words: `session expiry c2`, `join c3`,
+    /// `leave c1`, `max.poll.interval expiry c1`, `rejoin c4`,
+    /// `sync timeout`, `static replacement c2`.
+    pub cause: String,
+}
+
+/// The short cause of a rebalance from the coordinator's reason, naming
+/// the consumer behind the member id (`<client.id>-<suffix>`).
+fn rebalance_cause(sim: &Simulation, at: Time, reason: &str) -> String {
+    let member = reason
+        .split_whitespace()
+        .find(|w| w.contains('-'))
+        .unwrap_or_default();
+    let consumer = member
+        .rsplit_once('-')
+        .map_or(member, |(client, _)| client)
+        .to_string();
+    let poll_timeout = || {
+        sim.metrics.poll_timeouts().iter().any(|&(t, c)| {
+            sim.consumer_names[c] == consumer && t <= at && at.since(t).micros() <= 1_000_000
+        })
+    };
+    if reason.contains("session expired") {
+        format!("session expiry {consumer}")
+    } else if reason.contains(" left") && poll_timeout() {
+        format!("max.poll.interval expiry {consumer}")
+    } else if reason.contains(" left") {
+        format!("leave {consumer}")
+    } else if reason.contains("replaced") {
+        format!("static replacement {consumer}")
+    } else if reason.contains("rejoined") {
+        format!("rejoin {consumer}")
+    } else if reason.contains("joined") {
+        format!("join {consumer}")
+    } else if reason.contains("did not sync") {
+        "sync timeout".into()
+    } else {
+        reason.to_string()
+    }
 }
 
 /// One row of `consumers.csv`.
@@ -215,7 +263,11 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         .metrics
         .rebalance_spans()
         .iter()
-        .map(|&(a, b)| (a.as_secs_f64(), b.unwrap_or(end).as_secs_f64()))
+        .map(|(a, b, reason)| RebalanceSpan {
+            start_s: a.as_secs_f64(),
+            end_s: b.unwrap_or(end).as_secs_f64(),
+            cause: rebalance_cause(&sim, *a, reason),
+        })
         .collect();
     let markers = scenario
         .timeline
