@@ -232,9 +232,19 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             group,
             assignment,
         } => {
+            // A row stays readable (and small) with 100,000 members.
+            const MEMBERS_SHOWN: usize = 100;
             let mut parts = Vec::new();
-            for (m, assigned) in group.members.iter().zip(&assignment.per_member) {
+            for (m, assigned) in group
+                .members
+                .iter()
+                .zip(&assignment.per_member)
+                .take(MEMBERS_SHOWN)
+            {
                 parts.push(format!("{}=[{}]", m.id, list(assigned, names)));
+            }
+            if group.members.len() > MEMBERS_SHOWN {
+                parts.push(format!("... ({} members in all)", group.members.len()));
             }
             (
                 "assignment_computed",
