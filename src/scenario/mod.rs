@@ -23,10 +23,13 @@ pub struct Scenario {
     pub name: String,
     /// Free text from `[scenario] description`.
     pub description: String,
-    /// The file the scenario came from, for replay commands.
-    pub source: String,
+    /// The file the scenario came from, for replay commands. Private, as
+    /// is `overrides`: a `Scenario` is made only by [`Scenario::load`] or
+    /// [`Scenario::from_toml`]; change its public fields afterwards and
+    /// `Simulation::new` checks them again ([`Scenario::validate`]).
+    pub(crate) source: String,
     /// The `--set` overrides applied, for replay commands.
-    pub overrides: Vec<String>,
+    pub(crate) overrides: Vec<String>,
     /// Seed used when the command line gives none.
     pub default_seed: u64,
     /// How long to simulate.
@@ -278,6 +281,16 @@ impl Scenario {
         overrides: &[String],
     ) -> Result<Scenario, ScenarioError> {
         validate::load(text, file, default_name, overrides)
+    }
+
+    /// The file the scenario came from (as given).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The `--set` overrides applied when it was loaded.
+    pub fn overrides(&self) -> &[String] {
+        &self.overrides
     }
 
     /// The time after which no more faults happen.
