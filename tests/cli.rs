@@ -514,3 +514,39 @@ fn racks_in_assign_input_drive_rack_aware_range() {
         "x: t-1 t-3\ny: t-0 t-2\n"
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_assign_quietly_with_exit_0() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    // 200,000 partitions: the output (about 2 MB) is far more than a pipe
+    // holds, so the binary is still writing when the reader goes away.
+    let members: Vec<String> = (0..2000)
+        .map(|i| format!(r#""m{i:04}": {{"topics": ["t"]}}"#))
+        .collect();
+    let input = format!(
+        r#"{{"assignor": "roundrobin", "topics": {{"t": 200000}}, "members": {{{}}}}}"#,
+        members.join(", ")
+    );
+    let mut child = bin()
+        .args(["assign", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // Written from a thread so that neither side waits on a full pipe.
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut head = [0u8; 20];
+    stdout.read_exact(&mut head).expect("the first bytes");
+    drop(stdout);
+    writer.join().expect("writer").expect("stdin written");
+    let o = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err, "", "nothing to say about a closed stdout");
+    assert!(head.starts_with(b"m0000: t-0 "), "{head:?}");
+}
