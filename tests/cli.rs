@@ -550,3 +550,107 @@ fn a_closed_stdout_ends_assign_quietly_with_exit_0() {
     assert_eq!(err, "", "nothing to say about a closed stdout");
     assert!(head.starts_with(b"m0000: t-0 "), "{head:?}");
 }
+
+#[test]
+fn assign_applies_the_size_limits_of_run() {
+    let members = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!(r#""m{i}": {{"topics": ["t0"]}}"#))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let eleven_full_topics = (0..11)
+        .map(|i| format!(r#""t{i}": 1000000"#))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let racks = (0..33)
+        .map(|i| format!(r#""r{i}""#))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (input, expect) in [
+        // Used to allocate 34 GB for the assignment and abort.
+        (
+            format!(
+                r#"{{"assignor": "range", "topics": {{"t0": 4294967295}}, "members": {{{}}}}}"#,
+                members(1)
+            ),
+            "<stdin>: topics.t0: 4294967295 partitions is above rebalance-sim's limit of 1000000 per topic",
+        ),
+        (
+            format!(
+                r#"{{"assignor": "range", "topics": {{"t0": {{"partitions": 1000001}}}}, "members": {{{}}}}}"#,
+                members(1)
+            ),
+            "topics.t0.partitions: 1000001 partitions is above rebalance-sim's limit of 1000000 per topic",
+        ),
+        (
+            format!(
+                r#"{{"assignor": "range", "topics": {{{eleven_full_topics}}}, "members": {{{}}}}}"#,
+                members(1)
+            ),
+            "topics: more than 10000000 partitions in all, rebalance-sim's limit",
+        ),
+        (
+            format!(
+                r#"{{"assignor": "range", "topics": {{"t0": 1}}, "members": {{{}}}}}"#,
+                members(100_001)
+            ),
+            "members: 100001 members is above rebalance-sim's limit of 100000",
+        ),
+        (
+            format!(
+                r#"{{"assignor": "range", "topics": {{"t0": {{"partitions": 2, "replica_racks": [["a"], [{racks}]]}}}}, "members": {{{}}}}}"#,
+                members(1)
+            ),
+            "topics.t0.replica_racks[1]: 33 replica racks is above rebalance-sim's limit of 32 per partition",
+        ),
+    ] {
+        let o = assign_stdin(&input);
+        let msg = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{expect}: {msg}");
+        assert!(msg.contains(expect), "expected {expect:?} in {msg}");
+        assert!(!msg.contains("panicked"), "{msg}");
+    }
+}
+
+#[test]
+fn assign_survives_conflicting_owned_partitions_and_extreme_generations() {
+    // t-0 listed twice by a and owned by b too; t-1 owned by three members;
+    // a owns u-0 without subscribing to u; generations at both ends of i32;
+    // c and d claim the same instance id.
+    let members = r#""a": {"topics": ["t"], "owned": [["t", 0], ["t", 0], ["t", 1], ["u", 0]], "generation": 3},
+                     "b": {"topics": ["t", "u"], "owned": [["t", 0], ["t", 1]], "generation": 3},
+                     "c": {"topics": ["t", "u"], "owned": [["t", 1]], "generation": 2147483647, "instance": "i"},
+                     "d": {"topics": ["u"], "instance": "i", "generation": -2147483648}"#;
+    for assignor in [
+        "range",
+        "roundrobin",
+        "sticky",
+        "cooperative-sticky",
+        "uniform",
+        "server-range",
+    ] {
+        let o = assign_stdin_with(
+            &["--rounds", "3"],
+            &format!(
+                r#"{{"assignor": "{assignor}", "topics": {{"t": 4, "u": 2}}, "members": {{{members}}}}}"#
+            ),
+        );
+        let msg = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{assignor}: {msg}");
+        // By the last round every partition has exactly one owner.
+        let out = String::from_utf8_lossy(&o.stdout);
+        let last = out.rsplit("# round").next().expect("a round");
+        let mut got: Vec<&str> = last
+            .lines()
+            .skip(1)
+            .flat_map(|l| l.split_whitespace().skip(1))
+            .collect();
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            ["t-0", "t-1", "t-2", "t-3", "u-0", "u-1"],
+            "{assignor}: {out}"
+        );
+    }
+}
