@@ -319,6 +319,18 @@ fn bad_scenarios_exit_2_naming_file_line_column_and_field() {
         &["group.topics", "unknown topic \"nope\""],
     );
     assert_bad(&format!("{GOOD}\n[consumers.named]\n"), &[], &["bad.toml:"]);
+    // Used to allocate a broker list of 4 billion entries and abort.
+    assert_bad(
+        &format!("[cluster]\nbrokers = 4294967295\n{GOOD}"),
+        &[],
+        &["bad.toml:2:11", "cluster.brokers", "from 1 to 10000"],
+    );
+    assert_bad(
+        &format!("[cluster]\nbrokers = 40\n{GOOD}")
+            .replace("partitions = 4", "partitions = 4\nreplication_factor = 33"),
+        &[],
+        &["topics[0].replication_factor", "from 1 to 32"],
+    );
 }
 
 #[test]
