@@ -336,7 +336,8 @@ fn unknown_topic(path: &str, name: &str, topics: &[TopicSpec]) -> AssignInputErr
 }
 
 /// Formats an assignment as `member: t0-0 t0-3`, one line per member sorted
-/// by member id, partitions by topic name then number.
+/// by member id, partitions by topic name then number. A member without a
+/// list prints with none; lists beyond the members are not printed.
 pub fn format_assignment(group: &GroupSpec, assignment: &Assignment) -> String {
     let mut order: Vec<usize> = (0..group.members.len()).collect();
     order.sort_by(|&a, &b| group.members[a].id.cmp(&group.members[b].id));
@@ -344,9 +345,12 @@ pub fn format_assignment(group: &GroupSpec, assignment: &Assignment) -> String {
     for m in order {
         out.push_str(&group.members[m].id);
         out.push(':');
-        for &tp in &assignment.per_member[m] {
+        for &tp in assignment.per_member.get(m).into_iter().flatten() {
             out.push(' ');
-            out.push_str(&group.topics[tp.topic as usize].name);
+            match group.topics.get(tp.topic as usize) {
+                Some(t) => out.push_str(&t.name),
+                None => out.push_str(&format!("<topic id {}>", tp.topic)),
+            }
             out.push('-');
             out.push_str(&tp.partition.to_string());
         }
