@@ -42,7 +42,7 @@ pub fn batch_time(dist: &ProcessingTime, n: u32, rng: &mut SimRng) -> Duration {
 pub fn mean_time(dist: &ProcessingTime) -> Duration {
     match *dist {
         ProcessingTime::Constant(d) => d,
-        ProcessingTime::Uniform { min, max } => Duration((min.micros() + max.micros()) / 2),
+        ProcessingTime::Uniform { min, max } => Duration(min.micros().midpoint(max.micros())),
         ProcessingTime::Normal { mean, .. } | ProcessingTime::Exponential { mean } => mean,
     }
 }
@@ -111,5 +111,24 @@ mod tests {
             batch_time(&ProcessingTime::Constant(ms), 7, &mut rng_stream(1, "t")),
             Duration(7000)
         );
+    }
+
+    #[test]
+    fn the_longest_durations_do_not_overflow() {
+        let max = Duration(u64::MAX);
+        let uniform = ProcessingTime::Uniform { min: max, max };
+        assert_eq!(mean_time(&uniform), max);
+        let mut rng = rng_stream(1, "t");
+        for dist in [
+            uniform,
+            ProcessingTime::Constant(max),
+            ProcessingTime::Normal {
+                mean: max,
+                stddev: max,
+            },
+            ProcessingTime::Exponential { mean: max },
+        ] {
+            assert_eq!(batch_time(&dist, u32::MAX, &mut rng), max, "{dist:?}");
+        }
     }
 }
