@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use rebalance_sim::assign::{format_assignment, parse_assign_input, run_rounds};
 use rebalance_sim::report::{ReportError, check_output_dir, summary_table, write_outputs};
 use rebalance_sim::{Scenario, Simulation};
-use std::io::Read;
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -81,6 +81,9 @@ enum Command {
 enum Failure {
     BadInput(anyhow::Error),
     Output(anyhow::Error),
+    /// Standard output was closed (`| head`): not an error for a
+    /// command-line tool, the program ends quietly with 0, as `cat` does.
+    StdoutClosed,
 }
 
 fn main() -> ExitCode {
@@ -102,15 +105,42 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => code,
+        Err(Failure::StdoutClosed) => ExitCode::SUCCESS,
         Err(Failure::BadInput(e)) => {
-            eprintln!("error: {e:#}");
+            print_stderr(format_args!("error: {e:#}"));
             ExitCode::from(2)
         }
         Err(Failure::Output(e)) => {
-            eprintln!("error: {e:#}");
+            print_stderr(format_args!("error: {e:#}"));
             ExitCode::from(3)
         }
     }
+}
+
+/// Writes `text` to `out` (standard output, locked and buffered by the
+/// caller, who flushes it with [`finish_stdout`]).
+fn print_stdout(out: &mut impl Write, text: &str) -> Result<(), Failure> {
+    out.write_all(text.as_bytes()).map_err(stdout_failure)
+}
+
+/// Flushes standard output.
+fn finish_stdout(mut out: impl Write) -> Result<(), Failure> {
+    out.flush().map_err(stdout_failure)
+}
+
+fn stdout_failure(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure::StdoutClosed
+    } else {
+        Failure::Output(anyhow::Error::new(e).context("writing to standard output"))
+    }
+}
+
+/// One line on standard error. `eprintln!` panics when stderr is closed;
+/// a message nobody can read is dropped instead.
+fn print_stderr(args: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
 }
 
 fn run(
@@ -135,16 +165,22 @@ fn run(
     let result = simulation.run();
     write_outputs(&result, &dir, force).map_err(output_failure(&dir))?;
     if !quiet {
-        print!("{}", summary_table(&result, &dir.display().to_string()));
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        let table = summary_table(&result, &dir.display().to_string());
+        match print_stdout(&mut out, &table).and_then(|()| finish_stdout(out)) {
+            // The table is only a digest of the outputs already written: a
+            // closed stdout does not hide a violated invariant's exit code.
+            Ok(()) | Err(Failure::StdoutClosed) => {}
+            Err(e) => return Err(e),
+        }
     }
-    if result.summary.violations.is_empty() {
+    let Some(first) = result.summary.violations.first() else {
         return Ok(ExitCode::SUCCESS);
-    }
-    let first = &result.summary.violations[0];
-    eprintln!(
+    };
+    print_stderr(format_args!(
         "invariant {} violated at {} ms: {}\nreplay with: {}",
         first.invariant, first.time_ms, first.message, result.replay
-    );
+    ));
     Ok(ExitCode::from(1))
 }
 
@@ -192,30 +228,37 @@ fn assign(file: &str, rounds: usize, repeat: Option<u32>) -> Result<ExitCode, Fa
             .collect();
         times.sort_unstable();
         let median = times[times.len() / 2];
-        eprintln!(
+        print_stderr(format_args!(
             "{}: median {:.3} ms over {n} runs ({} members, {} partitions)",
             assignor.name(),
             median.as_secs_f64() * 1e3,
             input.group.members.len(),
             input.group.total_partitions()
-        );
+        ));
     }
+    let mut out = BufWriter::new(std::io::stdout().lock());
     if rounds == 1 {
         let assignment = assignor.assign(&input.group);
-        print!("{}", format_assignment(&input.group, &assignment));
+        print_stdout(&mut out, &format_assignment(&input.group, &assignment))?;
+        finish_stdout(out)?;
         return Ok(ExitCode::SUCCESS);
     }
     for (i, round) in run_rounds(assignor.as_ref(), &input.group, rounds)
         .iter()
         .enumerate()
     {
-        println!(
-            "# round {}: {} partitions moved, {} unassigned",
+        let header = format!(
+            "# round {}: {} partitions moved, {} unassigned\n",
             i + 1,
             round.moved,
             round.unassigned
         );
-        print!("{}", format_assignment(&input.group, &round.assignment));
+        print_stdout(&mut out, &header)?;
+        print_stdout(
+            &mut out,
+            &format_assignment(&input.group, &round.assignment),
+        )?;
     }
+    finish_stdout(out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -321,6 +321,18 @@ fn bad_scenarios_exit_2_naming_file_line_column_and_field() {
         &["group.topics", "unknown topic \"nope\""],
     );
     assert_bad(&format!("{GOOD}\n[consumers.named]\n"), &[], &["bad.toml:"]);
+    // Used to allocate a broker list of 4 billion entries and abort.
+    assert_bad(
+        &format!("[cluster]\nbrokers = 4294967295\n{GOOD}"),
+        &[],
+        &["bad.toml:2:11", "cluster.brokers", "from 1 to 10000"],
+    );
+    assert_bad(
+        &format!("[cluster]\nbrokers = 40\n{GOOD}")
+            .replace("partitions = 4", "partitions = 4\nreplication_factor = 33"),
+        &[],
+        &["topics[0].replication_factor", "from 1 to 32"],
+    );
 }
 
 #[test]
@@ -515,4 +527,144 @@ fn racks_in_assign_input_drive_rack_aware_range() {
         String::from_utf8_lossy(&o.stdout),
         "x: t-1 t-3\ny: t-0 t-2\n"
     );
+}
+
+#[test]
+fn a_closed_stdout_ends_assign_quietly_with_exit_0() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    // 200,000 partitions: the output (about 2 MB) is far more than a pipe
+    // holds, so the binary is still writing when the reader goes away.
+    let members: Vec<String> = (0..2000)
+        .map(|i| format!(r#""m{i:04}": {{"topics": ["t"]}}"#))
+        .collect();
+    let input = format!(
+        r#"{{"assignor": "roundrobin", "topics": {{"t": 200000}}, "members": {{{}}}}}"#,
+        members.join(", ")
+    );
+    let mut child = bin()
+        .args(["assign", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // Written from a thread so that neither side waits on a full pipe.
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut head = [0u8; 20];
+    stdout.read_exact(&mut head).expect("the first bytes");
+    drop(stdout);
+    writer.join().expect("writer").expect("stdin written");
+    let o = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err, "", "nothing to say about a closed stdout");
+    assert!(head.starts_with(b"m0000: t-0 "), "{head:?}");
+}
+
+#[test]
+fn assign_applies_the_size_limits_of_run() {
+    let members = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!(r#""m{i}": {{"topics": ["t0"]}}"#))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let eleven_full_topics = (0..11)
+        .map(|i| format!(r#""t{i}": 1000000"#))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let racks = (0..33)
+        .map(|i| format!(r#""r{i}""#))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (input, expect) in [
+        // Used to allocate 34 GB for the assignment and abort.
+        (
+            format!(
+                r#"{{"assignor": "range", "topics": {{"t0": 4294967295}}, "members": {{{}}}}}"#,
+                members(1)
+            ),
+            "<stdin>: topics.t0: 4294967295 partitions is above rebalance-sim's limit of 1000000 per topic",
+        ),
+        (
+            format!(
+                r#"{{"assignor": "range", "topics": {{"t0": {{"partitions": 1000001}}}}, "members": {{{}}}}}"#,
+                members(1)
+            ),
+            "topics.t0.partitions: 1000001 partitions is above rebalance-sim's limit of 1000000 per topic",
+        ),
+        (
+            format!(
+                r#"{{"assignor": "range", "topics": {{{eleven_full_topics}}}, "members": {{{}}}}}"#,
+                members(1)
+            ),
+            "topics: more than 10000000 partitions in all, rebalance-sim's limit",
+        ),
+        (
+            format!(
+                r#"{{"assignor": "range", "topics": {{"t0": 1}}, "members": {{{}}}}}"#,
+                members(100_001)
+            ),
+            "members: 100001 members is above rebalance-sim's limit of 100000",
+        ),
+        (
+            format!(
+                r#"{{"assignor": "range", "topics": {{"t0": {{"partitions": 2, "replica_racks": [["a"], [{racks}]]}}}}, "members": {{{}}}}}"#,
+                members(1)
+            ),
+            "topics.t0.replica_racks[1]: 33 replica racks is above rebalance-sim's limit of 32 per partition",
+        ),
+    ] {
+        let o = assign_stdin(&input);
+        let msg = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{expect}: {msg}");
+        assert!(msg.contains(expect), "expected {expect:?} in {msg}");
+        assert!(!msg.contains("panicked"), "{msg}");
+    }
+}
+
+#[test]
+fn assign_survives_conflicting_owned_partitions_and_extreme_generations() {
+    // t-0 listed twice by a and owned by b too; t-1 owned by three members;
+    // a owns u-0 without subscribing to u; generations at both ends of i32;
+    // c and d claim the same instance id.
+    let members = r#""a": {"topics": ["t"], "owned": [["t", 0], ["t", 0], ["t", 1], ["u", 0]], "generation": 3},
+                     "b": {"topics": ["t", "u"], "owned": [["t", 0], ["t", 1]], "generation": 3},
+                     "c": {"topics": ["t", "u"], "owned": [["t", 1]], "generation": 2147483647, "instance": "i"},
+                     "d": {"topics": ["u"], "instance": "i", "generation": -2147483648}"#;
+    for assignor in [
+        "range",
+        "roundrobin",
+        "sticky",
+        "cooperative-sticky",
+        "uniform",
+        "server-range",
+    ] {
+        let o = assign_stdin_with(
+            &["--rounds", "3"],
+            &format!(
+                r#"{{"assignor": "{assignor}", "topics": {{"t": 4, "u": 2}}, "members": {{{members}}}}}"#
+            ),
+        );
+        let msg = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{assignor}: {msg}");
+        // By the last round every partition has exactly one owner.
+        let out = String::from_utf8_lossy(&o.stdout);
+        let last = out.rsplit("# round").next().expect("a round");
+        let mut got: Vec<&str> = last
+            .lines()
+            .skip(1)
+            .flat_map(|l| l.split_whitespace().skip(1))
+            .collect();
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            ["t-0", "t-1", "t-2", "t-3", "u-0", "u-1"],
+            "{assignor}: {out}"
+        );
+    }
 }

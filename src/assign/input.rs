@@ -5,6 +5,7 @@
 //! "owned": [["t0", 0]], "generation": 1, "instance": "i1", "rack": "a"}}}`.
 
 use super::{ASSIGNOR_NAMES, Assignment, AssignorName, GroupSpec, NamedMember, TopicSpec};
+use crate::limits;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -146,15 +147,38 @@ pub fn parse_assign_input(text: &str) -> Result<AssignInput, AssignInputError> {
         )
     })?;
     let mut topics = Vec::new();
+    let mut total = 0u64;
     for (tname, tv) in expect_object(topics_value, "topics")? {
-        topics.push(parse_topic(tname, tv)?);
+        let topic = parse_topic(tname, tv)?;
+        total += u64::from(topic.partitions);
+        if total > limits::MAX_TOTAL_PARTITIONS {
+            return Err(invalid(
+                "topics",
+                format!(
+                    "more than {} partitions in all, rebalance-sim's limit",
+                    limits::MAX_TOTAL_PARTITIONS
+                ),
+            ));
+        }
+        topics.push(topic);
     }
 
     let members_value = root
         .get("members")
         .ok_or_else(|| invalid("members", "missing; an object of member id to subscription"))?;
+    let members_map = expect_object(members_value, "members")?;
+    if members_map.len() > limits::MAX_CONSUMERS as usize {
+        return Err(invalid(
+            "members",
+            format!(
+                "{} members is above rebalance-sim's limit of {}",
+                members_map.len(),
+                limits::MAX_CONSUMERS
+            ),
+        ));
+    }
     let mut members = Vec::new();
-    for (id, mv) in expect_object(members_value, "members")? {
+    for (id, mv) in members_map {
         members.push(parse_member(id, mv, &topics)?);
     }
 
@@ -163,10 +187,25 @@ pub fn parse_assign_input(text: &str) -> Result<AssignInput, AssignInputError> {
     Ok(AssignInput { assignor, group })
 }
 
+/// A topic's partition count, within rebalance-sim's limit per topic.
+fn partition_count(v: &Value, path: &str) -> Result<u32, AssignInputError> {
+    let n = as_u32(v, path)?;
+    if n > limits::MAX_PARTITIONS_PER_TOPIC {
+        return Err(invalid(
+            path,
+            format!(
+                "{n} partitions is above rebalance-sim's limit of {} per topic",
+                limits::MAX_PARTITIONS_PER_TOPIC
+            ),
+        ));
+    }
+    Ok(n)
+}
+
 fn parse_topic(name: &str, v: &Value) -> Result<TopicSpec, AssignInputError> {
     let path = format!("topics.{name}");
     if v.is_number() {
-        return Ok(TopicSpec::new(name, as_u32(v, &path)?));
+        return Ok(TopicSpec::new(name, partition_count(v, &path)?));
     }
     let obj = v.as_object().ok_or_else(|| {
         invalid(
@@ -178,7 +217,7 @@ fn parse_topic(name: &str, v: &Value) -> Result<TopicSpec, AssignInputError> {
         )
     })?;
     reject_unknown(obj, &path, &["partitions", "replica_racks"])?;
-    let partitions = as_u32(
+    let partitions = partition_count(
         obj.get("partitions")
             .ok_or_else(|| invalid(join(&path, "partitions"), "missing"))?,
         &join(&path, "partitions"),
@@ -188,7 +227,18 @@ fn parse_topic(name: &str, v: &Value) -> Result<TopicSpec, AssignInputError> {
         let rpath = join(&path, "replica_racks");
         for (i, entry) in as_array(rv, &rpath)?.iter().enumerate() {
             let epath = format!("{rpath}[{i}]");
-            let racks = as_array(entry, &epath)?
+            let entry = as_array(entry, &epath)?;
+            if entry.len() > limits::MAX_REPLICAS as usize {
+                return Err(invalid(
+                    &epath,
+                    format!(
+                        "{} replica racks is above rebalance-sim's limit of {} per partition",
+                        entry.len(),
+                        limits::MAX_REPLICAS
+                    ),
+                ));
+            }
+            let racks = entry
                 .iter()
                 .enumerate()
                 .map(|(j, r)| as_string(r, &format!("{epath}[{j}]")))
@@ -286,7 +336,8 @@ fn unknown_topic(path: &str, name: &str, topics: &[TopicSpec]) -> AssignInputErr
 }
 
 /// Formats an assignment as `member: t0-0 t0-3`, one line per member sorted
-/// by member id, partitions by topic name then number.
+/// by member id, partitions by topic name then number. A member without a
+/// list prints with none; lists beyond the members are not printed.
 pub fn format_assignment(group: &GroupSpec, assignment: &Assignment) -> String {
     let mut order: Vec<usize> = (0..group.members.len()).collect();
     order.sort_by(|&a, &b| group.members[a].id.cmp(&group.members[b].id));
@@ -294,9 +345,12 @@ pub fn format_assignment(group: &GroupSpec, assignment: &Assignment) -> String {
     for m in order {
         out.push_str(&group.members[m].id);
         out.push(':');
-        for &tp in &assignment.per_member[m] {
+        for &tp in assignment.per_member.get(m).into_iter().flatten() {
             out.push(' ');
-            out.push_str(&group.topics[tp.topic as usize].name);
+            match group.topics.get(tp.topic as usize) {
+                Some(t) => out.push_str(&t.name),
+                None => out.push_str(&format!("<topic id {}>", tp.topic)),
+            }
             out.push('-');
             out.push_str(&tp.partition.to_string());
         }

@@ -175,9 +175,31 @@ impl GroupSpec {
         })
     }
 
-    /// `topic-partition` as Kafka prints it.
+    /// `topic-partition` as Kafka prints it; a topic id out of range
+    /// prints as `<topic id N>`.
     pub fn tp_name(&self, tp: TopicPartition) -> String {
-        format!("{}-{}", self.topics[tp.topic as usize].name, tp.partition)
+        match self.topics.get(tp.topic as usize) {
+            Some(t) => format!("{}-{}", t.name, tp.partition),
+            None => format!("<topic id {}>-{}", tp.topic, tp.partition),
+        }
+    }
+
+    /// True when `tp` names a partition of these topics.
+    pub fn contains(&self, tp: TopicPartition) -> bool {
+        self.topics
+            .get(tp.topic as usize)
+            .is_some_and(|t| tp.partition < t.partitions)
+    }
+
+    /// True when `assignment` has one list per member and only partitions
+    /// that exist: the shape every check of its content relies on.
+    pub fn fits(&self, assignment: &Assignment) -> bool {
+        assignment.per_member.len() == self.members.len()
+            && assignment
+                .per_member
+                .iter()
+                .flatten()
+                .all(|&tp| self.contains(tp))
     }
 
     /// For each topic, the number of partitions of the topics before it:

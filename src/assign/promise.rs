@@ -20,12 +20,17 @@ pub enum BalancePromise {
 }
 
 /// Checks `assignment` against `promise`; returns a description of the
-/// first broken promise.
+/// first broken promise. Balance is only defined for an assignment that
+/// fits the group ([`GroupSpec::fits`]); for any other this returns `None`
+/// (invariant 1 reports it).
 pub fn check_promise(
     promise: BalancePromise,
     group: &GroupSpec,
     assignment: &Assignment,
 ) -> Option<String> {
+    if !group.fits(assignment) {
+        return None;
+    }
     match promise {
         BalancePromise::None => None,
         BalancePromise::PerTopic => {
@@ -85,8 +90,12 @@ pub fn check_promise(
 
 /// Kafka's balance check (`isBalanced` of the sticky assignors): a member
 /// with at least two fewer partitions than another must not subscribe to
-/// any topic of which that other member holds a partition.
+/// any topic of which that other member holds a partition. `None` for an
+/// assignment that does not fit the group ([`GroupSpec::fits`]).
 pub fn kafka_balance_violation(group: &GroupSpec, assignment: &Assignment) -> Option<String> {
+    if !group.fits(assignment) {
+        return None;
+    }
     let n = group.members.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&m| assignment.per_member[m].len());

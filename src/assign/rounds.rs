@@ -45,7 +45,9 @@ pub fn run_rounds(assignor: &dyn Assignor, group: &GroupSpec, rounds: usize) -> 
             })
             .sum();
         let assigned: u64 = assignment.per_member.iter().map(|v| v.len() as u64).sum();
-        generation += 1;
+        // Input may already carry i32::MAX: later rounds then share it
+        // rather than overflow.
+        generation = generation.saturating_add(1);
         for (m, now) in spec.members.iter_mut().zip(&assignment.per_member) {
             m.owned.clone_from(now);
             m.generation = Some(generation);

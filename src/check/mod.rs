@@ -133,8 +133,11 @@ pub fn check_assignment_validity(group: &GroupSpec, assignment: &Assignment) -> 
         for &tp in parts {
             let Some(topic) = group.topics.get(tp.topic as usize) else {
                 return Some(format!(
-                    "member {} got a partition of an unknown topic",
-                    member.id
+                    "member {} got partition {} of topic id {}, which does not exist ({} topics)",
+                    member.id,
+                    tp.partition,
+                    tp.topic,
+                    group.topics.len()
                 ));
             };
             if tp.partition >= topic.partitions {
@@ -154,6 +157,13 @@ pub fn check_assignment_validity(group: &GroupSpec, assignment: &Assignment) -> 
             }
             let slot = &mut owner[offsets[tp.topic as usize] + tp.partition as usize];
             if let Some(other) = slot.replace(m) {
+                if other == m {
+                    return Some(format!(
+                        "{} is listed twice for member {}",
+                        group.tp_name(tp),
+                        member.id
+                    ));
+                }
                 return Some(format!(
                     "{} is assigned to both {} and {}",
                     group.tp_name(tp),

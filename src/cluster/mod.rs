@@ -89,7 +89,15 @@ impl Cluster {
         self.topics.iter().map(|t| t.partitions as usize).sum()
     }
 
-    /// Dense index of a partition among all partitions.
+    /// True when `tp` names a partition of this cluster.
+    pub fn contains(&self, tp: TopicPartition) -> bool {
+        self.topics
+            .get(tp.topic as usize)
+            .is_some_and(|t| tp.partition < t.partitions)
+    }
+
+    /// Dense index of a partition among all partitions; `tp` must exist
+    /// (see [`Cluster::contains`]).
     pub fn index_of(&self, tp: TopicPartition) -> usize {
         (self.topics[tp.topic as usize].first_index + tp.partition) as usize
     }
@@ -111,9 +119,14 @@ impl Cluster {
             .map(|i| i as u32)
     }
 
-    /// `topic-partition`, as Kafka prints it.
+    /// `topic-partition`, as Kafka prints it. A topic id out of range
+    /// (from a broken custom assignor, logged before invariant 1 reports
+    /// it) prints as `<topic id N>`.
     pub fn tp_name(&self, tp: TopicPartition) -> String {
-        format!("{}-{}", self.topics[tp.topic as usize].name, tp.partition)
+        match self.topics.get(tp.topic as usize) {
+            Some(t) => format!("{}-{}", t.name, tp.partition),
+            None => format!("<topic id {}>-{}", tp.topic, tp.partition),
+        }
     }
 
     /// Records written to `tp` and visible by time `now`: its log-end

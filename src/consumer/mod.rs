@@ -843,18 +843,34 @@ impl Consumer {
             members: members.as_ref().clone(),
         });
         let assignment = Arc::new(env.assignor.assign(&group));
+        out.facts.push(Fact::AssignmentComputed {
+            generation: joined.generation,
+            leader: joined.member_id.clone(),
+            group: group.clone(),
+            assignment: assignment.clone(),
+        });
+        // A custom assignor may return partitions that do not exist, or
+        // too few or too many member lists. Kafka's client would fail on
+        // such an assignment; the simulator reports it as invariant 1
+        // (from the fact above) and carries on with what is valid: unknown
+        // partitions are dropped, lists beyond the members ignored (zip),
+        // missing ones mean no partitions, a partition listed twice for
+        // one member is kept once.
         let per_member = group
             .members
             .iter()
             .zip(&assignment.per_member)
-            .map(|(m, parts)| (m.id.clone(), parts.clone()))
+            .map(|(m, parts)| {
+                let mut valid: Vec<TopicPartition> = parts
+                    .iter()
+                    .copied()
+                    .filter(|&tp| env.cluster.contains(tp))
+                    .collect();
+                valid.sort_unstable();
+                valid.dedup();
+                (m.id.clone(), valid)
+            })
             .collect();
-        out.facts.push(Fact::AssignmentComputed {
-            generation: joined.generation,
-            leader: joined.member_id.clone(),
-            group,
-            assignment,
-        });
         Arc::new(per_member)
     }
 

@@ -42,7 +42,7 @@ pub fn batch_time(dist: &TimeDist, n: u32, rng: &mut SimRng) -> Duration {
 pub fn mean_time(dist: &TimeDist) -> Duration {
     match *dist {
         TimeDist::Constant(d) => d,
-        TimeDist::Uniform { min, max } => Duration((min.micros() + max.micros()) / 2),
+        TimeDist::Uniform { min, max } => Duration(min.micros().midpoint(max.micros())),
         TimeDist::Normal { mean, .. } | TimeDist::Exponential { mean } => mean,
     }
 }
@@ -111,5 +111,24 @@ mod tests {
             batch_time(&TimeDist::Constant(ms), 7, &mut rng_stream(1, "t")),
             Duration(7000)
         );
+    }
+
+    #[test]
+    fn the_longest_durations_do_not_overflow() {
+        let max = Duration(u64::MAX);
+        let uniform = TimeDist::Uniform { min: max, max };
+        assert_eq!(mean_time(&uniform), max);
+        let mut rng = rng_stream(1, "t");
+        for dist in [
+            uniform,
+            TimeDist::Constant(max),
+            TimeDist::Normal {
+                mean: max,
+                stddev: max,
+            },
+            TimeDist::Exponential { mean: max },
+        ] {
+            assert_eq!(batch_time(&dist, u32::MAX, &mut rng), max, "{dist:?}");
+        }
     }
 }

@@ -77,6 +77,16 @@ impl Scenario {
                 "brokers and offsets_topic_partitions must be at least 1".into(),
             ));
         }
+        if c.brokers > limits::MAX_BROKERS {
+            return Err(fail(
+                "cluster.brokers",
+                format!(
+                    "{} is out of range; expected 1 to {}",
+                    c.brokers,
+                    limits::MAX_BROKERS
+                ),
+            ));
+        }
         if c.racks.iter().any(|r| r.trim().is_empty()) {
             return Err(fail("cluster.racks", "an empty rack name".into()));
         }
@@ -134,12 +144,17 @@ impl Scenario {
                 ));
             }
             ms(fail, &field("linger"), t.linger, 0)?;
-            if t.replication_factor == 0 || t.replication_factor > c.brokers {
+            if t.replication_factor == 0
+                || t.replication_factor > c.brokers
+                || t.replication_factor > limits::MAX_REPLICAS
+            {
                 return Err(fail(
                     &field("replication_factor"),
                     format!(
-                        "{} is out of range; expected 1 to the {} brokers",
-                        t.replication_factor, c.brokers
+                        "{} is out of range; expected 1 to the {} brokers, at most {}",
+                        t.replication_factor,
+                        c.brokers,
+                        limits::MAX_REPLICAS
                     ),
                 ));
             }

@@ -163,7 +163,7 @@ pub struct RawMeta {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCluster {
-    pub brokers: Option<Count>,
+    pub brokers: Option<Bounded<1, { crate::limits::MAX_BROKERS }>>,
     pub racks: Option<Vec<Spanned<String>>>,
     pub network_latency: Option<Spanned<toml::Value>>,
     pub offsets_topic_partitions: Option<Count>,
@@ -180,7 +180,7 @@ pub struct RawTopic {
     #[serde(default)]
     pub produce_rate: Option<Rate>,
     pub linger: Option<KafkaMs<0>>,
-    pub replication_factor: Option<Spanned<Count>>,
+    pub replication_factor: Option<Spanned<Bounded<1, { crate::limits::MAX_REPLICAS }>>>,
 }
 
 /// `[group]`: the consumer group's configuration.
