@@ -151,9 +151,9 @@ pub fn is_converged(
         let c = &consumers[m.endpoint.consumer];
         // Running, stable and not paused hold for everyone (the counts).
         let healthy = c.is_running()
-            && c.member_id() == m.id
-            && c.generation() == coordinator.generation()
-            && c.assigned() == m.assignment;
+            && c.member_id() == Some(m.id)
+            && c.generation() == Some(coordinator.generation())
+            && c.owns_exactly(m.assignment);
         if !healthy {
             return false;
         }

@@ -1,0 +1,129 @@
+//! Offset commits: auto-commit every interval from `poll()`, a sync commit
+//! after each batch, the commit before revoking and on close; the table of
+//! commits in flight, each with the member id and generation it was sent
+//! with, and the client's reaction to a failed commit as Kafka's
+//! `ConsumerCoordinator.OffsetCommitResponseHandler`.
+
+use super::membership::MemberState;
+use super::{Consumer, ConsumerEnv, ConsumerOutbox};
+use crate::coordinator::protocol::{GroupError, Request};
+use crate::events::Fact;
+use crate::scenario::CommitMode;
+use crate::sim::Time;
+use std::collections::BTreeMap;
+
+/// Commit bookkeeping of one process.
+#[derive(Debug, Clone)]
+pub struct Commits {
+    /// (member id, generation) each in-flight commit was sent with.
+    in_flight: BTreeMap<u64, (String, i32)>,
+    next_token: u64,
+    /// When the next auto-commit is due (auto mode).
+    next_auto_commit: Option<Time>,
+    /// The sync commit after the current batch, if one is in flight.
+    pub batch_commit: Option<u64>,
+}
+
+impl Commits {
+    /// A new process's commits: the first auto-commit one interval after
+    /// `now`.
+    pub fn new(now: Time, mode: CommitMode) -> Self {
+        Commits {
+            in_flight: BTreeMap::new(),
+            next_token: 0,
+            next_auto_commit: match mode {
+                CommitMode::Auto { interval } => Some(now + interval),
+                CommitMode::Sync => None,
+            },
+            batch_commit: None,
+        }
+    }
+
+    /// When the next auto-commit is due, in auto mode.
+    pub fn next_auto_commit(&self) -> Option<Time> {
+        self.next_auto_commit
+    }
+}
+
+impl Consumer {
+    /// Kafka commits before revoking with auto-commit, or when the
+    /// application's revoke callback commits.
+    pub(super) fn commits_before_revoke(&self) -> bool {
+        matches!(self.group.commit, CommitMode::Auto { .. }) || self.group.commit_on_revoke
+    }
+
+    /// Kafka's `generationIfStable() != null`: commits are only sent by a
+    /// member that completed its last rebalance.
+    pub(super) fn in_active_group(&self) -> bool {
+        self.member.in_generation() && self.member.state().completed_rebalance()
+    }
+
+    /// Commits every consumed position; returns the commit's token.
+    pub(super) fn send_commit(&mut self, out: &mut ConsumerOutbox) -> u64 {
+        self.commits.next_token += 1;
+        let token = self.commits.next_token;
+        let (member_id, generation) = self.member.wire_identity();
+        self.commits
+            .in_flight
+            .insert(token, (member_id.clone(), generation));
+        out.requests.push(Request::Commit {
+            member_id,
+            generation,
+            instance_id: self.config.instance_id.clone(),
+            offsets: self.owned.consumed(),
+            token,
+        });
+        token
+    }
+
+    /// The auto-commit in `poll()`, when its interval has passed.
+    pub(super) fn maybe_auto_commit(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        if let (CommitMode::Auto { interval }, Some(due)) =
+            (self.group.commit, self.commits.next_auto_commit)
+        {
+            if now >= due {
+                self.commits.next_auto_commit = Some(now + interval);
+                if !self.owned.is_empty() && self.in_active_group() {
+                    self.send_commit(out);
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_commit(
+        &mut self,
+        now: Time,
+        token: u64,
+        result: Result<(), GroupError>,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
+        let sent_for = self.commits.in_flight.remove(&token);
+        if let Err(error) = result {
+            out.facts.push(Fact::CommitFailed {
+                consumer: self.index,
+                error: error.name().to_string(),
+            });
+            // Like Kafka, an error about a generation the member has since
+            // left does not reset the newer one.
+            let current = sent_for.as_ref() == Some(&self.member.wire_identity());
+            let about_generation = matches!(
+                error,
+                GroupError::IllegalGeneration | GroupError::UnknownMemberId
+            );
+            if (current || !about_generation) && !self.react_to(error, out) {
+                return;
+            }
+        }
+        match self.member.state() {
+            MemberState::Committing(t) if t == token => self.revoke_then_join(now, out),
+            MemberState::Closing(t) if t == token => self.finish_close(now, out),
+            _ if self.commits.batch_commit == Some(token) => {
+                self.commits.batch_commit = None;
+                self.poll.in_poll = true;
+                self.drive_poll(now, env, out);
+            }
+            _ => {}
+        }
+    }
+}

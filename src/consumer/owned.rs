@@ -1,0 +1,188 @@
+//! The partitions a consumer owns: per partition its dense index and its
+//! position (none until the committed offset is fetched), sorted by topic
+//! then partition. Fetching rotates over them from a cursor, as Kafka's
+//! fetcher does, and finds the ones with records through [`ReadyIndex`], so
+//! a poll costs what it reads. Adding or removing partitions keeps the
+//! positions of the others (incremental rebalancing needs that).
+
+use super::ready::{NEVER, ReadyIndex};
+use crate::assign::TopicPartition;
+use crate::cluster::Cluster;
+use crate::sim::{Duration, Time};
+
+/// One owned partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Owned {
+    tp: TopicPartition,
+    /// Dense index among all partitions of the cluster.
+    index: usize,
+    /// Next offset to read; `None` until the committed offset is known.
+    position: Option<u64>,
+}
+
+/// A range of records read by one poll: (dense partition, from, to).
+pub type Range = (usize, u64, u64);
+
+/// The owned partitions and their positions.
+#[derive(Debug, Clone, Default)]
+pub struct OwnedPartitions {
+    /// Sorted by `tp`.
+    owned: Vec<Owned>,
+    /// Keys of positioned partitions; rebuilt when the set changes.
+    ready: ReadyIndex,
+    /// (topic, first, end) ranges of `owned`.
+    topic_ranges: Vec<(u32, usize, usize)>,
+    /// Where the next poll starts reading.
+    cursor: usize,
+}
+
+impl OwnedPartitions {
+    /// The owned partitions, sorted.
+    pub fn partitions(&self) -> Vec<TopicPartition> {
+        self.owned.iter().map(|o| o.tp).collect()
+    }
+
+    /// Number of owned partitions.
+    pub fn len(&self) -> usize {
+        self.owned.len()
+    }
+
+    /// True when nothing is owned.
+    pub fn is_empty(&self) -> bool {
+        self.owned.is_empty()
+    }
+
+    /// True when `tps` (sorted) are exactly the owned partitions.
+    pub fn is(&self, tps: &[TopicPartition]) -> bool {
+        self.owned.len() == tps.len() && self.owned.iter().zip(tps).all(|(o, t)| o.tp == *t)
+    }
+
+    /// Dense indices of the partitions that have no position yet.
+    pub fn unpositioned(&self) -> Vec<usize> {
+        self.owned
+            .iter()
+            .filter(|o| o.position.is_none())
+            .map(|o| o.index)
+            .collect()
+    }
+
+    /// Replaces everything owned by `tps` (any order), without positions.
+    pub fn assign(&mut self, tps: &[TopicPartition], cluster: &Cluster) {
+        self.owned = tps
+            .iter()
+            .map(|&tp| Owned {
+                tp,
+                index: cluster.index_of(tp),
+                position: None,
+            })
+            .collect();
+        self.owned.sort_unstable_by_key(|o| o.tp);
+        self.owned.dedup_by_key(|o| o.tp);
+        self.cursor = 0;
+        self.reindex(cluster);
+    }
+
+    /// Gives up everything; returns what was owned.
+    pub fn take_all(&mut self) -> Vec<TopicPartition> {
+        let tps = self.partitions();
+        *self = OwnedPartitions::default();
+        tps
+    }
+
+    /// Sets positions from `(dense index, position)` pairs.
+    pub fn set_positions(&mut self, positions: &[(usize, u64)], cluster: &Cluster) {
+        // Sorted by partition, so by dense index too.
+        for &(index, position) in positions {
+            if let Ok(k) = self.owned.binary_search_by_key(&index, |o| o.index) {
+                self.owned[k].position = Some(position);
+            }
+        }
+        self.reindex(cluster);
+    }
+
+    /// (dense index, position) of every positioned partition: what a commit
+    /// of all consumed offsets sends.
+    pub fn consumed(&self) -> Vec<(usize, u64)> {
+        self.owned
+            .iter()
+            .filter_map(|o| o.position.map(|p| (o.index, p)))
+            .collect()
+    }
+
+    fn key(o: &Owned, cluster: &Cluster) -> u64 {
+        match o.position {
+            None => NEVER,
+            Some(p) => cluster
+                .records_needed(o.tp.topic, o.tp.partition, p)
+                .unwrap_or(NEVER),
+        }
+    }
+
+    fn reindex(&mut self, cluster: &Cluster) {
+        let keys: Vec<u64> = self.owned.iter().map(|o| Self::key(o, cluster)).collect();
+        self.ready = ReadyIndex::new(keys.into_iter());
+        debug_assert_eq!(self.ready.len(), self.owned.len());
+        self.topic_ranges.clear();
+        let mut first = 0;
+        for i in 1..=self.owned.len() {
+            if i == self.owned.len() || self.owned[i].tp.topic != self.owned[first].tp.topic {
+                self.topic_ranges
+                    .push((self.owned[first].tp.topic, first, i));
+                first = i;
+            }
+        }
+    }
+
+    /// Reads up to `max_records` from partitions with records visible at
+    /// `now`, in round-robin order from the cursor, each at most once;
+    /// advances positions and the cursor.
+    pub fn fetch(&mut self, now: Time, max_records: u64, cluster: &Cluster) -> Vec<Range> {
+        let n = self.owned.len();
+        let mut remaining = max_records;
+        let mut ranges = Vec::new();
+        let mut last = None;
+        'scan: for (lo, hi) in [(self.cursor, n), (0, self.cursor)] {
+            for k in 0..self.topic_ranges.len() {
+                let (topic, first, end) = self.topic_ranges[k];
+                let (mut from, to) = (first.max(lo), end.min(hi));
+                if from >= to {
+                    continue;
+                }
+                let visible = cluster.visible_records(topic, now);
+                while let Some(i) = self.ready.first_ready(from, to, visible) {
+                    let o = &mut self.owned[i];
+                    let leo = cluster.share_of(topic, o.tp.partition, visible);
+                    let pos = o.position.expect("only positioned partitions are ready");
+                    debug_assert!(leo > pos, "a ready partition has records");
+                    let take = (leo - pos).min(remaining);
+                    ranges.push((o.index, pos, pos + take));
+                    o.position = Some(pos + take);
+                    let key = Self::key(o, cluster);
+                    self.ready.set(i, key);
+                    remaining -= take;
+                    last = Some(i);
+                    if remaining == 0 {
+                        break 'scan;
+                    }
+                    from = i + 1;
+                }
+            }
+        }
+        if let Some(i) = last {
+            self.cursor = (i + 1) % n.max(1);
+        }
+        ranges
+    }
+
+    /// When the next record of any positioned partition becomes readable:
+    /// visible at the broker plus one `latency`.
+    pub fn next_data_at(&self, cluster: &Cluster, latency: Duration) -> Option<Time> {
+        self.topic_ranges
+            .iter()
+            .filter_map(|&(topic, first, end)| {
+                cluster.time_when_visible(topic, self.ready.min_key(first, end))
+            })
+            .map(|t| t + latency)
+            .min()
+    }
+}

@@ -1,0 +1,237 @@
+//! The application's poll loop: `poll()` returns up to `max.poll.records`
+//! from the owned partitions with records, the batch is processed, the
+//! next `poll()` follows; stalls lengthen batches; `max.poll.interval.ms`
+//! is watched by the heartbeat thread. The loop asks the membership what
+//! to do at each `poll()` ([`Consumer::membership_poll`]) and fetches only
+//! when it may.
+
+use super::processing::batch_time;
+use super::{Consumer, ConsumerEnv, ConsumerOutbox, ConsumerTimer};
+use crate::events::Fact;
+use crate::sim::{Duration, Time, Timer};
+
+/// A batch the application is processing.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// (dense partition, from, to) in fetch order.
+    pub ranges: Vec<(usize, u64, u64)>,
+    /// When processing started.
+    pub started: Time,
+    /// When it ends.
+    pub ends: Time,
+}
+
+/// The application thread's state.
+#[derive(Debug, Clone, Default)]
+pub struct PollLoop {
+    /// Inside `poll()` (blocked or about to return), not processing.
+    pub in_poll: bool,
+    /// When the application last called `poll()`.
+    pub last_poll: Time,
+    /// The batch being processed.
+    pub batch: Option<Batch>,
+    /// Stall time not yet spent (a stall that began outside a batch).
+    pub stall_debt: Duration,
+    /// The blocked `poll()` wakes (data or auto-commit due).
+    pub wake: Timer,
+    /// The batch is done.
+    pub batch_timer: Timer,
+    /// The `max.poll.interval.ms` check (one pending at a time; it re-arms
+    /// lazily when polls moved the deadline).
+    pub poll_timeout: Timer,
+}
+
+impl Consumer {
+    pub(super) fn enter_poll(
+        &mut self,
+        now: Time,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
+        self.poll.in_poll = true;
+        if self.poll.stall_debt > Duration::ZERO {
+            return self.start_batch(now, Vec::new(), Duration::ZERO, out);
+        }
+        self.drive_poll(now, env, out);
+    }
+
+    /// The body of `poll()`: called when the application enters it and
+    /// whenever something happens while it is blocked inside.
+    pub(super) fn drive_poll(
+        &mut self,
+        now: Time,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
+        if !self.poll.in_poll || !self.running {
+            return;
+        }
+        self.poll.last_poll = now;
+        if self.closing {
+            return self.begin_close(now, out);
+        }
+        if self.membership_poll(now, out) {
+            self.maybe_auto_commit(now, out);
+            self.fetch_or_wait(now, env, out);
+        }
+    }
+
+    fn fetch_or_wait(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+        let max = u64::from(self.group.max_poll_records);
+        let ranges = self.owned.fetch(now, max, env.cluster);
+        if !ranges.is_empty() {
+            let records: u64 = ranges.iter().map(|(_, from, to)| to - from).sum();
+            let took = batch_time(&self.config.processing, records as u32, &mut self.rng);
+            self.start_batch(now, ranges, took, out);
+            return;
+        }
+        // Nothing to read: block until data arrives or auto-commit is due.
+        let mut wake = self.owned.next_data_at(env.cluster, env.latency);
+        if let (Some(due), false) = (self.commits.next_auto_commit(), self.owned.is_empty()) {
+            wake = Some(wake.map_or(due, |w| w.min(due)));
+        }
+        if let Some(at) = wake {
+            let id = self.poll.wake.arm();
+            out.timers.push((at.max(now), ConsumerTimer::Poll(id)));
+        }
+    }
+
+    /// The application leaves `poll()` with `ranges` to process for `took`.
+    pub(super) fn start_batch(
+        &mut self,
+        now: Time,
+        ranges: Vec<(usize, u64, u64)>,
+        took: Duration,
+        out: &mut ConsumerOutbox,
+    ) {
+        let took = took + std::mem::take(&mut self.poll.stall_debt);
+        let batch = Batch {
+            ranges,
+            started: now,
+            ends: now + took,
+        };
+        let id = self.poll.batch_timer.arm();
+        out.timers.push((batch.ends, ConsumerTimer::BatchDone(id)));
+        self.poll.batch = Some(batch);
+        self.poll.in_poll = false;
+        self.poll.last_poll = now;
+        if !self.poll.poll_timeout.is_armed() {
+            let id = self.poll.poll_timeout.arm();
+            out.timers.push((
+                now + self.group.max_poll_interval,
+                ConsumerTimer::PollTimeout(id),
+            ));
+        }
+    }
+
+    /// The batch in progress ends `by` later.
+    fn extend_batch(&mut self, by: Duration, out: &mut ConsumerOutbox) -> bool {
+        let Some(batch) = &mut self.poll.batch else {
+            return false;
+        };
+        batch.ends += by;
+        let ends = batch.ends;
+        let id = self.poll.batch_timer.arm();
+        out.timers.push((ends, ConsumerTimer::BatchDone(id)));
+        true
+    }
+
+    /// The process stalls until `until`: the batch in progress finishes
+    /// that much later.
+    pub fn pause(&mut self, now: Time, until: Time, out: &mut ConsumerOutbox) {
+        self.extend_batch(until.since(now), out);
+    }
+
+    /// The application thread blocks for `duration` (the heartbeat thread
+    /// does not): the current batch, or the next one, takes that much longer.
+    pub fn stall(&mut self, now: Time, duration: Duration, out: &mut ConsumerOutbox) {
+        if self.extend_batch(duration, out) {
+            return;
+        }
+        if self.poll.in_poll && self.running {
+            self.start_batch(now, Vec::new(), duration, out);
+        } else {
+            self.poll.stall_debt = self.poll.stall_debt + duration;
+        }
+    }
+
+    pub(super) fn batch_done(
+        &mut self,
+        now: Time,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
+        let Some(batch) = self.poll.batch.take() else {
+            return;
+        };
+        for &(partition, from, to) in &batch.ranges {
+            out.facts.push(Fact::Processed {
+                consumer: self.index,
+                partition,
+                from,
+                to,
+                since: batch.started,
+            });
+        }
+        if self.group.commit == crate::scenario::CommitMode::Sync && !self.owned.is_empty() {
+            if self.in_active_group() {
+                let token = self.send_commit(out);
+                self.commits.batch_commit = Some(token);
+                return;
+            }
+            // Kafka fails the commit locally (CommitFailedException): the
+            // consumer is no longer part of an active group.
+            out.facts.push(Fact::CommitFailed {
+                consumer: self.index,
+                error: "not part of an active group (CommitFailedException)".into(),
+            });
+        }
+        self.enter_poll(now, env, out);
+    }
+
+    /// The heartbeat thread's `max.poll.interval.ms` check.
+    pub(super) fn poll_timeout_due(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        let deadline = self.poll.last_poll + self.group.max_poll_interval;
+        if self.poll.in_poll {
+            // Re-armed when the application next leaves poll().
+        } else if now < deadline {
+            let id = self.poll.poll_timeout.arm();
+            out.timers.push((deadline, ConsumerTimer::PollTimeout(id)));
+        } else {
+            self.poll_timed_out(now, out);
+        }
+    }
+}
+
+/// On a crash mid-batch, the records processed before the crash (in fetch
+/// order, pro rata of the elapsed time) count as processed.
+pub(super) fn credit_partial_batch(
+    consumer: usize,
+    batch: &Batch,
+    now: Time,
+    out: &mut ConsumerOutbox,
+) {
+    let total: u64 = batch.ranges.iter().map(|(_, f, t)| t - f).sum();
+    let span = batch.ends.since(batch.started).micros();
+    let done = if span == 0 {
+        total
+    } else {
+        (u128::from(total) * u128::from(now.since(batch.started).micros().min(span))
+            / u128::from(span)) as u64
+    };
+    let mut left = done;
+    for &(partition, from, to) in &batch.ranges {
+        if left == 0 {
+            break;
+        }
+        let take = (to - from).min(left);
+        out.facts.push(Fact::Processed {
+            consumer,
+            partition,
+            from,
+            to: from + take,
+            since: batch.started,
+        });
+        left -= take;
+    }
+}
