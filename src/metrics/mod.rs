@@ -174,6 +174,10 @@ impl Metrics {
             Fact::CommitFailed { consumer, .. } => self.consumers[*consumer].commits_failed += 1,
             Fact::StateChanged { state, reason, .. } => self.set_state(now, *state, reason),
             Fact::PollTimeout { consumer, .. } => self.poll_timeouts.push((now, *consumer)),
+            // A rebalance is a new generation (a join phase that ends with
+            // no members forms none), so the count holds for KIP-848
+            // epochs too.
+            Fact::GenerationStarted { .. } => self.rebalances += 1,
             _ => {}
         }
     }
@@ -258,9 +262,6 @@ impl Metrics {
         if was {
             self.rebalancing_micros += now.since(self.state_since).micros();
         }
-        if state == GroupState::PreparingRebalance && self.state != GroupState::PreparingRebalance {
-            self.rebalances += 1;
-        }
         if is && !was {
             self.rebalance_spans.push((now, None, reason.to_string()));
         } else if was && !is {
@@ -318,7 +319,7 @@ impl Metrics {
         &self.samples
     }
 
-    /// Times the group entered PreparingRebalance.
+    /// Generations formed (rebalances that completed a join phase).
     pub fn rebalances(&self) -> u32 {
         self.rebalances
     }

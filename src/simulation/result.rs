@@ -45,7 +45,7 @@ pub struct Summary {
     pub duration_ms: u64,
     /// Assignor used by the group leader.
     pub assignor: String,
-    /// Times the group entered PreparingRebalance.
+    /// Rebalances: new generations formed.
     pub rebalances: u32,
     /// The generation at the end.
     pub final_generation: i32,
