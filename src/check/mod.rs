@@ -1,14 +1,34 @@
-//! Invariants (design §4), each checked as the run goes:
-//! 1. every assignment gives each partition to at most one member, only to
-//!    subscribers, and (eager) assigns every subscribed partition;
-//! 3. committed offsets never go backwards;
-//! 4. under at-least-once settings no record is lost;
-//! 5. after the last fault the group converges within a bound;
-//! 6. the assignor keeps its balance promise.
+//! Invariants (design §4), one checker per invariant, each in its own file:
+//! 1. [`assignment`]: every assignment gives each partition to at most one
+//!    member, only to subscribers, and (eager) assigns every subscribed
+//!    partition;
+//! 3. [`committed`]: committed offsets never go backwards;
+//! 4. [`at_least_once`]: under at-least-once settings no record is lost;
+//! 5. [`convergence`]: after the last fault the group converges within a
+//!    bound, and stays converged;
+//! 6. [`promise`]: the assignor keeps its balance promise.
+//!
+//! (Invariant 2 comes with cooperative rebalancing.) [`Checker`] feeds
+//! every fact to every checker, asks 4 and 5 when the simulation says, and
+//! keeps the violations.
 
-use crate::assign::{Assignment, BalancePromise, GroupSpec, check_promise};
-use crate::events::Fact;
-use crate::sim::Time;
+pub mod assignment;
+pub mod at_least_once;
+pub mod committed;
+pub mod convergence;
+pub mod promise;
+
+pub use assignment::check_assignment_validity;
+
+use crate::assign::BalancePromise;
+use crate::events::{Fact, GroupState};
+use crate::offsets::OffsetLedger;
+use crate::sim::{Duration, Time};
+use assignment::AssignmentCheck;
+use at_least_once::AtLeastOnceCheck;
+use committed::CommittedCheck;
+use convergence::{ConvergenceCheck, GroupAtBound};
+use promise::PromiseCheck;
 use serde::Serialize;
 
 /// One broken invariant.
@@ -22,11 +42,30 @@ pub struct Violation {
     pub message: String,
 }
 
-/// Watches facts and reports violations.
+/// The checker of one invariant.
+pub trait InvariantCheck {
+    /// The invariant's number, as in the design.
+    fn invariant(&self) -> u8;
+
+    /// Looks at one fact; returns what it breaks, if anything.
+    /// `partition_name` names a partition by its dense index. Checkers
+    /// that the simulation asks at set moments instead (4 at the end of the
+    /// run, 5 at its bound) keep this default: no single fact decides them.
+    fn observe(&mut self, fact: &Fact, partition_name: &dyn Fn(usize) -> String) -> Option<String> {
+        let _ = (fact, partition_name);
+        None
+    }
+}
+
+/// Watches facts and reports violations: a dispatcher over one checker
+/// per invariant.
 #[derive(Debug)]
 pub struct Checker {
-    promise: BalancePromise,
-    committed: Vec<Option<u64>>,
+    assignment: AssignmentCheck,
+    committed: CommittedCheck,
+    at_least_once: AtLeastOnceCheck,
+    convergence: ConvergenceCheck,
+    promise: PromiseCheck,
     violations: Vec<Violation>,
 }
 
@@ -34,13 +73,35 @@ pub struct Checker {
 const MAX_KEPT: usize = 100;
 
 impl Checker {
-    /// A checker for `partitions` partitions and an assignor promising `promise`.
-    pub fn new(partitions: usize, promise: BalancePromise) -> Self {
+    /// A checker for `partitions` partitions, an assignor promising
+    /// `promise`, and a run whose last fault ends at `last_fault_end` with
+    /// `convergence_bound` to converge after it.
+    pub fn new(
+        partitions: usize,
+        promise: BalancePromise,
+        last_fault_end: Time,
+        convergence_bound: Duration,
+    ) -> Self {
         Checker {
-            promise,
-            committed: vec![None; partitions],
+            assignment: AssignmentCheck,
+            committed: CommittedCheck::new(partitions),
+            at_least_once: AtLeastOnceCheck,
+            convergence: ConvergenceCheck::new(last_fault_end, convergence_bound),
+            promise: PromiseCheck::new(promise),
             violations: Vec::new(),
         }
+    }
+
+    /// The checkers in invariant order, which is the order of the
+    /// violations one fact reveals.
+    fn checks(&mut self) -> [&mut dyn InvariantCheck; 5] {
+        [
+            &mut self.assignment,
+            &mut self.committed,
+            &mut self.at_least_once,
+            &mut self.convergence,
+            &mut self.promise,
+        ]
     }
 
     /// Looks at one fact; returns the violations it reveals.
@@ -51,41 +112,10 @@ impl Checker {
         partition_name: impl Fn(usize) -> String,
     ) -> Vec<Fact> {
         let mut found = Vec::new();
-        match fact {
-            Fact::AssignmentComputed {
-                generation,
-                group,
-                assignment,
-                ..
-            } => {
-                if let Some(m) = check_assignment_validity(group, assignment) {
-                    found.push((1, format!("generation {generation}: {m}")));
-                }
-                if let Some(m) = check_promise(self.promise, group, assignment) {
-                    found.push((
-                        6,
-                        format!("generation {generation}: balance promise broken: {m}"),
-                    ));
-                }
+        for check in self.checks() {
+            if let Some(message) = check.observe(fact, &partition_name) {
+                found.push((check.invariant(), message));
             }
-            Fact::CommitStored {
-                partition,
-                offset,
-                member,
-            } => {
-                let previous = self.committed[*partition].replace(*offset);
-                if let Some(prev) = previous.filter(|&p| p > *offset) {
-                    found.push((
-                        3,
-                        format!(
-                            "committed offset of {} went back from {prev} to {offset} (commit by {})",
-                            partition_name(*partition),
-                            if member.is_empty() { "a non-member" } else { member }
-                        ),
-                    ));
-                }
-            }
-            _ => {}
         }
         found
             .into_iter()
@@ -93,8 +123,35 @@ impl Checker {
             .collect()
     }
 
-    /// Records a violation found elsewhere (end-of-run checks).
+    /// Invariant 4 at the end of the run (`end`), on the run's ledger.
+    pub fn at_end(&mut self, end: Time, ledger: &OffsetLedger) -> Option<Fact> {
+        let message = self.at_least_once.at_end(ledger)?;
+        Some(self.record(end, self.at_least_once.invariant(), message))
+    }
+
+    /// Invariant 5 when its bound has passed (`now`).
+    pub fn convergence_at_bound(&mut self, now: Time, group: &GroupAtBound) -> Option<Fact> {
+        let message = self.convergence.at_bound(now, group)?;
+        Some(self.record(now, self.convergence.invariant(), message))
+    }
+
+    /// Invariant 5 after its bound, on a membership change at `now`:
+    /// convergence went from `was` to `is`, the coordinator is in `state`.
+    pub fn convergence_after_bound(
+        &mut self,
+        now: Time,
+        was: bool,
+        is: bool,
+        state: GroupState,
+    ) -> Option<Fact> {
+        let message = self.convergence.after_bound(now, was, is, state)?;
+        Some(self.record(now, self.convergence.invariant(), message))
+    }
+
+    /// Records a violation of `invariant` found at `now`; returns the fact
+    /// that reports it.
     pub fn record(&mut self, now: Time, invariant: u8, message: String) -> Fact {
+        debug_assert!((1..=6).contains(&invariant), "invariant {invariant}");
         if self.violations.len() < MAX_KEPT {
             self.violations.push(Violation {
                 time_ms: now.millis(),
@@ -111,81 +168,194 @@ impl Checker {
     }
 }
 
-/// Invariant 1 on one assignment: each partition at most once, only to a
-/// subscriber of its topic, and every partition of a subscribed topic
-/// assigned.
-pub fn check_assignment_validity(group: &GroupSpec, assignment: &Assignment) -> Option<String> {
-    if assignment.per_member.len() != group.members.len() {
-        return Some(format!(
-            "the assignor returned {} member lists for {} members",
-            assignment.per_member.len(),
-            group.members.len()
-        ));
+/// Builders shared by the checkers' tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::InvariantCheck;
+    use crate::assign::{Assignment, GroupSpec, NamedMember, TopicPartition, TopicSpec};
+    use crate::events::Fact;
+    use std::sync::Arc;
+
+    /// A group over `topics` (name, partitions) whose `members` (id,
+    /// subscribed topics) keep their order.
+    pub fn group(topics: &[(&str, u32)], members: &[(&str, &[&str])]) -> GroupSpec {
+        GroupSpec::from_named(
+            topics.iter().map(|&(n, p)| TopicSpec::new(n, p)).collect(),
+            members
+                .iter()
+                .map(|&(id, topics)| NamedMember {
+                    id: id.into(),
+                    instance_id: None,
+                    rack: None,
+                    topics: topics.iter().map(|t| t.to_string()).collect(),
+                    owned: Vec::new(),
+                    generation: None,
+                })
+                .collect(),
+        )
+        .expect("known topics")
     }
-    let offsets: Vec<usize> = group
-        .partition_bases()
-        .into_iter()
-        .map(|b| b as usize)
-        .collect();
-    let mut owner: Vec<Option<usize>> = vec![None; group.total_partitions() as usize];
-    for (m, parts) in assignment.per_member.iter().enumerate() {
-        let member = &group.members[m];
-        for &tp in parts {
-            let Some(topic) = group.topics.get(tp.topic as usize) else {
-                return Some(format!(
-                    "member {} got partition {} of topic id {}, which does not exist ({} topics)",
-                    member.id,
-                    tp.partition,
-                    tp.topic,
-                    group.topics.len()
-                ));
-            };
-            if tp.partition >= topic.partitions {
-                return Some(format!(
-                    "member {} got {}, which does not exist",
-                    member.id,
-                    group.tp_name(tp)
-                ));
-            }
-            if !member.subscribes(tp.topic) {
-                return Some(format!(
-                    "member {} got {} but does not subscribe to {}",
-                    member.id,
-                    group.tp_name(tp),
-                    topic.name
-                ));
-            }
-            let slot = &mut owner[offsets[tp.topic as usize] + tp.partition as usize];
-            if let Some(other) = slot.replace(m) {
-                if other == m {
-                    return Some(format!(
-                        "{} is listed twice for member {}",
-                        group.tp_name(tp),
-                        member.id
-                    ));
-                }
-                return Some(format!(
-                    "{} is assigned to both {} and {}",
-                    group.tp_name(tp),
-                    group.members[other].id,
-                    member.id
-                ));
-            }
+
+    /// One partition list per member, as in [`Assignment::per_member`].
+    pub type Lists = Vec<Vec<TopicPartition>>;
+
+    /// The leader's result for generation 1, as the coordinator reports it.
+    pub fn computed(group: &GroupSpec, per_member: Lists) -> Fact {
+        Fact::AssignmentComputed {
+            generation: 1,
+            leader: group.members[0].id.clone(),
+            group: Arc::new(group.clone()),
+            assignment: Arc::new(Assignment { per_member }),
         }
     }
-    let subscribed: Vec<bool> = (0..group.topics.len() as u32)
-        .map(|t| group.members.iter().any(|m| m.subscribes(t)))
-        .collect();
-    for (t, topic) in group.topics.iter().enumerate() {
-        if !subscribed[t] {
-            continue;
-        }
-        if let Some(p) = (0..topic.partitions).find(|&p| owner[offsets[t] + p as usize].is_none()) {
-            return Some(format!(
-                "{}-{p} is subscribed but assigned to nobody",
-                topic.name
-            ));
-        }
+
+    /// Feeds `facts` to `check` in order; returns the messages, partitions
+    /// named `p<index>`.
+    pub fn feed(check: &mut dyn InvariantCheck, facts: &[Fact]) -> Vec<String> {
+        facts
+            .iter()
+            .filter_map(|f| check.observe(f, &|p| format!("p{p}")))
+            .collect()
     }
-    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{computed, group};
+    use super::*;
+    use crate::assign::TopicPartition;
+
+    fn checker() -> Checker {
+        Checker::new(
+            2,
+            BalancePromise::PerTopic,
+            Time::ZERO + Duration::from_secs(20),
+            Duration::from_secs(10),
+        )
+    }
+
+    fn kept(c: &Checker) -> Vec<(u64, u8, &str)> {
+        c.violations()
+            .iter()
+            .map(|v| (v.time_ms, v.invariant, v.message.as_str()))
+            .collect()
+    }
+
+    fn name(p: usize) -> String {
+        format!("p{p}")
+    }
+
+    #[test]
+    fn a_fact_breaking_two_invariants_reports_both_in_invariant_order() {
+        let g = group(&[("t", 4)], &[("a", &["t"]), ("b", &["t"])]);
+        let t = |p| TopicPartition::new(0, p);
+        let mut c = checker();
+        let now = Time::ZERO + Duration::from_millis(1500);
+        // t-3 twice (1), and 4 partitions against 1 (6).
+        let bad = computed(&g, vec![vec![t(0), t(1), t(2), t(3)], vec![t(3)]]);
+        let facts = c.observe(now, &bad, name);
+        let numbers: Vec<u8> = facts
+            .iter()
+            .map(|f| match f {
+                Fact::Violation { invariant, .. } => *invariant,
+                other => panic!("not a violation: {other:?}"),
+            })
+            .collect();
+        assert_eq!(numbers, [1, 6]);
+        assert_eq!(
+            kept(&c),
+            [
+                (1500, 1, "generation 1: t-3 is assigned to both a and b"),
+                (
+                    1500,
+                    6,
+                    "generation 1: balance promise broken: topic t: member a has 4 partitions but member b has 1"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn facts_breaking_nothing_report_nothing() {
+        let g = group(&[("t", 4)], &[("a", &["t"]), ("b", &["t"])]);
+        let t = |p| TopicPartition::new(0, p);
+        let mut c = checker();
+        let facts = [
+            computed(&g, vec![vec![t(0), t(1)], vec![t(2), t(3)]]),
+            Fact::CommitStored {
+                partition: 1,
+                offset: 7,
+                member: "a".into(),
+            },
+            // Violations are fed back to the checkers: they reveal nothing.
+            Fact::Violation {
+                invariant: 3,
+                message: "x".into(),
+            },
+        ];
+        for fact in &facts {
+            assert!(c.observe(Time::ZERO, fact, name).is_empty(), "{fact:?}");
+        }
+        assert_eq!(kept(&c), []);
+    }
+
+    #[test]
+    fn the_asked_checks_are_recorded_when_asked() {
+        let mut c = checker();
+        let mut ledger = OffsetLedger::new(2);
+        ledger.record_processed(0, 0, 5);
+        assert!(c.at_end(Time::ZERO, &ledger).is_none(), "nothing lost yet");
+        ledger.record_commit(0, 8);
+        let bound = Time::ZERO + Duration::from_secs(30);
+        let group = GroupAtBound {
+            converged: false,
+            state: GroupState::Stable,
+            stable: 1,
+            running: 2,
+        };
+        let later = Time::ZERO + Duration::from_secs(40);
+        let facts = [
+            c.convergence_at_bound(bound, &group),
+            c.convergence_after_bound(later, false, true, GroupState::Stable),
+            c.convergence_after_bound(later, true, false, GroupState::PreparingRebalance),
+            c.at_end(Time::ZERO + Duration::from_secs(60), &ledger),
+        ];
+        assert_eq!(facts.iter().filter(|f| f.is_some()).count(), 3);
+        assert_eq!(
+            kept(&c),
+            [
+                (
+                    30_000,
+                    5,
+                    "the group did not converge within 10s after the last fault ended at 20.000s: state Stable, 1 of 2 running consumers stable"
+                ),
+                (
+                    40_000,
+                    5,
+                    "the group stopped being stable at 40.000s although no fault was left in the timeline (state PreparingRebalance): it does not stay converged"
+                ),
+                (
+                    60_000,
+                    4,
+                    "3 records were committed past without being processed (at-least-once broken)"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn violations_past_the_first_hundred_are_reported_but_not_kept() {
+        let mut c = checker();
+        for i in 0..MAX_KEPT + 5 {
+            let fact = c.record(Time::ZERO, 3, format!("v{i}"));
+            assert!(
+                matches!(fact, Fact::Violation { invariant: 3, ref message } if *message == format!("v{i}"))
+            );
+        }
+        assert_eq!(c.violations().len(), MAX_KEPT);
+        assert_eq!(
+            c.violations()[MAX_KEPT - 1].message,
+            format!("v{}", MAX_KEPT - 1)
+        );
+    }
 }

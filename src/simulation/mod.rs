@@ -11,6 +11,7 @@ pub use result::{ConsumerRow, Disruption, PartitionRow, RebalanceSpan, RunResult
 
 use crate::assign::Assignor;
 use crate::check::Checker;
+use crate::check::convergence::GroupAtBound;
 use crate::cluster::Cluster;
 use crate::consumer::{Consumer, ConsumerEnv, ConsumerOutbox, ConsumerTimer};
 use crate::coordinator::protocol::{Endpoint, Request, Response};
@@ -183,7 +184,12 @@ impl Simulation {
             incarnations: vec![0; n],
             paused_until: vec![None; n],
             restart_at: vec![None; n],
-            checker: Checker::new(partitions, assignor.promise()),
+            checker: Checker::new(
+                partitions,
+                assignor.promise(),
+                Time::ZERO + scenario.last_fault_end(),
+                scenario.convergence_bound,
+            ),
             assignor,
             ledger: OffsetLedger::new(partitions),
             metrics: Metrics::new(subscribed.clone(), n, scenario.sample_interval),
@@ -548,21 +554,17 @@ impl Simulation {
             );
             let was = self.convergence.converged();
             self.convergence.update(self.now, converged);
-            if was
-                && !converged
-                && self.convergence.was_checked()
-                && !self.convergence.lapse_reported()
-            {
-                // No fault is left in the timeline: losing convergence now
-                // means the group cannot stay stable on its own.
-                self.convergence.report_lapse();
-                let message = format!(
-                    "the group stopped being stable at {} although no fault was left in the timeline (state {}): it does not stay converged",
+            // Invariant 5 is asked after its bound, until one lapse is reported.
+            if self.convergence.was_checked() && !self.convergence.lapse_reported() {
+                if let Some(fact) = self.checker.convergence_after_bound(
                     self.now,
-                    self.coordinator.state().name()
-                );
-                let fact = self.checker.record(self.now, 5, message);
-                self.apply_facts(vec![fact]);
+                    was,
+                    converged,
+                    self.coordinator.state(),
+                ) {
+                    self.convergence.report_lapse();
+                    self.apply_facts(vec![fact]);
+                }
             }
         }
     }
@@ -607,17 +609,13 @@ impl Simulation {
     }
 
     fn check_convergence(&mut self) {
-        if !self.convergence.converged() {
-            let last = self.scenario.last_fault_end();
-            let message = format!(
-                "the group did not converge within {} after the last fault ended at {}: state {}, {} of {} running consumers stable",
-                self.scenario.convergence_bound,
-                Time::ZERO + last,
-                self.coordinator.state().name(),
-                self.consumers.iter().filter(|c| c.is_stable()).count(),
-                self.consumers.iter().filter(|c| c.is_running()).count(),
-            );
-            let fact = self.checker.record(self.now, 5, message);
+        let group = GroupAtBound {
+            converged: self.convergence.converged(),
+            state: self.coordinator.state(),
+            stable: self.consumers.iter().filter(|c| c.is_stable()).count(),
+            running: self.consumers.iter().filter(|c| c.is_running()).count(),
+        };
+        if let Some(fact) = self.checker.convergence_at_bound(self.now, &group) {
             self.apply_facts(vec![fact]);
         }
         self.convergence.mark_checked();
@@ -635,12 +633,7 @@ impl Simulation {
             self.sample();
         }
         self.metrics.finish(end);
-        if self.ledger.lost() > 0 {
-            let message = format!(
-                "{} records were committed past without being processed (at-least-once broken)",
-                self.ledger.lost()
-            );
-            let fact = self.checker.record(end, 4, message);
+        if let Some(fact) = self.checker.at_end(end, &self.ledger) {
             self.apply_facts(vec![fact]);
         }
         result::build(self)

@@ -1,0 +1,192 @@
+//! Invariant 1 (design §4): every assignment the group hands out gives each
+//! partition to at most one member, only to a subscriber; once settled,
+//! every subscribed partition is assigned.
+//!
+//! Observed on [`Fact::AssignmentComputed`]: the leader's result must also
+//! have one list per member and name only partitions that exist, since a
+//! custom assignor can return anything.
+
+use super::InvariantCheck;
+use crate::assign::{Assignment, GroupSpec};
+use crate::events::Fact;
+
+/// Checks invariant 1 on every assignment the leader computes.
+#[derive(Debug, Default)]
+pub struct AssignmentCheck;
+
+impl InvariantCheck for AssignmentCheck {
+    fn invariant(&self) -> u8 {
+        1
+    }
+
+    fn observe(
+        &mut self,
+        fact: &Fact,
+        _partition_name: &dyn Fn(usize) -> String,
+    ) -> Option<String> {
+        let Fact::AssignmentComputed {
+            generation,
+            group,
+            assignment,
+            ..
+        } = fact
+        else {
+            return None;
+        };
+        check_assignment_validity(group, assignment)
+            .map(|m| format!("generation {generation}: {m}"))
+    }
+}
+
+/// Invariant 1 on one assignment: each partition at most once, only to a
+/// subscriber of its topic, and every partition of a subscribed topic
+/// assigned.
+pub fn check_assignment_validity(group: &GroupSpec, assignment: &Assignment) -> Option<String> {
+    if assignment.per_member.len() != group.members.len() {
+        return Some(format!(
+            "the assignor returned {} member lists for {} members",
+            assignment.per_member.len(),
+            group.members.len()
+        ));
+    }
+    let offsets: Vec<usize> = group
+        .partition_bases()
+        .into_iter()
+        .map(|b| b as usize)
+        .collect();
+    let mut owner: Vec<Option<usize>> = vec![None; group.total_partitions() as usize];
+    for (m, parts) in assignment.per_member.iter().enumerate() {
+        let member = &group.members[m];
+        for &tp in parts {
+            let Some(topic) = group.topics.get(tp.topic as usize) else {
+                return Some(format!(
+                    "member {} got partition {} of topic id {}, which does not exist ({} topics)",
+                    member.id,
+                    tp.partition,
+                    tp.topic,
+                    group.topics.len()
+                ));
+            };
+            if tp.partition >= topic.partitions {
+                return Some(format!(
+                    "member {} got {}, which does not exist",
+                    member.id,
+                    group.tp_name(tp)
+                ));
+            }
+            if !member.subscribes(tp.topic) {
+                return Some(format!(
+                    "member {} got {} but does not subscribe to {}",
+                    member.id,
+                    group.tp_name(tp),
+                    topic.name
+                ));
+            }
+            let slot = &mut owner[offsets[tp.topic as usize] + tp.partition as usize];
+            if let Some(other) = slot.replace(m) {
+                if other == m {
+                    return Some(format!(
+                        "{} is listed twice for member {}",
+                        group.tp_name(tp),
+                        member.id
+                    ));
+                }
+                return Some(format!(
+                    "{} is assigned to both {} and {}",
+                    group.tp_name(tp),
+                    group.members[other].id,
+                    member.id
+                ));
+            }
+        }
+    }
+    let subscribed: Vec<bool> = (0..group.topics.len() as u32)
+        .map(|t| group.members.iter().any(|m| m.subscribes(t)))
+        .collect();
+    for (t, topic) in group.topics.iter().enumerate() {
+        if !subscribed[t] {
+            continue;
+        }
+        if let Some(p) = (0..topic.partitions).find(|&p| owner[offsets[t] + p as usize].is_none()) {
+            return Some(format!(
+                "{}-{p} is subscribed but assigned to nobody",
+                topic.name
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assign::TopicPartition;
+    use crate::check::fixtures::{Lists, computed, feed, group};
+
+    #[test]
+    fn planted_bugs_trip_it_and_valid_assignments_do_not() {
+        // a subscribes to t, b to t and u; nobody to v, which stays unassigned.
+        let g = group(
+            &[("t", 4), ("u", 2), ("v", 1)],
+            &[("a", &["t"]), ("b", &["t", "u"])],
+        );
+        let t = |p| TopicPartition::new(0, p);
+        let u = |p| TopicPartition::new(1, p);
+        let b = vec![t(2), t(3), u(0), u(1)];
+        let cases: Vec<(&str, Lists, Option<&str>)> = vec![
+            ("valid", vec![vec![t(0), t(1)], b.clone()], None),
+            (
+                "a partition given twice",
+                vec![vec![t(0), t(1), t(2)], b.clone()],
+                Some("generation 1: t-2 is assigned to both a and b"),
+            ),
+            (
+                "a partition listed twice for one member",
+                vec![vec![t(0), t(0), t(1)], b.clone()],
+                Some("generation 1: t-0 is listed twice for member a"),
+            ),
+            (
+                "an unsubscribed partition",
+                vec![vec![t(0), t(1), u(0)], vec![t(2), t(3), u(1)]],
+                Some("generation 1: member a got u-0 but does not subscribe to u"),
+            ),
+            (
+                "an unassigned partition",
+                vec![vec![t(0), t(1)], vec![t(2), t(3), u(0)]],
+                Some("generation 1: u-1 is subscribed but assigned to nobody"),
+            ),
+            (
+                "a partition that does not exist",
+                vec![vec![t(0), t(1), t(9)], b.clone()],
+                Some("generation 1: member a got t-9, which does not exist"),
+            ),
+            (
+                "a topic that does not exist",
+                vec![vec![t(0), t(1), TopicPartition::new(5, 0)], b.clone()],
+                Some(
+                    "generation 1: member a got partition 0 of topic id 5, which does not exist (3 topics)",
+                ),
+            ),
+            (
+                "a member list missing",
+                vec![b.clone()],
+                Some("generation 1: the assignor returned 1 member lists for 2 members"),
+            ),
+        ];
+        for (name, per_member, expected) in cases {
+            let found = feed(&mut AssignmentCheck, &[computed(&g, per_member)]);
+            let expected: Vec<String> = expected.into_iter().map(String::from).collect();
+            assert_eq!(found, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn other_facts_are_not_its_business() {
+        let fact = Fact::CommitStored {
+            partition: 0,
+            offset: 3,
+            member: "a".into(),
+        };
+        assert_eq!(feed(&mut AssignmentCheck, &[fact]), Vec::<String>::new());
+    }
+}
