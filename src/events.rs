@@ -1,7 +1,7 @@
 //! Facts the model reports as it runs. The checker and the metrics observe
 //! them; the ones that matter to people are written to `events.csv`.
 
-use crate::assign::{Assignment, GroupSpec, TopicPartition};
+use crate::assign::{Assignment, BalancePromise, GroupSpec, TopicPartition};
 use crate::sim::Time;
 use std::sync::Arc;
 
@@ -83,10 +83,15 @@ pub enum Fact {
         leader: String,
         members: usize,
     },
-    /// The leader computed an assignment.
+    /// The leader computed an assignment with the group's selected
+    /// assignor, which promised `promise` and may withhold partitions
+    /// still owned by others when `cooperative`.
     AssignmentComputed {
         generation: i32,
         leader: String,
+        protocol: String,
+        promise: BalancePromise,
+        cooperative: bool,
         group: Arc<GroupSpec>,
         assignment: Arc<Assignment>,
     },

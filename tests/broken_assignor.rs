@@ -5,7 +5,7 @@ use rebalance_sim::assign::{
     Assignment, Assignor, BalancePromise, GroupSpec, RangeAssignor, RebalanceProtocol,
     TopicPartition,
 };
-use rebalance_sim::{RunResult, Scenario, Simulation, SimulationError};
+use rebalance_sim::{RunResult, Scenario, Simulation};
 use std::sync::Arc;
 
 const SCENARIO: &str = r#"
@@ -244,7 +244,8 @@ fn a_partition_given_to_every_member_is_reported_and_consumed() {
     );
 }
 
-/// Declares KIP-429 cooperative rebalancing, which consumers do not run yet.
+/// Declares KIP-429 cooperative rebalancing but moves partitions straight
+/// from one owner to another as range does: not cooperative-safe.
 struct CooperativeAssignor;
 
 impl Assignor for CooperativeAssignor {
@@ -260,18 +261,23 @@ impl Assignor for CooperativeAssignor {
 }
 
 #[test]
-fn a_cooperative_custom_assignor_is_refused() {
-    let scenario =
-        Scenario::from_toml(SCENARIO, "inline.toml", "inline", &[]).expect("valid scenario");
-    match Simulation::with_assignor(scenario, 1, Arc::new(CooperativeAssignor)) {
-        Err(e @ SimulationError::CooperativeAssignor(_)) => {
-            let msg = e.to_string();
-            assert!(
-                msg.contains("\"my-cooperative\"") && msg.contains("cooperative"),
-                "{msg}"
-            );
-        }
-        Err(e) => panic!("refused for another reason: {e}"),
-        Ok(_) => panic!("a cooperative assignor must be refused"),
-    }
+fn an_assignor_declared_cooperative_that_moves_owned_partitions_is_caught() {
+    // A fourth consumer joins: range moves partitions between the three
+    // owners at once, which a cooperative group must never do.
+    let text =
+        format!("{SCENARIO}[[timeline]]\nat = \"20s\"\naction = \"join\"\nconsumer = \"c4\"\n");
+    let scenario = Scenario::from_toml(&text, "inline.toml", "inline", &[]).expect("valid");
+    let r = Simulation::with_assignor(scenario, 1, Arc::new(CooperativeAssignor))
+        .expect("cooperative assignors run")
+        .run();
+    let found = violations(&r);
+    assert!(
+        found
+            .iter()
+            .any(|(i, m)| *i == 1 && m.contains("while") && m.contains("still owns it")),
+        "{found:?}"
+    );
+    // Members kept consuming through the rebalance: cooperative members
+    // revoke only what moves.
+    assert!(r.summary.records_processed > 0);
 }

@@ -548,6 +548,7 @@ fn a_timeline_event_naming_a_missing_consumer_is_refused() {
         at: Duration::from_secs(1),
         consumer: 99,
         action: Action::Crash,
+        assignors: None,
     });
     let e = Simulation::new(s, 1).err().expect("refused");
     assert!(

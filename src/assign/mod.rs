@@ -23,7 +23,9 @@ pub use java_order::{java_hashmap_order, java_hashmap_order_ranked, java_string_
 pub use member_order::{java_string_cmp, kafka_member_order};
 pub use promise::{BalancePromise, check_promise, kafka_balance_violation};
 pub use range::RangeAssignor;
-pub use registry::{ASSIGNOR_NAMES, AssignorName, SIMULATED_ASSIGNORS, assignor_by_name};
+pub use registry::{
+    ASSIGNOR_NAMES, AssignorName, AssignorSet, SIMULATED_ASSIGNORS, assignor_by_name,
+};
 pub use roundrobin::RoundRobinAssignor;
 pub use rounds::{Round, run_rounds};
 pub use server_range::ServerRangeAssignor;

@@ -30,9 +30,9 @@ pub enum AssignorName {
     ServerRange,
 }
 
-/// The assignors a simulated group can use (the others need cooperative
-/// rebalancing or the KIP-848 protocol, not simulated yet).
-pub const SIMULATED_ASSIGNORS: &[&str] = &["range", "roundrobin", "sticky"];
+/// The assignors a simulated group can use (the KIP-848 server-side ones
+/// need the consumer protocol, not simulated yet).
+pub const SIMULATED_ASSIGNORS: &[&str] = &["range", "roundrobin", "sticky", "cooperative-sticky"];
 
 /// Every built-in assignor name, as accepted on input.
 pub const ASSIGNOR_NAMES: &[&str] = &[
@@ -92,4 +92,41 @@ impl fmt::Display for AssignorName {
 /// The built-in assignor called `name`.
 pub fn assignor_by_name(name: &str) -> Option<Box<dyn Assignor>> {
     AssignorName::parse(name).map(AssignorName::build)
+}
+
+/// The assignors a run's consumers may advertise, by name: the built-in
+/// ones, and a custom one given to the simulation.
+#[derive(Clone, Default)]
+pub struct AssignorSet {
+    by_name: std::collections::BTreeMap<String, std::sync::Arc<dyn Assignor>>,
+}
+
+impl AssignorSet {
+    /// Every built-in assignor.
+    pub fn builtin() -> Self {
+        let mut set = AssignorSet::default();
+        for name in ASSIGNOR_NAMES {
+            if let Some(a) = assignor_by_name(name) {
+                set.insert(std::sync::Arc::from(a));
+            }
+        }
+        set
+    }
+
+    /// Adds `assignor` under its name, replacing a built-in one of the same
+    /// name.
+    pub fn insert(&mut self, assignor: std::sync::Arc<dyn Assignor>) {
+        self.by_name.insert(assignor.name().to_string(), assignor);
+    }
+
+    /// The assignor called `name`.
+    pub fn get(&self, name: &str) -> Option<&dyn Assignor> {
+        self.by_name.get(name).map(|a| a.as_ref())
+    }
+}
+
+impl fmt::Debug for AssignorSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.by_name.keys()).finish()
+    }
 }

@@ -4,11 +4,15 @@
 //!
 //! Observed on [`Fact::AssignmentComputed`]: the leader's result must also
 //! have one list per member and name only partitions that exist, since a
-//! custom assignor can return anything.
+//! custom assignor can return anything. A cooperative assignor (KIP-429)
+//! may leave a partition unassigned while a member still owns it (it moves
+//! in the next round), and must not hand a partition to a member while
+//! another one still owns it (`ConsumerCoordinator.validateCooperativeAssignment`).
 
 use super::InvariantCheck;
-use crate::assign::{Assignment, GroupSpec};
+use crate::assign::{Assignment, GroupSpec, TopicPartition};
 use crate::events::Fact;
+use std::collections::BTreeMap;
 
 /// Checks invariant 1 on every assignment the leader computes.
 #[derive(Debug, Default)]
@@ -28,13 +32,18 @@ impl InvariantCheck for AssignmentCheck {
             generation,
             group,
             assignment,
+            cooperative,
             ..
         } = fact
         else {
             return None;
         };
-        check_assignment_validity(group, assignment)
-            .map(|m| format!("generation {generation}: {m}"))
+        let found = if *cooperative {
+            check_cooperative_validity(group, assignment)
+        } else {
+            check_assignment_validity(group, assignment)
+        };
+        found.map(|m| format!("generation {generation}: {m}"))
     }
 }
 
@@ -42,6 +51,44 @@ impl InvariantCheck for AssignmentCheck {
 /// subscriber of its topic, and every partition of a subscribed topic
 /// assigned.
 pub fn check_assignment_validity(group: &GroupSpec, assignment: &Assignment) -> Option<String> {
+    validity(group, assignment, false)
+}
+
+/// Invariant 1 on a cooperative assignment: as
+/// [`check_assignment_validity`], except that a partition some member still
+/// owns may stay unassigned this round; and no partition may be added to a
+/// member while it is revoked from another (Kafka's
+/// `validateCooperativeAssignment`).
+pub fn check_cooperative_validity(group: &GroupSpec, assignment: &Assignment) -> Option<String> {
+    if let Some(m) = validity(group, assignment, true) {
+        return Some(m);
+    }
+    let mut assigned_to: BTreeMap<TopicPartition, usize> = BTreeMap::new();
+    for (m, parts) in assignment.per_member.iter().enumerate() {
+        for &tp in parts {
+            assigned_to.insert(tp, m);
+        }
+    }
+    // Revoked: owned by a member that does not keep it.
+    for (y, member) in group.members.iter().enumerate() {
+        for &tp in &member.owned {
+            match assigned_to.get(&tp) {
+                Some(&x) if x != y && !group.members[x].owned.contains(&tp) => {
+                    return Some(format!(
+                        "{} is handed to {} while {} still owns it (it must be revoked first)",
+                        group.tp_name(tp),
+                        group.members[x].id,
+                        member.id
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+fn validity(group: &GroupSpec, assignment: &Assignment, cooperative: bool) -> Option<String> {
     if assignment.per_member.len() != group.members.len() {
         return Some(format!(
             "the assignor returned {} member lists for {} members",
@@ -107,7 +154,16 @@ pub fn check_assignment_validity(group: &GroupSpec, assignment: &Assignment) -> 
         if !subscribed[t] {
             continue;
         }
-        if let Some(p) = (0..topic.partitions).find(|&p| owner[offsets[t] + p as usize].is_none()) {
+        let still_owned = |p: u32| {
+            cooperative
+                && group
+                    .members
+                    .iter()
+                    .any(|m| m.owned.contains(&TopicPartition::new(t as u32, p)))
+        };
+        if let Some(p) = (0..topic.partitions)
+            .find(|&p| owner[offsets[t] + p as usize].is_none() && !still_owned(p))
+        {
             return Some(format!(
                 "{}-{p} is subscribed but assigned to nobody",
                 topic.name

@@ -20,7 +20,6 @@ pub mod promise;
 
 pub use assignment::check_assignment_validity;
 
-use crate::assign::BalancePromise;
 use crate::events::{Fact, GroupState};
 use crate::offsets::OffsetLedger;
 use crate::sim::{Duration, Time};
@@ -76,18 +75,13 @@ impl Checker {
     /// A checker for `partitions` partitions, an assignor promising
     /// `promise`, and a run whose last fault ends at `last_fault_end` with
     /// `convergence_bound` to converge after it.
-    pub fn new(
-        partitions: usize,
-        promise: BalancePromise,
-        last_fault_end: Time,
-        convergence_bound: Duration,
-    ) -> Self {
+    pub fn new(partitions: usize, last_fault_end: Time, convergence_bound: Duration) -> Self {
         Checker {
             assignment: AssignmentCheck,
             committed: CommittedCheck::new(partitions),
             at_least_once: AtLeastOnceCheck,
             convergence: ConvergenceCheck::new(last_fault_end, convergence_bound),
-            promise: PromiseCheck::new(promise),
+            promise: PromiseCheck,
             violations: Vec::new(),
         }
     }
@@ -172,7 +166,9 @@ impl Checker {
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::InvariantCheck;
-    use crate::assign::{Assignment, GroupSpec, NamedMember, TopicPartition, TopicSpec};
+    use crate::assign::{
+        Assignment, BalancePromise, GroupSpec, NamedMember, TopicPartition, TopicSpec,
+    };
     use crate::events::Fact;
     use std::sync::Arc;
 
@@ -201,9 +197,23 @@ pub(crate) mod fixtures {
 
     /// The leader's result for generation 1, as the coordinator reports it.
     pub fn computed(group: &GroupSpec, per_member: Lists) -> Fact {
+        computed_by(group, per_member, BalancePromise::PerTopic, false)
+    }
+
+    /// As [`computed`], by an assignor promising `promise`, cooperative or
+    /// not.
+    pub fn computed_by(
+        group: &GroupSpec,
+        per_member: Lists,
+        promise: BalancePromise,
+        cooperative: bool,
+    ) -> Fact {
         Fact::AssignmentComputed {
             generation: 1,
             leader: group.members[0].id.clone(),
+            protocol: "test".into(),
+            promise,
+            cooperative,
             group: Arc::new(group.clone()),
             assignment: Arc::new(Assignment { per_member }),
         }
@@ -228,7 +238,6 @@ mod tests {
     fn checker() -> Checker {
         Checker::new(
             2,
-            BalancePromise::PerTopic,
             Time::ZERO + Duration::from_secs(20),
             Duration::from_secs(10),
         )

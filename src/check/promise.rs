@@ -7,21 +7,13 @@
 //! to invariant 1. Stickiness is not checked yet.
 
 use super::InvariantCheck;
-use crate::assign::{BalancePromise, check_promise};
+use crate::assign::check_promise;
 use crate::events::Fact;
 
-/// Checks invariant 6: every computed assignment against one promise.
-#[derive(Debug)]
-pub struct PromiseCheck {
-    promise: BalancePromise,
-}
-
-impl PromiseCheck {
-    /// A checker for an assignor promising `promise`.
-    pub fn new(promise: BalancePromise) -> Self {
-        PromiseCheck { promise }
-    }
-}
+/// Checks invariant 6: every computed assignment against the promise of
+/// the assignor that computed it (the group's selected protocol).
+#[derive(Debug, Default)]
+pub struct PromiseCheck;
 
 impl InvariantCheck for PromiseCheck {
     fn invariant(&self) -> u8 {
@@ -37,12 +29,13 @@ impl InvariantCheck for PromiseCheck {
             generation,
             group,
             assignment,
+            promise,
             ..
         } = fact
         else {
             return None;
         };
-        check_promise(self.promise, group, assignment)
+        check_promise(*promise, group, assignment)
             .map(|m| format!("generation {generation}: balance promise broken: {m}"))
     }
 }
@@ -50,8 +43,8 @@ impl InvariantCheck for PromiseCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assign::{Assignor, RangeAssignor, TopicPartition};
-    use crate::check::fixtures::{Lists, computed, feed, group};
+    use crate::assign::{Assignor, BalancePromise, RangeAssignor, TopicPartition};
+    use crate::check::fixtures::{Lists, computed_by, feed, group};
 
     #[test]
     fn an_unbalanced_assignment_trips_it_and_a_balanced_one_does_not() {
@@ -86,7 +79,8 @@ mod tests {
             ),
         ];
         for (name, promise, per_member, expected) in cases {
-            let found = feed(&mut PromiseCheck::new(promise), &[computed(&g, per_member)]);
+            let fact = computed_by(&g, per_member, promise, false);
+            let found = feed(&mut PromiseCheck, &[fact]);
             let expected: Vec<String> = expected.into_iter().map(String::from).collect();
             assert_eq!(found, expected, "{name}");
         }

@@ -43,6 +43,13 @@ impl Commits {
     pub fn next_auto_commit(&self) -> Option<Time> {
         self.next_auto_commit
     }
+
+    /// The auto-commit timer starts over at `now` (a new assignment).
+    pub fn restart_auto_commit(&mut self, now: Time, mode: CommitMode) {
+        if let CommitMode::Auto { interval } = mode {
+            self.next_auto_commit = Some(now + interval);
+        }
+    }
 }
 
 impl Consumer {
@@ -60,6 +67,21 @@ impl Consumer {
 
     /// Commits every consumed position; returns the commit's token.
     pub(super) fn send_commit(&mut self, out: &mut ConsumerOutbox) -> u64 {
+        let offsets = self.owned.consumed();
+        self.send_offsets(offsets, out)
+    }
+
+    /// Commits the positions of `partitions` only (the revoke callback).
+    pub(super) fn send_commit_of(
+        &mut self,
+        partitions: &[crate::assign::TopicPartition],
+        out: &mut ConsumerOutbox,
+    ) -> u64 {
+        let offsets = self.owned.consumed_of(partitions);
+        self.send_offsets(offsets, out)
+    }
+
+    fn send_offsets(&mut self, offsets: Vec<(usize, u64)>, out: &mut ConsumerOutbox) -> u64 {
         self.commits.next_token += 1;
         let token = self.commits.next_token;
         let (member_id, generation) = self.member.wire_identity();
@@ -70,7 +92,7 @@ impl Consumer {
             member_id,
             generation,
             instance_id: self.config.instance_id.clone(),
-            offsets: self.owned.consumed(),
+            offsets,
             token,
         });
         token
@@ -117,6 +139,11 @@ impl Consumer {
         }
         match self.member.state() {
             MemberState::Committing(t) if t == token => self.revoke_then_join(now, out),
+            MemberState::Revoking(t) if t == token => {
+                if let Some((assigned, revoked)) = self.pending_assignment.take() {
+                    self.complete_join(assigned, revoked, env, out);
+                }
+            }
             MemberState::Closing(t) if t == token => self.finish_close(now, out),
             _ if self.commits.batch_commit == Some(token) => {
                 self.commits.batch_commit = None;

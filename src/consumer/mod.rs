@@ -23,7 +23,7 @@ mod rebalance;
 
 pub use processing::{batch_time, mean_time};
 
-use crate::assign::{Assignor, TopicPartition};
+use crate::assign::{AssignorName, AssignorSet, TopicPartition};
 use crate::cluster::Cluster;
 use crate::coordinator::protocol::{Request, Response};
 use crate::events::{Fact, StopReason};
@@ -63,10 +63,43 @@ pub struct ConsumerOutbox {
 pub struct ConsumerEnv<'a> {
     /// Topics and log-end offsets.
     pub cluster: &'a Cluster,
-    /// The assignor the leader runs.
-    pub assignor: &'a dyn Assignor,
+    /// The assignors a leader may run, by name.
+    pub assignors: &'a AssignorSet,
     /// One-way network latency (for fetch wake-ups).
     pub latency: Duration,
+}
+
+/// A consumer's `partition.assignment.strategy` as the client uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Strategy {
+    /// Assignor names in order of preference (the JoinGroup protocols).
+    pub protocols: Vec<String>,
+    /// COOPERATIVE only if every assignor in the list supports it
+    /// (`ConsumerCoordinator`'s constructor); EAGER otherwise.
+    pub cooperative: bool,
+    /// Send the last assignment in the subscription's user data (sticky).
+    pub remembers_assignment: bool,
+}
+
+impl Strategy {
+    /// The strategy of built-in assignors `names`.
+    pub fn of(names: &[AssignorName], set: &AssignorSet) -> Strategy {
+        let assignors: Vec<&dyn crate::assign::Assignor> =
+            names.iter().filter_map(|n| set.get(n.as_str())).collect();
+        Strategy::from_assignors(&assignors)
+    }
+
+    /// The strategy of `assignors`, in order of preference.
+    pub fn from_assignors(assignors: &[&dyn crate::assign::Assignor]) -> Strategy {
+        Strategy {
+            protocols: assignors.iter().map(|a| a.name().to_string()).collect(),
+            cooperative: !assignors.is_empty()
+                && assignors.iter().all(|a| {
+                    a.rebalance_protocol() == crate::assign::RebalanceProtocol::Cooperative
+                }),
+            remembers_assignment: assignors.iter().any(|a| a.remembers_assignment()),
+        }
+    }
 }
 
 /// One consumer process.
@@ -75,8 +108,7 @@ pub struct Consumer {
     config: ConsumerConfig,
     group: Arc<GroupConfig>,
     subscription: crate::assign::Subscription,
-    /// Send the last assignment in the subscription's user data (sticky).
-    remembers_assignment: bool,
+    strategy: Strategy,
     rng: SimRng,
     /// The process runs (the state below is that of the current run).
     running: bool,
@@ -88,6 +120,12 @@ pub struct Consumer {
     closing: bool,
     heartbeat: Timer,
     fetch_token: u64,
+    /// A JoinGroup or SyncGroup response that arrived while the
+    /// application was processing: acted on at its next `poll()`.
+    deferred: Option<Response>,
+    /// The assignment and what it revokes, while the revoke callback's
+    /// commit is in flight.
+    pending_assignment: Option<(Vec<TopicPartition>, Vec<TopicPartition>)>,
 }
 
 impl Consumer {
@@ -97,7 +135,7 @@ impl Consumer {
         config: ConsumerConfig,
         group: Arc<GroupConfig>,
         subscription: crate::assign::Subscription,
-        remembers_assignment: bool,
+        strategy: Strategy,
         rng: SimRng,
     ) -> Self {
         let commit = group.commit;
@@ -106,7 +144,7 @@ impl Consumer {
             config,
             group,
             subscription,
-            remembers_assignment,
+            strategy,
             rng,
             running: false,
             member: ClassicMember::new(),
@@ -116,7 +154,20 @@ impl Consumer {
             closing: false,
             heartbeat: Timer::default(),
             fetch_token: 0,
+            deferred: None,
+            pending_assignment: None,
         }
+    }
+
+    /// The next start uses `strategy` (a restart with another
+    /// `partition.assignment.strategy`).
+    pub fn set_strategy(&mut self, strategy: Strategy) {
+        self.strategy = strategy;
+    }
+
+    /// True when the consumer rebalances cooperatively (KIP-429).
+    pub fn is_cooperative(&self) -> bool {
+        self.strategy.cooperative
     }
 
     /// The consumer's name (`client.id`).
@@ -171,6 +222,8 @@ impl Consumer {
         self.closing = false;
         self.heartbeat = Timer::default();
         self.fetch_token = 0;
+        self.deferred = None;
+        self.pending_assignment = None;
         out.facts.push(Fact::ConsumerStarted {
             consumer: self.index,
         });

@@ -66,20 +66,38 @@ impl OwnedPartitions {
             .collect()
     }
 
-    /// Replaces everything owned by `tps` (any order), without positions.
-    pub fn assign(&mut self, tps: &[TopicPartition], cluster: &Cluster) {
-        self.owned = tps
-            .iter()
-            .map(|&tp| Owned {
-                tp,
-                index: cluster.index_of(tp),
-                position: None,
-            })
-            .collect();
-        self.owned.sort_unstable_by_key(|o| o.tp);
-        self.owned.dedup_by_key(|o| o.tp);
-        self.cursor = 0;
+    /// Adds `tps` (without positions), keeping everything owned already.
+    pub fn add(&mut self, tps: &[TopicPartition], cluster: &Cluster) {
+        for &tp in tps {
+            if let Err(k) = self.owned.binary_search_by_key(&tp, |o| o.tp) {
+                self.owned.insert(
+                    k,
+                    Owned {
+                        tp,
+                        index: cluster.index_of(tp),
+                        position: None,
+                    },
+                );
+            }
+        }
+        self.cursor = self.cursor.min(self.owned.len().saturating_sub(1));
         self.reindex(cluster);
+    }
+
+    /// Gives up `tps`, keeping the positions of the others.
+    pub fn remove(&mut self, tps: &[TopicPartition], cluster: &Cluster) {
+        self.owned.retain(|o| tps.binary_search(&o.tp).is_err());
+        self.cursor = self.cursor.min(self.owned.len().saturating_sub(1));
+        self.reindex(cluster);
+    }
+
+    /// (dense index, position) of the positioned partitions among `tps`.
+    pub fn consumed_of(&self, tps: &[TopicPartition]) -> Vec<(usize, u64)> {
+        self.owned
+            .iter()
+            .filter(|o| tps.binary_search(&o.tp).is_ok())
+            .filter_map(|o| o.position.map(|p| (o.index, p)))
+            .collect()
     }
 
     /// Gives up everything; returns what was owned.

@@ -70,7 +70,7 @@ impl Consumer {
         if self.closing {
             return self.begin_close(now, out);
         }
-        if self.membership_poll(now, out) {
+        if self.membership_poll(now, env, out) {
             self.maybe_auto_commit(now, out);
             self.fetch_or_wait(now, env, out);
         }

@@ -1,38 +1,73 @@
-//! Eager rebalancing on the classic protocol, as Kafka's
-//! `ConsumerCoordinator` runs it: at `poll()` a member that must rejoin
-//! commits, revokes everything and sends JoinGroup; the leader computes the
-//! assignment; SyncGroup hands each member its partitions, whose committed
-//! offsets are fetched before consuming. Heartbeats and `max.poll.interval`
-//! expulsion run on the heartbeat thread.
+//! Rebalancing on the classic protocol, eager or cooperative (KIP-429), as
+//! Kafka's `ConsumerCoordinator` runs it. At `poll()` a member that must
+//! rejoin runs onJoinPrepare — eager: commit, revoke everything; cooperative:
+//! auto-commit, revoke nothing (subscriptions do not change here) — and
+//! sends JoinGroup; the leader computes the assignment with the assignor
+//! the group selected; SyncGroup hands each member its partitions. The
+//! JoinGroup and SyncGroup responses take effect at the next `poll()`
+//! (onJoinComplete): a cooperative member revokes `owned − assigned` (then
+//! rejoins at once so a second rebalance can hand them over), adds
+//! `assigned − owned`, and keeps consuming what it keeps throughout.
+//! Committed offsets of new partitions are fetched before consuming them.
+//! Heartbeats and `max.poll.interval` expulsion run on the heartbeat thread.
 
 use super::membership::MemberState;
 use super::{Consumer, ConsumerEnv, ConsumerOutbox, ConsumerTimer};
 use crate::assign::{GroupSpec, MemberSpec, TopicPartition};
+use crate::coordinator::protocol::Response;
 use crate::coordinator::protocol::{
     GroupError, JoinRequest, JoinResult, MemberAssignments, Request,
 };
 use crate::events::{Fact, StopReason};
+use crate::scenario::CommitMode;
 use crate::scenario::OffsetReset;
 use crate::sim::{Time, TimerId};
 use std::sync::Arc;
 
 impl Consumer {
-    /// The membership's part of `poll()`: starts a rebalance when one is
-    /// needed; true when the application may fetch.
-    pub(super) fn membership_poll(&mut self, now: Time, out: &mut ConsumerOutbox) -> bool {
+    /// The membership's part of `poll()`: acts on a response that arrived
+    /// while the application was busy, starts a rebalance when one is
+    /// needed; true when the application may fetch (always when stable; a
+    /// cooperative member also while it rebalances).
+    pub(super) fn membership_poll(
+        &mut self,
+        now: Time,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) -> bool {
+        if let Some(response) = self.deferred.take() {
+            match response {
+                Response::Join(result) => self.on_join(now, result, env, out),
+                Response::Sync(result) => self.on_sync(now, result, env, out),
+                _ => {}
+            }
+            if !self.poll.in_poll || !self.running {
+                return false; // handling the response already polled
+            }
+        }
         match self.member.state() {
             MemberState::Unjoined => self.prepare_join(now, out),
             MemberState::Stable if self.member.rejoin_needed => self.prepare_join(now, out),
             MemberState::Stable => return true,
             _ => {} // waiting for a response
         }
-        false
+        self.strategy.cooperative
+            && matches!(
+                self.member.state(),
+                MemberState::Joining | MemberState::Syncing | MemberState::FetchingOffsets(_)
+            )
     }
 
-    /// onJoinPrepare: commit (auto-commit, or the revoke callback), revoke
-    /// everything (eager), then send JoinGroup.
+    /// onJoinPrepare: commit first — eager: auto-commit or the revoke
+    /// callback, before revoking everything; cooperative: auto-commit only
+    /// (nothing is revoked) — then send JoinGroup.
     fn prepare_join(&mut self, now: Time, out: &mut ConsumerOutbox) {
-        if self.member.in_generation() && !self.owned.is_empty() && self.commits_before_revoke() {
+        let commits = if self.strategy.cooperative {
+            matches!(self.group.commit, CommitMode::Auto { .. })
+        } else {
+            self.commits_before_revoke()
+        };
+        if self.member.in_generation() && !self.owned.is_empty() && commits {
             let token = self.send_commit(out);
             self.member.transition(MemberState::Committing(token));
             return;
@@ -45,7 +80,11 @@ impl Consumer {
     /// (fenced, expelled) loses them and cannot commit. Then JoinGroup.
     pub(super) fn revoke_then_join(&mut self, now: Time, out: &mut ConsumerOutbox) {
         if self.member.in_generation() {
-            self.revoke_all(out);
+            // Cooperative: only partitions of topics no longer subscribed
+            // are revoked here, and subscriptions do not change.
+            if !self.strategy.cooperative {
+                self.revoke_all(out);
+            }
         } else if !self.owned.is_empty() {
             out.facts.push(Fact::PartitionsLost {
                 consumer: self.index,
@@ -68,9 +107,12 @@ impl Consumer {
         self.member.rejoin_needed = false;
         self.member.transition(MemberState::Joining);
         let (member_id, generation) = self.member.wire_identity();
-        // Eager members revoked everything; sticky's user data still
+        // Cooperative members report what they own (ownedPartitions);
+        // eager ones revoked everything, but sticky's user data still
         // carries the last assignment and its generation.
-        let (owned, generation) = if self.remembers_assignment {
+        let (owned, generation) = if self.strategy.cooperative {
+            (self.owned.partitions(), generation)
+        } else if self.strategy.remembers_assignment {
             self.member
                 .last_assignment
                 .clone()
@@ -91,7 +133,7 @@ impl Consumer {
             client_id: self.config.name.clone(),
             instance_id: self.config.instance_id.clone(),
             metadata,
-            protocol: self.group.assignor.as_str().to_string(),
+            protocols: self.strategy.protocols.clone(),
             session_timeout: self.group.session_timeout,
             rebalance_timeout: self.group.rebalance_timeout,
         }));
@@ -102,7 +144,7 @@ impl Consumer {
     /// invalidated and will rejoin.
     pub(super) fn react_to(&mut self, error: GroupError, out: &mut ConsumerOutbox) -> bool {
         match error {
-            GroupError::FencedInstanceId => {
+            GroupError::FencedInstanceId | GroupError::InconsistentGroupProtocol => {
                 self.fatal(error, out);
                 return false;
             }
@@ -196,6 +238,12 @@ impl Consumer {
         if self.member.state() != MemberState::Joining {
             return;
         }
+        if !self.poll.in_poll {
+            // The heartbeat thread is off in PREPARING_REBALANCE: the
+            // response is read at the next poll() (AbstractCoordinator).
+            self.deferred = Some(Response::Join(result));
+            return;
+        }
         let joined = match result {
             Ok(r) => r,
             Err(e) => return self.rejoin_after(e, now, out),
@@ -225,10 +273,35 @@ impl Consumer {
             topics: env.cluster.topic_specs(),
             members: members.as_ref().clone(),
         });
-        let assignment = Arc::new(env.assignor.assign(&group));
+        // The group's selected protocol is one this leader supports; its
+        // own first choice stands in if the coordinator named none.
+        let assignor = env.assignors.get(&joined.protocol).or_else(|| {
+            self.strategy
+                .protocols
+                .first()
+                .and_then(|p| env.assignors.get(p))
+        });
+        let (assignment, promise, cooperative, protocol) = match assignor {
+            Some(a) => (
+                a.assign(&group),
+                a.promise(),
+                a.rebalance_protocol() == crate::assign::RebalanceProtocol::Cooperative,
+                a.name().to_string(),
+            ),
+            None => (
+                crate::assign::Assignment::empty(group.members.len()),
+                crate::assign::BalancePromise::None,
+                false,
+                joined.protocol.clone(),
+            ),
+        };
+        let assignment = Arc::new(assignment);
         out.facts.push(Fact::AssignmentComputed {
             generation: joined.generation,
             leader: joined.member_id.clone(),
+            protocol,
+            promise,
+            cooperative,
             group: group.clone(),
             assignment: assignment.clone(),
         });
@@ -267,18 +340,70 @@ impl Consumer {
         if self.member.state() != MemberState::Syncing {
             return;
         }
-        let partitions = match result {
+        if !self.poll.in_poll {
+            // onJoinComplete runs in poll() (ConsumerCoordinator).
+            self.deferred = Some(Response::Sync(result));
+            return;
+        }
+        let mut assigned = match result {
             Ok(p) => p,
             Err(e) => return self.rejoin_after(e, now, out),
         };
-        self.owned.assign(&partitions, env.cluster);
-        let assigned = self.owned.partitions();
+        assigned.sort_unstable();
+        assigned.dedup();
+        let revoked: Vec<TopicPartition> = self
+            .owned
+            .partitions()
+            .into_iter()
+            .filter(|tp| assigned.binary_search(tp).is_err())
+            .collect();
+        // Auto-commit's timer restarts with the new assignment
+        // (ConsumerCoordinator.onJoinComplete).
+        self.commits.restart_auto_commit(now, self.group.commit);
+        if !revoked.is_empty() && self.group.commit_on_revoke && self.member.in_generation() {
+            // The revoke callback commits what it gives up; the group is
+            // Stable, so the commit is accepted.
+            let token = self.send_commit_of(&revoked, out);
+            self.member.transition(MemberState::Revoking(token));
+            self.pending_assignment = Some((assigned, revoked));
+            return;
+        }
+        self.complete_join(assigned, revoked, env, out);
+    }
+
+    /// onJoinComplete after the revoke callback: give up `revoked`, take
+    /// the new partitions, rejoin at once if something was revoked, and
+    /// fetch the committed offsets of what is new.
+    pub(super) fn complete_join(
+        &mut self,
+        assigned: Vec<TopicPartition>,
+        revoked: Vec<TopicPartition>,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
+        if !revoked.is_empty() {
+            self.owned.remove(&revoked, env.cluster);
+            out.facts.push(Fact::PartitionsRevoked {
+                consumer: self.index,
+                partitions: revoked,
+            });
+            // KIP-429: a member that gave partitions up rejoins at once, so
+            // a second rebalance can hand them to their new owners.
+            self.member.rejoin_needed = true;
+        }
+        let owned = self.owned.partitions();
+        let added: Vec<TopicPartition> = assigned
+            .iter()
+            .copied()
+            .filter(|tp| owned.binary_search(tp).is_err())
+            .collect();
+        self.owned.add(&added, env.cluster);
         let generation = self.member.generation().unwrap_or(-1);
-        self.member.last_assignment = Some((assigned.clone(), generation));
+        self.member.last_assignment = Some((assigned, generation));
         out.facts.push(Fact::PartitionsAssigned {
             consumer: self.index,
             generation,
-            partitions: assigned,
+            partitions: added,
         });
         self.fetch_token += 1;
         let token = self.fetch_token;

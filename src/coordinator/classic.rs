@@ -59,13 +59,17 @@ struct Member {
     last_heartbeat: Time,
     session_check_pending: bool,
     join_seq: u64,
+    /// Assignors it supports, in order of preference.
+    protocols: Vec<String>,
 }
 
 impl Member {
     /// Takes the metadata of a new JoinGroup under `id`; true when the
     /// subscription changed.
     fn rejoined(&mut self, from: Endpoint, id: &str, req: JoinRequest) -> bool {
-        let changed = self.metadata.topics != req.metadata.topics;
+        let changed =
+            self.metadata.topics != req.metadata.topics || self.protocols != req.protocols;
+        self.protocols = req.protocols;
         self.endpoint = from;
         self.metadata = MemberSpec {
             id: id.to_string(),
@@ -89,6 +93,8 @@ pub struct ClassicCoordinator {
     /// Members with a JoinGroup parked in the join phase (kept as a count so
     /// each join does not scan the group).
     awaiting_join: usize,
+    /// The assignor selected for the current generation.
+    protocol: Option<String>,
     offsets: OffsetStore,
     rebalance_token: u64,
     sync_token: u64,
@@ -123,6 +129,7 @@ impl ClassicCoordinator {
             static_ids: BTreeMap::new(),
             pending_sync: BTreeSet::new(),
             awaiting_join: 0,
+            protocol: None,
             offsets: OffsetStore::new(partitions),
             rebalance_token: 0,
             sync_token: 0,
@@ -383,6 +390,15 @@ impl ClassicCoordinator {
         req: JoinRequest,
         out: &mut CoordinatorOutbox,
     ) {
+        if !self.supports_protocols(&req.protocols) {
+            // GroupMetadataManager.classicGroupJoinToClassicGroup:
+            // ClassicGroup.supportsProtocols fails the join.
+            out.responses.push((
+                from,
+                Response::Join(Err(GroupError::InconsistentGroupProtocol)),
+            ));
+            return;
+        }
         if req.member_id.is_empty() {
             if let Some(old) = req
                 .instance_id
@@ -410,6 +426,7 @@ impl ClassicCoordinator {
                     last_heartbeat: now,
                     session_check_pending: false,
                     join_seq: self.next_join_seq,
+                    protocols: req.protocols,
                 },
             );
             self.awaiting_join += 1;
@@ -461,6 +478,7 @@ impl ClassicCoordinator {
                     leader: self.leader.clone().unwrap_or_default(),
                     members: None,
                     skip_assignment: false,
+                    protocol: self.protocol.clone().unwrap_or_default(),
                 };
                 self.pending_sync.insert(id);
                 out.responses.push((from, Response::Join(Ok(result))));
@@ -528,6 +546,7 @@ impl ClassicCoordinator {
                     leader: self.leader.clone().unwrap_or_default(),
                     members,
                     skip_assignment: was_leader,
+                    protocol: self.protocol.clone().unwrap_or_default(),
                 };
                 self.pending_sync.insert(new_id);
                 out.responses.push((from, Response::Join(Ok(result))));
@@ -545,6 +564,38 @@ impl ClassicCoordinator {
                 );
             }
         }
+    }
+
+    /// `ClassicGroup.supportsProtocols`: any protocols start an empty group;
+    /// otherwise one must be supported by every member.
+    fn supports_protocols(&self, protocols: &[String]) -> bool {
+        if self.members.is_empty() {
+            return !protocols.is_empty();
+        }
+        protocols
+            .iter()
+            .any(|p| self.members.values().all(|m| m.protocols.contains(p)))
+    }
+
+    /// `ClassicGroup.selectProtocol`: each member votes for the first of
+    /// its protocols that every member supports; the most votes win, ties
+    /// going to the first in Java `HashMap` order of the names (the order
+    /// Kafka's stream over its vote map visits them).
+    fn select_protocol(&self) -> Option<String> {
+        let candidate = |p: &String| self.members.values().all(|m| m.protocols.contains(p));
+        let mut votes: BTreeMap<&str, u32> = BTreeMap::new();
+        for m in self.members.values() {
+            if let Some(p) = m.protocols.iter().find(|p| candidate(p)) {
+                *votes.entry(p.as_str()).or_default() += 1;
+            }
+        }
+        let names: Vec<&str> = votes.keys().copied().collect();
+        let most = votes.values().copied().max()?;
+        crate::assign::java_hashmap_order(&names)
+            .into_iter()
+            .map(|i| names[i])
+            .find(|n| votes[n] == most)
+            .map(str::to_string)
     }
 
     fn member_specs(&self) -> Arc<Vec<MemberSpec>> {
@@ -647,6 +698,7 @@ impl ClassicCoordinator {
             ));
             return;
         };
+        self.protocol = self.select_protocol();
         self.generation += 1;
         out.facts.push(Fact::GenerationStarted {
             generation: self.generation,
@@ -671,6 +723,7 @@ impl ClassicCoordinator {
                     leader: leader.clone(),
                     members: (id == leader).then(|| specs.clone()),
                     skip_assignment: false,
+                    protocol: self.protocol.clone().unwrap_or_default(),
                 };
                 out.responses.push((m.endpoint, Response::Join(Ok(result))));
                 self.touch(now, &id, out);

@@ -30,6 +30,8 @@ pub enum GroupError {
     RebalanceInProgress,
     /// Another process took over this `group.instance.id`.
     FencedInstanceId,
+    /// The member's assignors share none with the group's members.
+    InconsistentGroupProtocol,
 }
 
 impl GroupError {
@@ -40,6 +42,7 @@ impl GroupError {
             GroupError::IllegalGeneration => "ILLEGAL_GENERATION",
             GroupError::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
             GroupError::FencedInstanceId => "FENCED_INSTANCE_ID",
+            GroupError::InconsistentGroupProtocol => "INCONSISTENT_GROUP_PROTOCOL",
         }
     }
 }
@@ -109,8 +112,9 @@ pub struct JoinRequest {
     pub instance_id: Option<String>,
     /// Subscription, owned partitions, rack (what the assignor sees).
     pub metadata: MemberSpec,
-    /// Assignor the member supports.
-    pub protocol: String,
+    /// Assignors the member supports, in order of preference
+    /// (`partition.assignment.strategy`).
+    pub protocols: Vec<String>,
     /// `session.timeout.ms`.
     pub session_timeout: Duration,
     /// Rebalance timeout (`max.poll.interval.ms`).
@@ -131,6 +135,8 @@ pub struct JoinResult {
     /// KIP-814: the leader must not compute a new assignment (a static
     /// leader rejoined without a rebalance).
     pub skip_assignment: bool,
+    /// The assignor the group selected (`protocolName`).
+    pub protocol: String,
 }
 
 /// A response from the coordinator.

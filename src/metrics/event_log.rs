@@ -231,6 +231,7 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             leader,
             group,
             assignment,
+            ..
         } => {
             // A row stays readable (and small) with 100,000 members.
             const MEMBERS_SHOWN: usize = 100;

@@ -179,16 +179,7 @@ impl Scenario {
                 "must not be empty (the coordinator answers INVALID_GROUP_ID)".into(),
             ));
         }
-        if !SIMULATED_ASSIGNORS.contains(&g.assignor.as_str()) {
-            return Err(fail(
-                "group.assignor",
-                format!(
-                    "\"{}\" is not simulated in groups yet; expected one of {}",
-                    g.assignor.as_str(),
-                    SIMULATED_ASSIGNORS.join(", ")
-                ),
-            ));
-        }
+        check_assignors(fail, "group.assignors", &g.assignors)?;
         ms(fail, "group.session_timeout", g.session_timeout, 1)?;
         ms(fail, "group.heartbeat_interval", g.heartbeat_interval, 1)?;
         ms(fail, "group.max_poll_interval", g.max_poll_interval, 1)?;
@@ -272,6 +263,7 @@ impl Scenario {
                     "an empty rack name".into(),
                 ));
             }
+            check_assignors(fail, &format!("consumers.{i}.assignors"), &c.assignors)?;
             if let TimeDist::Uniform { min, max } = c.processing {
                 if min > max {
                     return Err(fail(
@@ -309,6 +301,9 @@ impl Scenario {
                     ),
                 ));
             };
+            if let Some(list) = &e.assignors {
+                check_assignors(fail, &format!("{field}.assignors"), list)?;
+            }
             let state = life_at(life[e.consumer], consumer.starts_at_zero, e.at);
             let next =
                 next_life(state, e.action, e.at, &consumer.name).map_err(|m| fail(&field, m))?;
@@ -319,6 +314,31 @@ impl Scenario {
 }
 
 type Fail<'a> = dyn Fn(&str, String) -> ScenarioError + 'a;
+
+fn check_assignors(
+    fail: &Fail<'_>,
+    field: &str,
+    list: &[crate::assign::AssignorName],
+) -> Result<(), ScenarioError> {
+    if list.is_empty() {
+        return Err(fail(field, "at least one assignor is required".into()));
+    }
+    for (k, a) in list.iter().enumerate() {
+        if !SIMULATED_ASSIGNORS.contains(&a.as_str()) {
+            return Err(fail(
+                field,
+                format!(
+                    "\"{a}\" is not simulated in groups yet; expected {}",
+                    SIMULATED_ASSIGNORS.join(", ")
+                ),
+            ));
+        }
+        if list[..k].contains(a) {
+            return Err(fail(field, format!("\"{a}\" is listed twice")));
+        }
+    }
+    Ok(())
+}
 
 fn ms(fail: &Fail<'_>, field: &str, v: Duration, min_ms: u64) -> Result<(), ScenarioError> {
     check_kafka_ms(v, min_ms).map_err(|m| fail(field, m))

@@ -125,8 +125,9 @@ pub struct GroupConfig {
     pub id: String,
     /// `group.protocol`.
     pub protocol: GroupProtocol,
-    /// `partition.assignment.strategy`.
-    pub assignor: AssignorName,
+    /// `partition.assignment.strategy`: the consumers' assignors in order
+    /// of preference (Kafka's default `[range, cooperative-sticky]`).
+    pub assignors: Vec<AssignorName>,
     /// `session.timeout.ms`.
     pub session_timeout: Duration,
     /// `heartbeat.interval.ms`.
@@ -189,6 +190,8 @@ pub struct ConsumerConfig {
     pub processing: TimeDist,
     /// Started at time zero (false: only by a timeline `join`).
     pub starts_at_zero: bool,
+    /// `partition.assignment.strategy` of this consumer.
+    pub assignors: Vec<AssignorName>,
 }
 
 /// A fault or membership change at a point in time.
@@ -200,6 +203,9 @@ pub struct TimelineEvent {
     pub consumer: usize,
     /// What happens.
     pub action: Action,
+    /// A `join` or `restart` that starts the consumer with another
+    /// `partition.assignment.strategy` (a rolling upgrade).
+    pub assignors: Option<Vec<AssignorName>>,
 }
 
 /// What a timeline event does to its consumer.

@@ -190,6 +190,7 @@ pub struct RawGroup {
     pub id: Option<Spanned<String>>,
     pub protocol: Option<Spanned<String>>,
     pub assignor: Option<Spanned<String>>,
+    pub assignors: Option<Spanned<Vec<Spanned<String>>>>,
     pub session_timeout: Option<Spanned<KafkaMs<1>>>,
     pub heartbeat_interval: Option<Spanned<KafkaMs<1>>>,
     pub max_poll_interval: Option<KafkaMs<1>>,
@@ -224,6 +225,7 @@ pub struct RawNamedConsumer {
     pub instance_id: Option<Spanned<String>>,
     pub processing: Option<Spanned<toml::Value>>,
     pub rack: Option<Spanned<String>>,
+    pub assignors: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// One `[[timeline]]` entry.
@@ -236,4 +238,5 @@ pub struct RawEvent {
     pub duration: Option<Spanned<PosDur>>,
     pub downtime: Option<Dur>,
     pub graceful: Option<bool>,
+    pub assignors: Option<Spanned<Vec<Spanned<String>>>>,
 }

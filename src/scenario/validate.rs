@@ -199,7 +199,7 @@ fn build(
         .consumers
         .start_jitter
         .map_or(group.heartbeat_interval, |d| d.0);
-    let (consumers, defaults) = build_consumers(rep, raw.consumers)?;
+    let (consumers, defaults) = build_consumers(rep, raw.consumers, &group.assignors)?;
     let (consumers, timeline) = build_timeline(rep, raw.timeline, consumers, &defaults, duration)?;
     if consumers.is_empty() {
         return Err(rep.at(
@@ -354,20 +354,17 @@ fn build_group(
         )?,
         None => GroupProtocol::Classic,
     };
-    let assignor = match &raw.assignor {
-        Some(a) => {
-            let choices: Vec<(&str, AssignorName)> = SIMULATED_ASSIGNORS
-                .iter()
-                .map(|n| (*n, AssignorName::parse(n).expect("listed names parse")))
-                .collect();
-            one_of(
-                rep,
+    let assignors = match (&raw.assignor, &raw.assignors) {
+        (Some(a), Some(_)) => {
+            return Err(rep.spanned(
                 a,
-                &choices,
-                " (cooperative-sticky needs cooperative rebalancing, not simulated yet)",
-            )?
+                "give either `assignor` (one) or `assignors` (a list in order of preference), not both",
+            ));
         }
-        None => AssignorName::Range,
+        (Some(a), None) => vec![simulated_assignor(rep, a)?],
+        (None, Some(list)) => parse_assignors(rep, list)?,
+        // Kafka 4's default partition.assignment.strategy.
+        (None, None) => vec![AssignorName::Range, AssignorName::CooperativeSticky],
     };
     let session_timeout = raw
         .session_timeout
@@ -482,7 +479,7 @@ fn build_group(
     Ok(GroupConfig {
         id,
         protocol,
-        assignor,
+        assignors,
         session_timeout,
         heartbeat_interval,
         max_poll_interval,
@@ -498,16 +495,58 @@ fn build_group(
     })
 }
 
+/// One assignor name, among those a simulated group can use.
+fn simulated_assignor(
+    rep: &Reporter<'_>,
+    name: &Spanned<String>,
+) -> Result<AssignorName, ScenarioError> {
+    let choices: Vec<(&str, AssignorName)> = SIMULATED_ASSIGNORS
+        .iter()
+        .filter_map(|n| AssignorName::parse(n).map(|a| (*n, a)))
+        .collect();
+    one_of(
+        rep,
+        name,
+        &choices,
+        " (uniform and server-range are KIP-848 server-side assignors, not simulated yet)",
+    )
+}
+
+/// `partition.assignment.strategy` as a list: one or more simulated
+/// assignors, none twice.
+fn parse_assignors(
+    rep: &Reporter<'_>,
+    list: &Spanned<Vec<Spanned<String>>>,
+) -> Result<Vec<AssignorName>, ScenarioError> {
+    if list.get_ref().is_empty() {
+        return Err(rep.spanned(
+            list,
+            "the list is empty; Kafka requires at least one assignor (partition.assignment.strategy)",
+        ));
+    }
+    let mut out = Vec::new();
+    for name in list.get_ref() {
+        let a = simulated_assignor(rep, name)?;
+        if out.contains(&a) {
+            return Err(rep.spanned(name, format!("\"{a}\" is listed twice")));
+        }
+        out.push(a);
+    }
+    Ok(out)
+}
+
 /// Defaults for consumers created by a timeline `join`.
 struct ConsumerDefaults {
     processing: TimeDist,
     static_membership: bool,
     rack: Option<String>,
+    assignors: Vec<AssignorName>,
 }
 
 fn build_consumers(
     rep: &Reporter<'_>,
     raw: RawConsumers,
+    assignors: &[AssignorName],
 ) -> Result<(Vec<ConsumerConfig>, ConsumerDefaults), ScenarioError> {
     let processing = match &raw.processing {
         Some(v) => parse_dist(rep, v)?,
@@ -520,6 +559,7 @@ fn build_consumers(
         processing,
         static_membership: raw.static_membership.unwrap_or(false),
         rack: raw.rack.as_ref().map(|r| r.get_ref().clone()),
+        assignors: assignors.to_vec(),
     };
     let mut out: Vec<ConsumerConfig> = (1..=raw.count.map_or(0, |c| c.0))
         .map(|i| new_consumer(format!("c{i}"), &defaults))
@@ -556,6 +596,9 @@ fn build_consumers(
             check_rack(rep, rack)?;
             c.rack = Some(rack.get_ref().clone());
         }
+        if let Some(list) = &n.assignors {
+            c.assignors = parse_assignors(rep, list)?;
+        }
         if let Some(i) = &c.instance_id {
             if let Some(other) = instances.insert(i.clone(), c.name.clone()) {
                 return Err(rep.spanned(
@@ -576,6 +619,7 @@ fn new_consumer(name: String, d: &ConsumerDefaults) -> ConsumerConfig {
         rack: d.rack.clone(),
         processing: d.processing,
         starts_at_zero: true,
+        assignors: d.assignors.clone(),
     }
 }
 
@@ -791,10 +835,21 @@ fn build_timeline(
         let next = next_life(state, action, at, name)
             .map_err(|message| rep.spanned(&e.action, message))?;
         life.insert(name.clone(), next);
+        let assignors = match &e.assignors {
+            Some(list) if kind == 0 || kind == 3 => Some(parse_assignors(rep, list)?),
+            Some(list) => {
+                return Err(rep.spanned(
+                    list,
+                    "`assignors` applies to `join` and `restart` only (the process starts with them)",
+                ));
+            }
+            None => None,
+        };
         out.push(TimelineEvent {
             at,
             consumer: index,
             action,
+            assignors,
         });
     }
     Ok((consumers, out))

@@ -10,10 +10,11 @@ mod result;
 pub use result::{ConsumerRow, Disruption, PartitionRow, RebalanceSpan, RunResult};
 
 use crate::assign::Assignor;
+use crate::assign::AssignorSet;
 use crate::check::Checker;
 use crate::check::convergence::GroupAtBound;
 use crate::cluster::Cluster;
-use crate::consumer::{Consumer, ConsumerEnv, ConsumerOutbox, ConsumerTimer};
+use crate::consumer::{Consumer, ConsumerEnv, ConsumerOutbox, ConsumerTimer, Strategy};
 use crate::coordinator::protocol::{Endpoint, Request, Response};
 use crate::coordinator::{
     ClassicCoordinator, CoordinatorConfig, CoordinatorOutbox, CoordinatorTimer,
@@ -34,12 +35,6 @@ pub enum SimulationError {
     /// The scenario breaks a rule (see [`Scenario::validate`]).
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
-    /// The assignor declares the cooperative protocol, which the simulated
-    /// consumers do not run yet: they would rebalance eagerly instead.
-    #[error(
-        "assignor \"{0}\" declares the cooperative rebalance protocol (KIP-429), which rebalance-sim does not simulate yet; a group using it would silently run eagerly, so use an eager assignor"
-    )]
-    CooperativeAssignor(String),
 }
 
 #[derive(Debug)]
@@ -83,7 +78,11 @@ pub struct Simulation {
     incarnations: Vec<u32>,
     paused_until: Vec<Option<Time>>,
     restart_at: Vec<Option<Time>>,
-    assignor: Arc<dyn Assignor>,
+    assignors: AssignorSet,
+    /// With a custom assignor: every consumer's strategy.
+    custom_strategy: Option<Strategy>,
+    /// The assignor the group selected last (the summary's `assignor`).
+    last_protocol: Option<String>,
     ledger: OffsetLedger,
     checker: Checker,
     metrics: Metrics,
@@ -103,26 +102,33 @@ pub struct Simulation {
 }
 
 impl Simulation {
-    /// A simulation using the scenario's built-in assignor; the scenario
-    /// is validated first.
+    /// A simulation whose consumers use the built-in assignors their
+    /// scenario names; the scenario is validated first.
     pub fn new(scenario: Scenario, seed: u64) -> Result<Self, SimulationError> {
-        let assignor: Arc<dyn Assignor> = Arc::from(scenario.group.assignor.build());
-        Self::with_assignor(scenario, seed, assignor)
+        Self::build(scenario, seed, AssignorSet::builtin(), None)
     }
 
-    /// A simulation whose group leader runs `assignor` (e.g. your own);
-    /// the scenario is validated first.
+    /// A simulation in which every consumer advertises `assignor` (e.g.
+    /// your own) as its only `partition.assignment.strategy`, eager or
+    /// cooperative as it declares; the scenario is validated first.
     pub fn with_assignor(
         scenario: Scenario,
         seed: u64,
         assignor: Arc<dyn Assignor>,
     ) -> Result<Self, SimulationError> {
+        let mut set = AssignorSet::builtin();
+        set.insert(assignor.clone());
+        let strategy = Strategy::from_assignors(&[assignor.as_ref()]);
+        Self::build(scenario, seed, set, Some(strategy))
+    }
+
+    fn build(
+        scenario: Scenario,
+        seed: u64,
+        assignors: AssignorSet,
+        everyone: Option<Strategy>,
+    ) -> Result<Self, SimulationError> {
         scenario.validate()?;
-        if assignor.rebalance_protocol() == crate::assign::RebalanceProtocol::Cooperative {
-            return Err(SimulationError::CooperativeAssignor(
-                assignor.name().to_string(),
-            ));
-        }
         let scenario = Arc::new(scenario);
         let cluster = Cluster::new(&scenario);
         let partitions = cluster.partition_count();
@@ -149,12 +155,15 @@ impl Simulation {
             .enumerate()
             .map(|(i, c)| {
                 let rng = rng_stream(seed, &format!("consumer/{}/processing", c.name));
+                let strategy = everyone
+                    .clone()
+                    .unwrap_or_else(|| Strategy::of(&c.assignors, &assignors));
                 Consumer::new(
                     i,
                     c.clone(),
                     group.clone(),
                     subscription.clone(),
-                    assignor.remembers_assignment(),
+                    strategy,
                     rng,
                 )
             })
@@ -186,11 +195,12 @@ impl Simulation {
             restart_at: vec![None; n],
             checker: Checker::new(
                 partitions,
-                assignor.promise(),
                 Time::ZERO + scenario.last_fault_end(),
                 scenario.convergence_bound,
             ),
-            assignor,
+            assignors,
+            custom_strategy: everyone,
+            last_protocol: None,
             ledger: OffsetLedger::new(partitions),
             metrics: Metrics::new(subscribed.clone(), n, scenario.sample_interval),
             partition_lag_max: vec![0; partitions],
@@ -354,7 +364,7 @@ impl Simulation {
         let mut out = ConsumerOutbox::default();
         let env = ConsumerEnv {
             cluster: &self.cluster,
-            assignor: self.assignor.as_ref(),
+            assignors: &self.assignors,
             latency: self.network.mean(),
         };
         let before = self.health(c);
@@ -398,6 +408,11 @@ impl Simulation {
     fn timeline(&mut self, i: usize) {
         let event = self.scenario.timeline[i].clone();
         let c = event.consumer;
+        if let (Some(list), None) = (&event.assignors, &self.custom_strategy) {
+            // The process starts (again) with another assignment strategy.
+            let strategy = Strategy::of(list, &self.assignors);
+            self.consumers[c].set_strategy(strategy);
+        }
         match event.action {
             Action::Join => self.start_consumer(c),
             Action::Leave => {
@@ -524,6 +539,10 @@ impl Simulation {
                         self.ledger.record_commit(*partition, *offset);
                     }
                     Fact::Violation { .. } => {}
+                    Fact::AssignmentComputed { protocol, .. } => {
+                        self.last_protocol = Some(protocol.clone());
+                        membership_changed = true;
+                    }
                     _ => membership_changed = true,
                 }
                 let cluster = &self.cluster;

@@ -232,7 +232,13 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         scenario: scenario.name.clone(),
         seed: sim.seed,
         duration_ms: scenario.duration.millis(),
-        assignor: sim.assignor.name().to_string(),
+        assignor: sim.last_protocol.clone().unwrap_or_else(|| {
+            sim.scenario
+                .group
+                .assignors
+                .first()
+                .map_or_else(String::new, |a| a.as_str().to_string())
+        }),
         rebalances: sim.metrics.rebalances(),
         final_generation: sim.coordinator.generation(),
         time_in_rebalance_ms: sim.metrics.time_in_rebalance().millis(),

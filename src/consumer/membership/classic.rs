@@ -17,6 +17,9 @@ pub enum MemberState {
     Joining,
     /// SyncGroup in flight (COMPLETING_REBALANCE).
     Syncing,
+    /// Cooperative onJoinComplete: the revoke callback's commit of the
+    /// partitions given up is in flight (its token).
+    Revoking(u64),
     /// Assignment received; OffsetFetch for its positions in flight.
     FetchingOffsets(u64),
     /// Member of the current generation with positions for its partitions.
@@ -31,6 +34,7 @@ impl MemberState {
         match self {
             MemberState::Unjoined => "UNJOINED",
             MemberState::Committing(_) => "COMMITTING_BEFORE_REVOKE",
+            MemberState::Revoking(_) => "REVOKING",
             MemberState::Joining => "PREPARING_REBALANCE",
             MemberState::Syncing => "COMPLETING_REBALANCE",
             MemberState::FetchingOffsets(_) => "FETCHING_OFFSETS",
@@ -49,7 +53,8 @@ impl MemberState {
             // A failed JoinGroup or SyncGroup is retried at once.
             Joining => matches!(from, Unjoined | Committing(_) | Stable | Joining | Syncing),
             Syncing => matches!(from, Joining),
-            FetchingOffsets(_) => matches!(from, Syncing),
+            Revoking(_) => matches!(from, Syncing),
+            FetchingOffsets(_) => matches!(from, Syncing | Revoking(_)),
             Stable => matches!(from, FetchingOffsets(_)),
             Closing(_) => matches!(from, Stable),
         }
@@ -63,6 +68,7 @@ impl MemberState {
             MemberState::Stable
                 | MemberState::FetchingOffsets(_)
                 | MemberState::Committing(_)
+                | MemberState::Revoking(_)
                 | MemberState::Closing(_)
         )
     }
@@ -72,6 +78,7 @@ impl MemberState {
         matches!(
             self,
             MemberState::Syncing
+                | MemberState::Revoking(_)
                 | MemberState::FetchingOffsets(_)
                 | MemberState::Stable
                 | MemberState::Committing(_)
@@ -206,6 +213,10 @@ mod tests {
             (FetchingOffsets(2), Stable, true),
             (FetchingOffsets(2), Unjoined, true),
             (FetchingOffsets(2), Joining, false),
+            (Syncing, Revoking(3), true),
+            (Revoking(3), FetchingOffsets(4), true),
+            (Revoking(3), Unjoined, true),
+            (Stable, Revoking(3), false),
             (Closing(1), Unjoined, true),
             (Closing(1), Joining, false),
         ];
