@@ -67,8 +67,15 @@ impl Member {
     /// Takes the metadata of a new JoinGroup under `id`; true when the
     /// subscription changed.
     fn rejoined(&mut self, from: Endpoint, id: &str, req: JoinRequest) -> bool {
-        let changed =
-            self.metadata.topics != req.metadata.topics || self.protocols != req.protocols;
+        // ClassicGroupMember.matches compares the whole protocol metadata:
+        // the subscription, owned partitions and generation included (a
+        // cooperative member that revoked partitions must trigger the
+        // second rebalance).
+        let changed = self.metadata.topics != req.metadata.topics
+            || self.metadata.owned != req.metadata.owned
+            || self.metadata.generation != req.metadata.generation
+            || self.metadata.rack != req.metadata.rack
+            || self.protocols != req.protocols;
         self.protocols = req.protocols;
         self.endpoint = from;
         self.metadata = MemberSpec {

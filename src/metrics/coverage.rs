@@ -44,6 +44,22 @@ pub struct Coverage {
     unowned_micros: u128,
     stalled_micros: u128,
     last_change: Time,
+    /// While a rebalance runs: the partitions that stopped being processed
+    /// in it, and the most unowned at once.
+    window: Option<Window>,
+    /// The most subscribed partitions unowned at once, over the run.
+    max_unowned: u64,
+}
+
+/// What one rebalance cost, measured while it runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Window {
+    /// Partitions that were unowned or stalled at some point in it.
+    pub stopped: BTreeSet<usize>,
+    /// The most partitions unowned at once.
+    pub max_unowned: u64,
+    /// Unowned partition-microseconds when it began.
+    pub unowned_micros_at_start: u128,
 }
 
 impl Coverage {
@@ -67,7 +83,42 @@ impl Coverage {
             unowned_micros: 0,
             stalled_micros: 0,
             last_change: Time::ZERO,
+            window: None,
+            max_unowned: 0,
         }
+    }
+
+    /// Starts measuring a rebalance at `now`: partitions already not
+    /// processed count as stopped by it.
+    pub fn open_window(&mut self, now: Time) {
+        self.flush(now);
+        let stopped = (0..self.subscribed.len())
+            .filter(|&p| {
+                matches!(
+                    self.state(p),
+                    PartitionState::Unowned | PartitionState::Stalled
+                )
+            })
+            .collect();
+        self.window = Some(Window {
+            stopped,
+            max_unowned: self.unowned,
+            unowned_micros_at_start: self.unowned_micros,
+        });
+    }
+
+    /// Ends the rebalance measured since [`Coverage::open_window`]: what
+    /// it cost, and its unowned partition-microseconds.
+    pub fn close_window(&mut self, now: Time) -> Option<(Window, u128)> {
+        self.flush(now);
+        let w = self.window.take()?;
+        let during = self.unowned_micros - w.unowned_micros_at_start;
+        Some((w, during))
+    }
+
+    /// The most subscribed partitions unowned at once so far.
+    pub fn max_unowned(&self) -> u64 {
+        self.max_unowned
     }
 
     /// The state of partition `p` now.
@@ -133,6 +184,13 @@ impl Coverage {
             PartitionState::Unowned => self.unowned += 1,
             PartitionState::Stalled => self.stalled_count += 1,
             _ => {}
+        }
+        self.max_unowned = self.max_unowned.max(self.unowned);
+        if let Some(w) = &mut self.window {
+            if matches!(after, PartitionState::Unowned | PartitionState::Stalled) {
+                w.stopped.insert(p);
+            }
+            w.max_unowned = w.max_unowned.max(self.unowned);
         }
     }
 

@@ -5,7 +5,7 @@ mod coverage;
 mod event_log;
 mod ownership;
 
-pub use coverage::{Coverage, PartitionState};
+pub use coverage::{Coverage, PartitionState, Window};
 pub use event_log::{EventLog, LogRow, Namer};
 pub use ownership::{OwnershipLog, OwnershipSpan};
 
@@ -80,8 +80,7 @@ pub struct Metrics {
     state_since: Time,
     rebalancing_micros: u64,
     rebalances: u32,
-    /// (start, end, the coordinator's reason for the rebalance).
-    rebalance_spans: Vec<(Time, Option<Time>, String)>,
+    rebalance_spans: Vec<RebalanceRecord>,
     /// Records processed per sample interval, spread over each batch's
     /// processing time (so a slow batch is not a spike at its end).
     processed_buckets: Vec<f64>,
@@ -263,10 +262,22 @@ impl Metrics {
             self.rebalancing_micros += now.since(self.state_since).micros();
         }
         if is && !was {
-            self.rebalance_spans.push((now, None, reason.to_string()));
+            self.coverage.open_window(now);
+            self.rebalance_spans.push(RebalanceRecord {
+                start: now,
+                end: None,
+                reason: reason.to_string(),
+                partitions_stopped: 0,
+                max_unowned: 0,
+                unowned_micros: 0,
+            });
         } else if was && !is {
-            if let Some(last) = self.rebalance_spans.last_mut() {
-                last.1 = Some(now);
+            let cost = self.coverage.close_window(now);
+            if let (Some(last), Some((window, during))) = (self.rebalance_spans.last_mut(), cost) {
+                last.end = Some(now);
+                last.partitions_stopped = window.stopped.len();
+                last.max_unowned = window.max_unowned;
+                last.unowned_micros = during;
             }
         }
         self.state = state;
@@ -311,6 +322,17 @@ impl Metrics {
         }
         let state = self.state;
         self.set_state(now, state, "");
+        if Self::is_rebalancing(state) {
+            // Still rebalancing: close what it cost so far.
+            if let (Some(last), Some((window, during))) = (
+                self.rebalance_spans.last_mut(),
+                self.coverage.close_window(now),
+            ) {
+                last.partitions_stopped = window.stopped.len();
+                last.max_unowned = window.max_unowned;
+                last.unowned_micros = during;
+            }
+        }
         self.spread_rates();
     }
 
@@ -347,9 +369,27 @@ impl Metrics {
     }
 
     /// Intervals during which the group was rebalancing (end `None`: still).
-    pub fn rebalance_spans(&self) -> &[(Time, Option<Time>, String)] {
+    pub fn rebalance_spans(&self) -> &[RebalanceRecord] {
         &self.rebalance_spans
     }
+}
+
+/// One rebalance: from entering PreparingRebalance until Stable or Empty,
+/// and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebalanceRecord {
+    /// When it began.
+    pub start: Time,
+    /// When it ended (`None`: still rebalancing at the end).
+    pub end: Option<Time>,
+    /// The coordinator's reason.
+    pub reason: String,
+    /// Partitions that stopped being processed at some point in it.
+    pub partitions_stopped: usize,
+    /// The most partitions unowned at once during it.
+    pub max_unowned: u64,
+    /// Unowned partition-microseconds during it.
+    pub unowned_micros: u128,
 }
 
 /// What one consumer did over the run (`consumers.csv`).

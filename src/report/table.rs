@@ -116,6 +116,21 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
             ),
         },
     );
+    if !s.rebalance_costs.is_empty() {
+        let _ = writeln!(t, "  rebalance cost");
+        let _ = writeln!(
+            t,
+            "    {:<28}{:>8}{:>20}{:>18}",
+            "kind", "count", "partitions stopped", "unowned part-s"
+        );
+        for c in &s.rebalance_costs {
+            let _ = writeln!(
+                t,
+                "    {:<28}{:>8}{:>20}{:>18.1}",
+                c.kind, c.rebalances, c.partitions_stopped, c.unowned_partition_seconds
+            );
+        }
+    }
     if !s.disruptions.is_empty() {
         let _ = writeln!(t, "  disruptions");
         let _ = writeln!(

@@ -7,7 +7,7 @@ mod convergence;
 mod network;
 mod result;
 
-pub use result::{ConsumerRow, Disruption, PartitionRow, RebalanceSpan, RunResult};
+pub use result::{ConsumerRow, Disruption, PartitionRow, RebalanceCost, RebalanceSpan, RunResult};
 
 use crate::assign::Assignor;
 use crate::assign::AssignorSet;

@@ -93,6 +93,10 @@ pub struct Summary {
     pub convergence_check_ms: u64,
     /// Per timeline event: recovery times.
     pub disruptions: Vec<Disruption>,
+    /// The most subscribed partitions unowned at once.
+    pub max_unowned_partitions: u64,
+    /// Per kind of rebalance: how many, and what they cost.
+    pub rebalance_costs: Vec<RebalanceCost>,
     /// Invariant violations (the first 100).
     pub violations: Vec<Violation>,
     /// Events handled by the engine.
@@ -141,15 +145,24 @@ pub struct RebalanceSpan {
     pub start_s: f64,
     /// End (s; the end of the run if it never settled).
     pub end_s: f64,
+    /// `join`, `leave`, `rejoin`, `session expiry`, `max.poll.interval
+    /// expiry`, `static replacement`, `sync timeout`.
+    pub kind: &'static str,
     /// What started it, in a few words: `session expiry c2`, `join c3`,
     /// `leave c1`, `max.poll.interval expiry c1`, `rejoin c4`,
     /// `sync timeout`, `static replacement c2`.
     pub cause: String,
+    /// Partitions that stopped being processed at some point in it.
+    pub partitions_stopped: usize,
+    /// The most partitions unowned at once during it.
+    pub max_unowned: u64,
+    /// Unowned partition-seconds during it.
+    pub unowned_partition_seconds: f64,
 }
 
-/// The short cause of a rebalance from the coordinator's reason, naming
-/// the consumer behind the member id (`<client.id>-<suffix>`).
-fn rebalance_cause(sim: &Simulation, at: Time, reason: &str) -> String {
+/// The kind and short cause of a rebalance from the coordinator's reason,
+/// naming the consumer behind the member id (`<client.id>-<suffix>`).
+fn rebalance_label(sim: &Simulation, at: Time, reason: &str) -> (&'static str, String) {
     let member = reason
         .split_whitespace()
         .find(|w| w.contains('-'))
@@ -163,23 +176,69 @@ fn rebalance_cause(sim: &Simulation, at: Time, reason: &str) -> String {
             sim.consumer_names[c] == consumer && t <= at && at.since(t).micros() <= 1_000_000
         })
     };
-    if reason.contains("session expired") {
-        format!("session expiry {consumer}")
-    } else if reason.contains(" left") && poll_timeout() {
-        format!("max.poll.interval expiry {consumer}")
-    } else if reason.contains(" left") {
-        format!("leave {consumer}")
-    } else if reason.contains("replaced") {
-        format!("static replacement {consumer}")
-    } else if reason.contains("rejoined") {
-        format!("rejoin {consumer}")
-    } else if reason.contains("joined") {
-        format!("join {consumer}")
-    } else if reason.contains("did not sync") {
-        "sync timeout".into()
+    let kind = rebalance_kind(reason, poll_timeout());
+    let cause = if consumer.is_empty() || kind == "sync timeout" {
+        kind.to_string()
     } else {
-        reason.to_string()
+        format!("{kind} {consumer}")
+    };
+    (kind, cause)
+}
+
+/// The kind of a rebalance, from the coordinator's reason.
+fn rebalance_kind(reason: &str, after_poll_timeout: bool) -> &'static str {
+    if reason.contains("session expired") {
+        "session expiry"
+    } else if reason.contains(" left") && after_poll_timeout {
+        "max.poll.interval expiry"
+    } else if reason.contains(" left") {
+        "leave"
+    } else if reason.contains("replaced") {
+        "static replacement"
+    } else if reason.contains("rejoined") {
+        "rejoin"
+    } else if reason.contains("joined") {
+        "join"
+    } else if reason.contains("did not sync") {
+        "sync timeout"
+    } else {
+        "other"
     }
+}
+
+/// What the rebalances of one kind cost, added up (`summary.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RebalanceCost {
+    /// `join`, `leave`, `rejoin`, `session expiry`, ...
+    pub kind: String,
+    /// Rebalances of this kind.
+    pub rebalances: usize,
+    /// Partitions that stopped being processed, summed over them.
+    pub partitions_stopped: usize,
+    /// Unowned partition-seconds during them.
+    pub unowned_partition_seconds: f64,
+    /// The most partitions unowned at once in any of them.
+    pub max_unowned: u64,
+}
+
+fn rebalance_costs(spans: &[RebalanceSpan]) -> Vec<RebalanceCost> {
+    let mut by_kind: std::collections::BTreeMap<&str, RebalanceCost> = Default::default();
+    for s in spans {
+        let kind = s.kind;
+        let cost = by_kind.entry(kind).or_insert_with(|| RebalanceCost {
+            kind: kind.to_string(),
+            rebalances: 0,
+            partitions_stopped: 0,
+            unowned_partition_seconds: 0.0,
+            max_unowned: 0,
+        });
+        cost.rebalances += 1;
+        cost.partitions_stopped += s.partitions_stopped;
+        cost.unowned_partition_seconds =
+            crate::metrics::round3(cost.unowned_partition_seconds + s.unowned_partition_seconds);
+        cost.max_unowned = cost.max_unowned.max(s.max_unowned);
+    }
+    by_kind.into_values().collect()
 }
 
 /// One row of `consumers.csv`.
@@ -261,20 +320,28 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         convergence_bound_ms: scenario.convergence_bound.millis(),
         convergence_check_ms: (last_fault + scenario.convergence_bound).millis(),
         disruptions,
+        max_unowned_partitions: sim.metrics.coverage().max_unowned(),
+        rebalance_costs: Vec::new(),
         violations: sim.checker.violations().to_vec(),
         engine_events: sim.events_handled,
         trace_digest: sim.log.digest().hex(),
     };
-    let rebalance_spans = sim
+    let rebalance_spans: Vec<RebalanceSpan> = sim
         .metrics
         .rebalance_spans()
         .iter()
-        .map(|(a, b, reason)| RebalanceSpan {
-            start_s: a.as_secs_f64(),
-            end_s: b.unwrap_or(end).as_secs_f64(),
-            cause: rebalance_cause(&sim, *a, reason),
+        .map(|r| RebalanceSpan {
+            start_s: r.start.as_secs_f64(),
+            end_s: r.end.unwrap_or(end).as_secs_f64(),
+            kind: rebalance_label(&sim, r.start, &r.reason).0,
+            cause: rebalance_label(&sim, r.start, &r.reason).1,
+            partitions_stopped: r.partitions_stopped,
+            max_unowned: r.max_unowned,
+            unowned_partition_seconds: crate::metrics::round3(r.unowned_micros as f64 / 1e6),
         })
         .collect();
+    let mut summary = summary;
+    summary.rebalance_costs = rebalance_costs(&rebalance_spans);
     let markers = scenario
         .timeline
         .iter()
