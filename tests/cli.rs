@@ -39,7 +39,7 @@ fn run_scenario(file: &str, out: &Path, extra: &[&str]) -> Output {
     run(&args)
 }
 
-const OUTPUTS: [&str; 9] = [
+const OUTPUTS: [&str; 11] = [
     "timeseries.csv",
     "events.csv",
     "consumers.csv",
@@ -49,6 +49,8 @@ const OUTPUTS: [&str; 9] = [
     "chart.svg",
     "ownership.png",
     "ownership.svg",
+    "health.png",
+    "health.svg",
 ];
 
 #[test]

@@ -4,7 +4,7 @@
 //! the new one is in place; see [`super::outdir`] for which directories may
 //! be replaced at all.
 
-use super::chart::{ChartFormat, write_chart, write_ownership_chart};
+use super::chart::{ChartFormat, write_chart, write_health_chart, write_ownership_chart};
 use super::outdir::{
     Inspect, MARKER, MARKER_TEXT, Refusal, Target, check, check_existing, remove_output_dir,
     remove_stale_siblings,
@@ -186,13 +186,17 @@ fn write_all(result: &RunResult, dir: &Path) -> Result<(), ReportError> {
     fs::File::create(&summary)
         .and_then(|mut f| f.write_all(json.as_bytes()))
         .map_err(io(&summary))?;
+    type Writer = fn(&RunResult, &Path, ChartFormat) -> Result<(), String>;
+    let charts: [(&str, Writer); 3] = [
+        ("chart", write_chart),
+        ("ownership", write_ownership_chart),
+        ("health", write_health_chart),
+    ];
     for format in [ChartFormat::Png, ChartFormat::Svg] {
-        let path = dir.join(format!("chart.{}", format.extension()));
-        write_chart(result, &path, format)
-            .map_err(|message| ReportError::Chart { path, message })?;
-        let path = dir.join(format!("ownership.{}", format.extension()));
-        write_ownership_chart(result, &path, format)
-            .map_err(|message| ReportError::Chart { path, message })?;
+        for (name, write) in charts {
+            let path = dir.join(format!("{name}.{}", format.extension()));
+            write(result, &path, format).map_err(|message| ReportError::Chart { path, message })?;
+        }
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ pub(super) const MARKER_TEXT: &str =
     "written by rebalance-sim; this directory is replaced by the next run with the same --out\n";
 
 /// The files a run writes next to the marker.
-pub const OUTPUT_FILES: [&str; 9] = [
+pub const OUTPUT_FILES: [&str; 11] = [
     "timeseries.csv",
     "events.csv",
     "consumers.csv",
@@ -33,6 +33,8 @@ pub const OUTPUT_FILES: [&str; 9] = [
     "chart.svg",
     "ownership.png",
     "ownership.svg",
+    "health.png",
+    "health.svg",
 ];
 
 /// Why an output path is refused. Each message says what to do instead.
