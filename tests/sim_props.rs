@@ -129,7 +129,7 @@ proptest! {
     fn random_scenarios_keep_every_invariant(
         partitions in 1u32..10,
         consumers in 1usize..5,
-        assignor in prop::sample::select(vec!["range", "roundrobin", "sticky"]),
+        assignor in prop::sample::select(vec!["range", "roundrobin", "sticky", "cooperative-sticky"]),
         commit in prop::sample::select(vec!["auto", "sync"]),
         static_members in any::<bool>(),
         faults in faults(),
