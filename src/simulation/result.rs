@@ -139,7 +139,7 @@ pub struct RunResult {
 }
 
 /// A rebalance: from entering PreparingRebalance until Stable (or Empty).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RebalanceSpan {
     /// Start (s).
     pub start_s: f64,

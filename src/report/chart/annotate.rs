@@ -384,11 +384,13 @@ mod tests {
                 start_s: 103.96,
                 end_s: 106.5,
                 cause: "session expiry c2".into(),
+                ..Default::default()
             },
             RebalanceSpan {
                 start_s: 0.1,
                 end_s: 6.1,
                 cause: "join c3".into(),
+                ..Default::default()
             },
         ];
         let markers = [(60.0, "crash c2".to_string())];

@@ -97,11 +97,13 @@ fn a_hundred_thousand_consumers_and_long_names_render() {
             start_s: i as f64 * 0.1,
             end_s: i as f64 * 0.1 + 0.006,
             cause: format!("session expiry {long}"),
+            ..Default::default()
         })
         .chain([RebalanceSpan {
             start_s: end,
             end_s: end,
             cause: "join c1".into(),
+            ..Default::default()
         }])
         .collect();
     assert_renders(&r, &tmp.path().join("huge"));
