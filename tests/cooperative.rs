@@ -183,3 +183,57 @@ fn a_member_sharing_no_assignor_with_the_group_is_refused_and_exits() {
     );
     assert_eq!(rows(&r, "consumer_stopped", "odd").len(), 1);
 }
+
+#[test]
+fn the_two_bounce_upgrade_switches_assignor_then_protocol_without_stopping_the_group() {
+    let r = load("upgrade-to-cooperative");
+    assert!(
+        r.summary.violations.is_empty(),
+        "{:?}",
+        r.summary.violations
+    );
+    assert_eq!(r.summary.converged, Some(true));
+    let protocols: Vec<(f64, &str)> = r
+        .events
+        .iter()
+        .filter(|e| e.event == "assignment_computed")
+        .map(|e| (e.time_ms, e.detail.split(':').next().unwrap_or_default()))
+        .collect();
+    // range until every member supports cooperative-sticky (after the
+    // first bounce), cooperative-sticky from then on.
+    assert!(
+        protocols
+            .iter()
+            .filter(|p| p.0 < 120_000.0)
+            .all(|p| p.1 == "range"),
+        "{protocols:?}"
+    );
+    assert!(
+        protocols
+            .iter()
+            .filter(|p| p.0 > 150_000.0)
+            .all(|p| p.1 == "cooperative-sticky"),
+        "{protocols:?}"
+    );
+    // In the second bounce, once the first member is back cooperative, no
+    // rebalance has all 24 partitions unowned at once (the first one does:
+    // its leaver revoked on close, the five still eager revoke everything).
+    let second: Vec<u64> = r
+        .rebalance_spans
+        .iter()
+        .filter(|s| s.start_s > 190.0)
+        .map(|s| s.max_unowned)
+        .collect();
+    assert!(second.len() >= 10, "{second:?}");
+    assert!(second.iter().all(|&n| n < 24), "{second:?}");
+    let stopped: Vec<usize> = r
+        .rebalance_spans
+        .iter()
+        .filter(|s| s.start_s > 190.0)
+        .map(|s| s.partitions_stopped)
+        .collect();
+    assert!(
+        stopped.last() < stopped.first(),
+        "fewer stop as more are cooperative: {stopped:?}"
+    );
+}

@@ -231,6 +231,7 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             leader,
             group,
             assignment,
+            protocol,
             ..
         } => {
             // A row stays readable (and small) with 100,000 members.
@@ -251,7 +252,7 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
                 "assignment_computed",
                 leader.clone(),
                 Some(*generation),
-                parts.join("; "),
+                format!("{protocol}: {}", parts.join("; ")),
             )
         }
         Fact::PartitionsAssigned {
