@@ -22,6 +22,9 @@ pub struct Commits {
     next_auto_commit: Option<Time>,
     /// The sync commit after the current batch, if one is in flight.
     pub batch_commit: Option<u64>,
+    /// At-most-once: the fetched batch waiting for its commit (token,
+    /// ranges, processing time).
+    pub before_batch: Option<(u64, Vec<(usize, u64, u64)>, crate::sim::Duration)>,
 }
 
 impl Commits {
@@ -33,9 +36,10 @@ impl Commits {
             next_token: 0,
             next_auto_commit: match mode {
                 CommitMode::Auto { interval } => Some(now + interval),
-                CommitMode::Sync => None,
+                _ => None,
             },
             batch_commit: None,
+            before_batch: None,
         }
     }
 
@@ -145,6 +149,18 @@ impl Consumer {
                 }
             }
             MemberState::Closing(t) if t == token => self.finish_close(now, out),
+            _ if self
+                .commits
+                .before_batch
+                .as_ref()
+                .is_some_and(|(t, _, _)| *t == token) =>
+            {
+                // At-most-once: committed, now process (even if the commit
+                // failed: the application got an exception it ignores).
+                if let Some((_, ranges, took)) = self.commits.before_batch.take() {
+                    self.start_batch(now, ranges, took, out);
+                }
+            }
             _ if self.commits.batch_commit == Some(token) => {
                 self.commits.batch_commit = None;
                 self.poll.in_poll = true;

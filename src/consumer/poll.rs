@@ -8,6 +8,7 @@
 use super::processing::batch_time;
 use super::{Consumer, ConsumerEnv, ConsumerOutbox, ConsumerTimer};
 use crate::events::Fact;
+use crate::scenario::CommitMode;
 use crate::sim::{Duration, Time, Timer};
 
 /// A batch the application is processing.
@@ -82,6 +83,13 @@ impl Consumer {
         if !ranges.is_empty() {
             let records: u64 = ranges.iter().map(|(_, from, to)| to - from).sum();
             let took = batch_time(&self.config.processing, records as u32, &mut self.rng);
+            if self.group.commit == CommitMode::BeforeProcessing && self.in_active_group() {
+                // At-most-once: commit the new positions first and wait.
+                let token = self.send_commit(out);
+                self.commits.before_batch = Some((token, ranges, took));
+                self.poll.in_poll = false;
+                return;
+            }
             self.start_batch(now, ranges, took, out);
             return;
         }
@@ -173,11 +181,17 @@ impl Consumer {
                 since: batch.started,
             });
         }
-        if self.group.commit == crate::scenario::CommitMode::Sync && !self.owned.is_empty() {
+        let after_batch = matches!(self.group.commit, CommitMode::Sync | CommitMode::Async);
+        if after_batch && !self.owned.is_empty() {
             if self.in_active_group() {
                 let token = self.send_commit(out);
-                self.commits.batch_commit = Some(token);
-                return;
+                if self.group.commit == CommitMode::Sync {
+                    // commitSync: the application waits for the answer.
+                    self.commits.batch_commit = Some(token);
+                    return;
+                }
+                // commitAsync: no wait, and a failure is not retried.
+                return self.enter_poll(now, env, out);
             }
             // Kafka fails the commit locally (CommitFailedException): the
             // consumer is no longer part of an active group.

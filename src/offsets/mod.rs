@@ -16,6 +16,25 @@ pub struct OffsetLedger {
     processed: u64,
 }
 
+impl PartitionLedger {
+    /// Marks `[from, to)` processed or skipped; returns how many of those
+    /// records had been committed past without it (no longer lost).
+    fn account(&mut self, from: u64, to: u64) -> u64 {
+        // Loss is only ever counted in [start, committed_high).
+        let (lo, hi) = (
+            from.max(self.start.unwrap_or(from)),
+            to.min(self.committed_high.unwrap_or(0)),
+        );
+        let recovered = if lo < hi {
+            (hi - lo) - self.accounted.covered_in(lo, hi)
+        } else {
+            0
+        };
+        self.accounted.insert(from, to);
+        recovered
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct PartitionLedger {
     processed: IntervalSet,
@@ -47,7 +66,7 @@ impl OffsetLedger {
         let ledger = &mut self.partitions[p];
         ledger.start.get_or_insert(from);
         let again = ledger.processed.insert(from, to);
-        ledger.accounted.insert(from, to);
+        self.lost -= ledger.account(from, to);
         self.duplicates += again;
         ledger.duplicates += again;
         self.processed += to - from;
@@ -63,8 +82,9 @@ impl OffsetLedger {
         if position <= start {
             return 0;
         }
-        let unseen = ledger.accounted.insert(start, position);
-        let unseen = (position - start) - unseen;
+        let before = ledger.accounted.covered_in(start, position);
+        self.lost -= ledger.account(start, position);
+        let unseen = (position - start) - before;
         self.skipped += unseen;
         unseen
     }
@@ -102,7 +122,9 @@ impl OffsetLedger {
         self.duplicates
     }
 
-    /// Records committed past without being processed so far.
+    /// Records committed past and not processed (nor skipped) so far; a
+    /// commit ahead of processing (at-most-once) counts until the records
+    /// are processed, so at the end this is what was lost for good.
     pub fn lost(&self) -> u64 {
         self.lost
     }
@@ -135,6 +157,19 @@ mod tests {
         assert_eq!(l.record_processed(0, 120, 160), 30);
         assert_eq!(l.record_commit(0, 200), 40);
         assert_eq!((l.duplicates(), l.lost(), l.processed()), (30, 40, 90));
+    }
+
+    #[test]
+    fn a_commit_ahead_of_processing_is_lost_only_until_processed() {
+        let mut l = OffsetLedger::new(1);
+        l.record_processed(0, 0, 10);
+        assert_eq!(l.record_commit(0, 30), 20, "at-most-once: committed first");
+        assert_eq!(l.lost(), 20);
+        l.record_processed(0, 10, 25);
+        assert_eq!(l.lost(), 5, "processed after the commit: no longer lost");
+        l.record_processed(0, 20, 40);
+        assert_eq!(l.lost(), 0);
+        assert_eq!(l.duplicates(), 5);
     }
 
     #[test]

@@ -116,6 +116,13 @@ pub enum CommitMode {
     },
     /// `commitSync()` after every processed batch.
     Sync,
+    /// `commitAsync()` after every processed batch: the application does
+    /// not wait, a failed commit is not retried.
+    Async,
+    /// At-most-once: `commitSync()` of the fetched positions before the
+    /// batch is processed, so a crash loses what was committed but not yet
+    /// processed.
+    BeforeProcessing,
 }
 
 /// The consumer group's configuration (Kafka defaults where not given).
@@ -238,6 +245,13 @@ pub enum Action {
         /// Stall length.
         duration: Duration,
     },
+}
+
+impl CommitMode {
+    /// True when a crash can lose records by design (at-most-once).
+    pub fn at_most_once(self) -> bool {
+        self == CommitMode::BeforeProcessing
+    }
 }
 
 impl Action {

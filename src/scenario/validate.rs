@@ -424,9 +424,21 @@ fn build_group(
     enum Mode {
         Auto,
         Sync,
+        Async,
+        BeforeProcessing,
     }
     let mode = match &raw.commit {
-        Some(c) => one_of(rep, c, &[("auto", Mode::Auto), ("sync", Mode::Sync)], "")?,
+        Some(c) => one_of(
+            rep,
+            c,
+            &[
+                ("auto", Mode::Auto),
+                ("sync", Mode::Sync),
+                ("async", Mode::Async),
+                ("before-processing", Mode::BeforeProcessing),
+            ],
+            "",
+        )?,
         None => Mode::Auto,
     };
     let commit = match mode {
@@ -436,6 +448,8 @@ fn build_group(
                 .map_or(Duration::from_secs(5), |d| d.0),
         },
         Mode::Sync => CommitMode::Sync,
+        Mode::Async => CommitMode::Async,
+        Mode::BeforeProcessing => CommitMode::BeforeProcessing,
     };
     let subscribed = match raw.topics {
         None => topics.iter().map(|t| t.name.clone()).collect(),
