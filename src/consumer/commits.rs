@@ -22,10 +22,13 @@ pub struct Commits {
     next_auto_commit: Option<Time>,
     /// The sync commit after the current batch, if one is in flight.
     pub batch_commit: Option<u64>,
-    /// At-most-once: the fetched batch waiting for its commit (token,
-    /// ranges, processing time).
-    pub before_batch: Option<(u64, Vec<(usize, u64, u64)>, crate::sim::Duration)>,
+    /// At-most-once: the fetched batch waiting for its commit.
+    pub before_batch: Option<HeldBatch>,
 }
+
+/// A fetched batch held until its at-most-once commit is answered: the
+/// commit's token, the ranges and the processing time drawn for them.
+pub type HeldBatch = (u64, Vec<super::owned::Range>, crate::sim::Duration);
 
 impl Commits {
     /// A new process's commits: the first auto-commit one interval after
