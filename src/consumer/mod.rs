@@ -729,6 +729,7 @@ impl Consumer {
                     self.heartbeat_sent_for = Some((self.member_id.clone(), self.generation));
                     out.requests.push(Request::Heartbeat {
                         member_id: self.member_id.clone(),
+                        instance_id: self.config.instance_id.clone(),
                         generation: self.generation,
                     });
                 }
@@ -796,6 +797,9 @@ impl Consumer {
         }
         match response {
             Response::Join(result) => self.on_join(now, result, env, out),
+            Response::MemberIdRequired { member_id } => {
+                self.on_member_id_required(now, member_id, out)
+            }
             Response::Sync(result) => self.on_sync(now, result, env, out),
             Response::Heartbeat(result) => self.on_heartbeat(now, result, env, out),
             Response::Commit { token, result } => self.on_commit(now, token, result, env, out),
@@ -826,9 +830,22 @@ impl Consumer {
         self.phase = Phase::Syncing;
         out.requests.push(Request::Sync {
             member_id: self.member_id.clone(),
+            instance_id: self.config.instance_id.clone(),
             generation: self.generation,
             assignment,
         });
+    }
+
+    /// AbstractCoordinator.JoinGroupResponseHandler on MEMBER_ID_REQUIRED:
+    /// take the id (generation stays -1) and send JoinGroup again at once,
+    /// without a second onJoinPrepare.
+    fn on_member_id_required(&mut self, now: Time, member_id: String, out: &mut ConsumerOutbox) {
+        if self.phase != Phase::Joining {
+            return;
+        }
+        self.member_id = member_id;
+        self.generation = -1;
+        self.send_join(now, out);
     }
 
     fn compute_assignment(
@@ -1002,9 +1019,13 @@ impl Consumer {
             // Like Kafka, an error about a generation the member has since
             // left does not reset the newer one.
             let current = sent_for.as_ref() == Some(&(self.member_id.clone(), self.generation));
+            // FENCED_INSTANCE_ID is fatal only for the generation it was
+            // sent in (CC.OffsetCommitResponseHandler: generationUnchanged).
             let about_generation = matches!(
                 error,
-                GroupError::IllegalGeneration | GroupError::UnknownMemberId
+                GroupError::IllegalGeneration
+                    | GroupError::UnknownMemberId
+                    | GroupError::FencedInstanceId
             );
             if (current || !about_generation) && !self.react_to(error, out) {
                 return;
