@@ -60,6 +60,15 @@ pub enum Fact {
         member: String,
         instance: Option<String>,
     },
+    /// A JoinGroup without a member id from a dynamic member was answered
+    /// MEMBER_ID_REQUIRED: `member` is pending until it joins with it.
+    MemberIdRequired { consumer: usize, member: String },
+    /// A pending member (one that got MEMBER_ID_REQUIRED) was dropped
+    /// before it joined.
+    PendingMemberRemoved {
+        member: String,
+        reason: &'static str,
+    },
     /// A static member rejoined under a new member id.
     MemberReplaced {
         instance: String,

@@ -18,7 +18,11 @@ fn a_static_member_that_misses_the_join_phase_keeps_its_partitions_until_it_retu
     // c2 (static) crashes; c4 joins, so the group waits the rebalance
     // timeout for c2, then forms a generation that still includes c2.
     // c2 restarts before the sync deadline and takes its partitions back
-    // without a third rebalance (KIP-345).
+    // without a rebalance (KIP-345). Its old member id stays in the
+    // coordinator's pending-sync set, though (ClassicGroup
+    // .replaceStaticMember does not move it), so the sync deadline finds
+    // it missing and rebalances once more (GMM.expirePendingSync) —
+    // without removing anyone.
     let r = run(r#"
 [scenario]
 duration = "5m"
@@ -43,7 +47,15 @@ at = "70s"
 action = "join"
 consumer = "c4"
 "#);
-    assert_eq!(r.summary.rebalances, 2, "{:#?}", r.events);
+    assert_eq!(r.summary.rebalances, 3, "{:#?}", r.events);
+    let replaced = events(&r, "member_replaced");
+    assert!(replaced.iter().any(|e| e.detail.contains("instance c2")));
+    let third = &r.rebalance_spans[2];
+    assert_eq!(third.cause, "sync timeout");
+    assert!(
+        third.start_s > replaced[0].time_ms / 1000.0,
+        "the extra rebalance comes after the replacement: {third:?}"
+    );
     assert!(
         events(&r, "member_removed").is_empty(),
         "no static member is removed"
@@ -54,14 +66,13 @@ consumer = "c4"
         .collect();
     assert_eq!(
         c2.len(),
-        2,
-        "c2 gets its partitions at start and back after its restart"
+        3,
+        "c2 gets its partitions at start, back after its restart, and in the extra generation"
     );
     assert_eq!(c2[0].detail, c2[1].detail);
     assert!(
-        events(&r, "member_replaced")
-            .iter()
-            .any(|e| e.detail.contains("instance c2"))
+        c2[1].time_ms < third.start_s * 1000.0,
+        "back before the extra rebalance"
     );
 }
 
@@ -165,4 +176,132 @@ rack = "c"
         assigned.contains(&("z".into(), "t-2 t-5".into())),
         "{assigned:?}"
     );
+}
+
+#[test]
+fn a_static_member_paused_through_a_join_phase_rejoins_with_a_reset_generation_and_rebalances() {
+    // c1 leads; c2 and c3 join later, so c2 has rejoined with a real
+    // generation once. c2 is paused across the join phase c4 starts: the
+    // generation forms without it (a static straggler). When it resumes,
+    // its heartbeat gets ILLEGAL_GENERATION, it resets its generation and
+    // rejoins with its member id and generation -1: no longer the
+    // metadata it joined with (ClassicGroupMember.matches compares the
+    // whole subscription), so the Stable group rebalances
+    // (GMM.classicGroupJoinExistingMember). Comparing topics alone would
+    // have handed it the current generation back.
+    let r = run(r#"
+[scenario]
+duration = "3m"
+[[topics]]
+name = "t"
+partitions = 8
+produce_rate = 80
+[group]
+session_timeout = "60s"
+max_poll_interval = "60s"
+rebalance_timeout = "20s"
+[consumers]
+count = 1
+static_membership = true
+[[timeline]]
+at = "2s"
+action = "join"
+consumer = "c2"
+[[timeline]]
+at = "12s"
+action = "join"
+consumer = "c3"
+[[timeline]]
+at = "30s"
+action = "pause"
+consumer = "c2"
+duration = "40s"
+[[timeline]]
+at = "35s"
+action = "join"
+consumer = "c4"
+"#);
+    let leader_changes: Vec<_> = events(&r, "generation_started")
+        .into_iter()
+        .map(|e| e.subject.clone())
+        .collect();
+    assert!(
+        leader_changes.iter().all(|l| l.starts_with("c1-")),
+        "c1 leads throughout: {leader_changes:?}"
+    );
+    let rejoin = r
+        .rebalance_spans
+        .iter()
+        .find(|s| s.cause == "rejoin c2")
+        .unwrap_or_else(|| panic!("{:#?}", r.rebalance_spans));
+    assert!(
+        rejoin.start_s >= 70.0 && rejoin.start_s < 71.0,
+        "right after the pause: {rejoin:?}"
+    );
+    // Its first request after the pause (an auto-commit or a heartbeat)
+    // is refused for the old generation, and its partitions are lost.
+    let refused = r
+        .events
+        .iter()
+        .find(|e| {
+            e.subject == "c2" && e.time_ms >= 70_000.0 && e.detail.contains("ILLEGAL_GENERATION")
+        })
+        .unwrap_or_else(|| panic!("{:#?}", r.events));
+    assert!(refused.time_ms < rejoin.start_s * 1000.0);
+    assert!(
+        events(&r, "partitions_lost")
+            .iter()
+            .any(|e| e.subject == "c2" && e.time_ms >= 70_000.0)
+    );
+    assert!(
+        events(&r, "member_replaced").is_empty(),
+        "it kept its member id"
+    );
+    assert_eq!(r.summary.violations, vec![]);
+    assert_eq!(r.summary.converged, Some(true));
+}
+
+#[test]
+fn a_new_dynamic_member_joins_twice_through_member_id_required() {
+    let r = run(r#"
+[scenario]
+duration = "20s"
+[[topics]]
+name = "t"
+partitions = 4
+produce_rate = 40
+[consumers]
+count = 2
+"#);
+    for consumer in ["c1", "c2"] {
+        let required: Vec<_> = events(&r, "member_id_required")
+            .into_iter()
+            .filter(|e| e.subject == consumer)
+            .collect();
+        assert_eq!(required.len(), 1, "{consumer}: {:#?}", r.events);
+        let id = required[0]
+            .detail
+            .rsplit(' ')
+            .next()
+            .expect("the id")
+            .to_string();
+        assert!(id.starts_with(&format!("{consumer}-")), "{id}");
+        // The second JoinGroup, with the id, adds the member: one round
+        // trip later.
+        let added = events(&r, "member_added")
+            .into_iter()
+            .find(|e| e.subject == id)
+            .unwrap_or_else(|| panic!("{:#?}", r.events));
+        let gap = added.time_ms - required[0].time_ms;
+        assert!((1.0..5.0).contains(&gap), "{consumer}: {gap} ms");
+    }
+    // The first JoinGroup starts nothing: the group leaves Empty only
+    // when a member is added.
+    let first_required = events(&r, "member_id_required")[0].time_ms;
+    let preparing = events(&r, "group_state")
+        .into_iter()
+        .find(|e| e.subject == "PreparingRebalance")
+        .expect("a rebalance");
+    assert!(preparing.time_ms > first_required);
+    assert_eq!(events(&r, "member_added")[0].time_ms, preparing.time_ms);
 }

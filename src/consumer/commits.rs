@@ -136,9 +136,13 @@ impl Consumer {
             // Like Kafka, an error about a generation the member has since
             // left does not reset the newer one.
             let current = sent_for.as_ref() == Some(&self.member.wire_identity());
+            // FENCED_INSTANCE_ID is fatal only for the generation it was
+            // sent in (CC.OffsetCommitResponseHandler: generationUnchanged).
             let about_generation = matches!(
                 error,
-                GroupError::IllegalGeneration | GroupError::UnknownMemberId
+                GroupError::IllegalGeneration
+                    | GroupError::UnknownMemberId
+                    | GroupError::FencedInstanceId
             );
             if (current || !about_generation) && !self.react_to(error, out) {
                 return;

@@ -353,6 +353,9 @@ impl Consumer {
         }
         match response {
             Response::Join(result) => self.on_join(now, result, env, out),
+            Response::MemberIdRequired { member_id } => {
+                self.on_member_id_required(now, member_id, out)
+            }
             Response::Sync(result) => self.on_sync(now, result, env, out),
             Response::Heartbeat(result) => self.on_heartbeat(now, result, env, out),
             Response::Commit { token, result } => self.on_commit(now, token, result, env, out),

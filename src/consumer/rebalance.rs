@@ -180,6 +180,7 @@ impl Consumer {
             self.member.heartbeat_sent_for = Some((member_id.clone(), generation));
             out.requests.push(Request::Heartbeat {
                 member_id,
+                instance_id: self.config.instance_id.clone(),
                 generation,
             });
         }
@@ -257,9 +258,26 @@ impl Consumer {
         self.member.transition(MemberState::Syncing);
         out.requests.push(Request::Sync {
             member_id: joined.member_id,
+            instance_id: self.config.instance_id.clone(),
             generation: joined.generation,
             assignment,
         });
+    }
+
+    /// AbstractCoordinator.JoinGroupResponseHandler on MEMBER_ID_REQUIRED:
+    /// take the id (no generation yet) and send JoinGroup again at once,
+    /// without a second onJoinPrepare.
+    pub(super) fn on_member_id_required(
+        &mut self,
+        now: Time,
+        member_id: String,
+        out: &mut ConsumerOutbox,
+    ) {
+        if self.member.state() != MemberState::Joining {
+            return;
+        }
+        self.member.member_id_required(member_id);
+        self.send_join(now, out);
     }
 
     fn compute_assignment(

@@ -62,6 +62,8 @@ pub enum Request {
     Sync {
         /// Member id.
         member_id: String,
+        /// `group.instance.id`.
+        instance_id: Option<String>,
         /// Generation from the JoinGroup response.
         generation: i32,
         /// The leader's assignment, per member id.
@@ -71,6 +73,8 @@ pub enum Request {
     Heartbeat {
         /// Member id.
         member_id: String,
+        /// `group.instance.id`.
+        instance_id: Option<String>,
         /// Generation the member believes in.
         generation: i32,
     },
@@ -128,8 +132,9 @@ pub struct JoinResult {
     pub member_id: String,
     /// The new generation.
     pub generation: i32,
-    /// The leader's member id.
-    pub leader: String,
+    /// The leader's member id (Kafka's `leaderOrNull`; a successful
+    /// response always names one).
+    pub leader: Option<String>,
     /// All members' metadata, for the leader only.
     pub members: Option<Arc<Vec<MemberSpec>>>,
     /// KIP-814: the leader must not compute a new assignment (a static
@@ -144,6 +149,12 @@ pub struct JoinResult {
 pub enum Response {
     /// JoinGroup.
     Join(Result<JoinResult, GroupError>),
+    /// JoinGroup refused with MEMBER_ID_REQUIRED: the coordinator gave a
+    /// new dynamic member this id to join with (and holds it as pending).
+    MemberIdRequired {
+        /// The member id to send in the next JoinGroup.
+        member_id: String,
+    },
     /// SyncGroup: the member's partitions.
     Sync(Result<Vec<TopicPartition>, GroupError>),
     /// Heartbeat.

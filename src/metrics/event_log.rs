@@ -197,6 +197,20 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
                 .map(|i| format!("static, instance {i}"))
                 .unwrap_or_default(),
         ),
+        Fact::MemberIdRequired { consumer, member } => (
+            "member_id_required",
+            c(consumer),
+            None,
+            format!(
+                "JoinGroup without a member id answered MEMBER_ID_REQUIRED; rejoins as {member}"
+            ),
+        ),
+        Fact::PendingMemberRemoved { member, reason } => (
+            "pending_member_removed",
+            member.clone(),
+            None,
+            reason.to_string(),
+        ),
         Fact::MemberReplaced { instance, old, new } => (
             "member_replaced",
             new.clone(),

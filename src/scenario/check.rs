@@ -102,6 +102,13 @@ impl Scenario {
             c.group_max_session_timeout,
             1,
         )?;
+        ms(fail, "cluster.append_linger", c.append_linger, 0)?;
+        ms(
+            fail,
+            "cluster.replication_latency",
+            c.replication_latency,
+            0,
+        )?;
         if c.group_min_session_timeout > c.group_max_session_timeout {
             return Err(fail(
                 "cluster.group_min_session_timeout",

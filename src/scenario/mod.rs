@@ -70,6 +70,13 @@ pub struct ClusterConfig {
     pub group_min_session_timeout: Duration,
     /// `group.max.session.timeout.ms`.
     pub group_max_session_timeout: Duration,
+    /// `group.coordinator.append.linger.ms`: how long the coordinator's
+    /// writes (SyncGroup's assignment, OffsetCommit) wait for more before
+    /// the batch is flushed.
+    pub append_linger: Duration,
+    /// From the coordinator's flush until its followers have the batch;
+    /// SyncGroup and OffsetCommit responses wait for both.
+    pub replication_latency: Duration,
 }
 
 /// A topic and its produce rate.

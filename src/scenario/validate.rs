@@ -253,8 +253,9 @@ fn build_cluster(rep: &Reporter<'_>, raw: RawCluster) -> Result<ClusterConfig, S
             format!("cluster.group_min_session_timeout ({min}) is above cluster.group_max_session_timeout ({max})"),
         ));
     }
+    let brokers = raw.brokers.map_or(3, |c| c.0);
     Ok(ClusterConfig {
-        brokers: raw.brokers.map_or(3, |c| c.0),
+        brokers,
         racks: raw
             .racks
             .unwrap_or_default()
@@ -273,6 +274,22 @@ fn build_cluster(rep: &Reporter<'_>, raw: RawCluster) -> Result<ClusterConfig, S
         offsets_topic_partitions: raw.offsets_topic_partitions.map_or(50, |c| c.0),
         group_min_session_timeout: min,
         group_max_session_timeout: max,
+        // Kafka 4.0's default (5 ms since KAFKA-16770's 10 ms was lowered
+        // before the release); later releases default to -1, an adaptive
+        // linger that flushes when the coordinator's queue is drained,
+        // which an idle simulated coordinator does at once: 0 here.
+        append_linger: raw.append_linger.map_or(Duration::from_millis(5), |d| d.0),
+        // The offsets topic's followers fetch the batch and then report
+        // it in their next fetch: two one-way trips of about 1 ms. A
+        // single broker has no follower to wait for.
+        replication_latency: raw.replication_latency.map_or(
+            if brokers > 1 {
+                Duration::from_millis(2)
+            } else {
+                Duration::ZERO
+            },
+            |d| d.0,
+        ),
     })
 }
 

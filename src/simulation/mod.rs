@@ -171,6 +171,8 @@ impl Simulation {
         let coordinator = ClassicCoordinator::new(
             CoordinatorConfig {
                 initial_rebalance_delay: group.initial_rebalance_delay,
+                append_linger: scenario.cluster.append_linger,
+                replication_latency: scenario.cluster.replication_latency,
             },
             rng_stream(seed, "coordinator/member-ids"),
             partitions,

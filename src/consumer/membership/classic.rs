@@ -161,6 +161,12 @@ impl ClassicMember {
         self.generation = Some(generation);
     }
 
+    /// MEMBER_ID_REQUIRED: the coordinator gave an id; no generation yet.
+    pub fn member_id_required(&mut self, member_id: String) {
+        self.member_id = Some(member_id);
+        self.generation = None;
+    }
+
     /// Kafka's `resetGenerationOnResponseError` / `resetStateAndRejoin`:
     /// the generation is gone (and the member id with it if asked).
     pub fn reset_generation(&mut self, reset_member_id: bool) {
