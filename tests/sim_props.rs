@@ -130,7 +130,7 @@ proptest! {
         partitions in 1u32..10,
         consumers in 1usize..5,
         assignor in prop::sample::select(vec!["range", "roundrobin", "sticky", "cooperative-sticky"]),
-        commit in prop::sample::select(vec!["auto", "sync"]),
+        commit in prop::sample::select(vec!["auto", "sync", "async"]),
         static_members in any::<bool>(),
         faults in faults(),
         seed in 0u64..1000,

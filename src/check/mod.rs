@@ -16,6 +16,7 @@ pub mod assignment;
 pub mod at_least_once;
 pub mod committed;
 pub mod convergence;
+pub mod exclusive;
 pub mod promise;
 
 pub use assignment::check_assignment_validity;
@@ -27,6 +28,7 @@ use assignment::AssignmentCheck;
 use at_least_once::AtLeastOnceCheck;
 use committed::CommittedCheck;
 use convergence::{ConvergenceCheck, GroupAtBound};
+use exclusive::ExclusiveCheck;
 use promise::PromiseCheck;
 use serde::Serialize;
 
@@ -63,6 +65,7 @@ pub struct Checker {
     assignment: AssignmentCheck,
     committed: CommittedCheck,
     at_least_once: AtLeastOnceCheck,
+    exclusive: ExclusiveCheck,
     convergence: ConvergenceCheck,
     promise: PromiseCheck,
     violations: Vec<Violation>,
@@ -80,6 +83,7 @@ impl Checker {
             assignment: AssignmentCheck,
             committed: CommittedCheck::new(partitions),
             at_least_once: AtLeastOnceCheck,
+            exclusive: ExclusiveCheck::new(partitions),
             convergence: ConvergenceCheck::new(last_fault_end, convergence_bound),
             promise: PromiseCheck,
             violations: Vec::new(),
@@ -118,6 +122,23 @@ impl Checker {
     }
 
     /// Invariant 4 at the end of the run (`end`), on the run's ledger.
+    /// Invariant 2: a current member processed `p` over `since..now`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn processed(
+        &mut self,
+        now: Time,
+        consumer: usize,
+        p: usize,
+        since: Time,
+        name: &dyn Fn(usize) -> String,
+        partition: &dyn Fn(usize) -> String,
+    ) -> Option<Fact> {
+        let message = self
+            .exclusive
+            .processed(consumer, p, since, now, name, partition)?;
+        Some(self.record(now, 2, message))
+    }
+
     pub fn at_end(&mut self, end: Time, ledger: &OffsetLedger) -> Option<Fact> {
         let message = self.at_least_once.at_end(ledger)?;
         Some(self.record(end, self.at_least_once.invariant(), message))

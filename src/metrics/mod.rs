@@ -87,6 +87,8 @@ pub struct Metrics {
     sample_interval: Duration,
     /// (time, consumer) of every `max.poll.interval.ms` expiry.
     poll_timeouts: Vec<(Time, usize)>,
+    zombie_records: u64,
+    zombie_micros: u128,
     ownership: OwnershipLog,
 }
 
@@ -108,6 +110,8 @@ impl Metrics {
             processed_buckets: Vec::new(),
             sample_interval,
             poll_timeouts: Vec::new(),
+            zombie_records: 0,
+            zombie_micros: 0,
             ownership: OwnershipLog::new(subscribed_len),
         }
     }
@@ -236,6 +240,18 @@ impl Metrics {
     /// (time, consumer) of every `max.poll.interval.ms` expiry.
     pub fn poll_timeouts(&self) -> &[(Time, usize)] {
         &self.poll_timeouts
+    }
+
+    /// A member the coordinator no longer counts (removed or replaced)
+    /// processed `records` over `micros` of one partition.
+    pub fn zombie(&mut self, records: u64, micros: u64) {
+        self.zombie_records += records;
+        self.zombie_micros += u128::from(micros);
+    }
+
+    /// Records processed by zombies, and their partition-seconds.
+    pub fn zombie_totals(&self) -> (u64, f64) {
+        (self.zombie_records, round3(self.zombie_micros as f64 / 1e6))
     }
 
     /// Per-consumer counters, by consumer index.

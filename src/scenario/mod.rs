@@ -160,6 +160,9 @@ pub struct GroupConfig {
     pub commit: CommitMode,
     /// Commit processed offsets in `onPartitionsRevoked`.
     pub commit_on_revoke: bool,
+    /// The coordinator fences OffsetCommit by member and generation
+    /// (always, in Kafka; `false` is a what-if).
+    pub fencing: bool,
     /// Subscribed topics.
     pub topics: Vec<String>,
 }

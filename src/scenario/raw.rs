@@ -203,6 +203,7 @@ pub struct RawGroup {
     pub commit: Option<Spanned<String>>,
     pub auto_commit_interval: Option<KafkaMs<1>>,
     pub commit_on_revoke: Option<bool>,
+    pub fencing: Option<bool>,
     pub topics: Option<Vec<Spanned<String>>>,
 }
 

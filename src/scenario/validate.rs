@@ -522,6 +522,7 @@ fn build_group(
         auto_offset_reset,
         commit,
         commit_on_revoke: raw.commit_on_revoke.unwrap_or(true),
+        fencing: raw.fencing.unwrap_or(true),
         topics: subscribed,
     })
 }

@@ -98,6 +98,9 @@ pub struct Simulation {
     settled: usize,
     /// Largest committed lag sampled, per partition (`partitions.csv`).
     partition_lag_max: Vec<u64>,
+    /// Per partition, the consumer that last received it in an assignment
+    /// and has not given it up since.
+    received_by: Vec<Option<usize>>,
     events_handled: u64,
 }
 
@@ -173,6 +176,7 @@ impl Simulation {
                 initial_rebalance_delay: group.initial_rebalance_delay,
                 append_linger: scenario.cluster.append_linger,
                 replication_latency: scenario.cluster.replication_latency,
+                fencing: group.fencing,
             },
             rng_stream(seed, "coordinator/member-ids"),
             partitions,
@@ -206,6 +210,7 @@ impl Simulation {
             ledger: OffsetLedger::new(partitions),
             metrics: Metrics::new(subscribed.clone(), n, scenario.sample_interval),
             partition_lag_max: vec![0; partitions],
+            received_by: vec![None; partitions],
             log: EventLog::new(),
             convergence: Convergence::new(),
             consumer_names: scenario.consumers.iter().map(|c| c.name.clone()).collect(),
@@ -510,12 +515,59 @@ impl Simulation {
         self.apply_facts(out.facts);
     }
 
+    /// A zombie processes what is no longer its own: its member was removed
+    /// or replaced (fenced), or it works under an older generation on a
+    /// partition another consumer has since received. Its processing is
+    /// measured, and is not invariant 2's business. (A cooperative member
+    /// finishing a partition nobody else has yet is not a zombie.)
+    fn is_zombie(&self, consumer: usize, partition: usize) -> bool {
+        let c = &self.consumers[consumer];
+        let member = c
+            .member_id()
+            .is_some_and(|id| self.coordinator.is_member(id));
+        let stale = c.generation() != Some(self.coordinator.generation());
+        let taken = self.received_by[partition].is_some_and(|o| o != consumer);
+        !member || (stale && taken)
+    }
+
+    /// Follows which consumer holds each partition, for [`Self::is_zombie`].
+    fn track_holders(&mut self, fact: &Fact) {
+        match fact {
+            Fact::PartitionsAssigned {
+                consumer,
+                partitions,
+                ..
+            } => {
+                for &tp in partitions {
+                    self.received_by[self.cluster.index_of(tp)] = Some(*consumer);
+                }
+            }
+            Fact::PartitionsRevoked {
+                consumer,
+                partitions,
+            }
+            | Fact::PartitionsLost {
+                consumer,
+                partitions,
+            } => {
+                for &tp in partitions {
+                    let slot = &mut self.received_by[self.cluster.index_of(tp)];
+                    if *slot == Some(*consumer) {
+                        *slot = None;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn apply_facts(&mut self, facts: Vec<Fact>) {
         let mut membership_changed = false;
         let mut pending = facts;
         while !pending.is_empty() {
             let mut found = Vec::new();
             for fact in &pending {
+                self.track_holders(fact);
                 match fact {
                     Fact::Processed {
                         consumer,
@@ -527,6 +579,21 @@ impl Simulation {
                         let again = self.ledger.record_processed(*partition, *from, *to);
                         self.metrics
                             .processed(*consumer, to - from, again, *since, self.now);
+                        if !self.is_zombie(*consumer, *partition) {
+                            let cluster = &self.cluster;
+                            let names = &self.consumer_names;
+                            found.extend(self.checker.processed(
+                                self.now,
+                                *consumer,
+                                *partition,
+                                *since,
+                                &|c| names[c].clone(),
+                                &|p| cluster.tp_name(cluster.partition_at(p)),
+                            ));
+                        } else {
+                            self.metrics
+                                .zombie(to - from, self.now.since(*since).micros());
+                        }
                     }
                     Fact::OffsetReset {
                         partition,

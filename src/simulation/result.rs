@@ -95,6 +95,11 @@ pub struct Summary {
     pub disruptions: Vec<Disruption>,
     /// The most subscribed partitions unowned at once.
     pub max_unowned_partitions: u64,
+    /// Records processed by zombies: consumers the coordinator had removed
+    /// or replaced (fenced), still working on what they held.
+    pub zombie_records: u64,
+    /// Partition-seconds of zombie processing.
+    pub zombie_partition_seconds: f64,
     /// Per kind of rebalance: how many, and what they cost.
     pub rebalance_costs: Vec<RebalanceCost>,
     /// Invariant violations (the first 100).
@@ -321,6 +326,8 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         convergence_check_ms: (last_fault + scenario.convergence_bound).millis(),
         disruptions,
         max_unowned_partitions: sim.metrics.coverage().max_unowned(),
+        zombie_records: sim.metrics.zombie_totals().0,
+        zombie_partition_seconds: sim.metrics.zombie_totals().1,
         rebalance_costs: Vec::new(),
         violations: sim.checker.violations().to_vec(),
         engine_events: sim.events_handled,

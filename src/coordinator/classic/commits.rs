@@ -20,6 +20,10 @@ impl ClassicCoordinator {
         instance: Option<&str>,
         generation: i32,
     ) -> Result<(), GroupError> {
+        if !self.config.fencing {
+            // What-if: no fencing, every commit is stored.
+            return Ok(());
+        }
         if generation < 0 && self.state == GroupState::Empty {
             return Ok(());
         }

@@ -50,6 +50,9 @@ pub struct CoordinatorConfig {
     /// From a batch's flush until the followers have it (the high
     /// watermark passes it) and what waited on it may proceed.
     pub replication_latency: Duration,
+    /// OffsetCommit is fenced by member and generation (Kafka always is;
+    /// `false` is a what-if that accepts a zombie's stale commit).
+    pub fencing: bool,
 }
 
 /// Timers the coordinator sets; stale ones are recognised by their token.
@@ -167,6 +170,11 @@ impl ClassicCoordinator {
     /// The group's state.
     pub fn state(&self) -> GroupState {
         self.state
+    }
+
+    /// True while `member_id` is a member (not removed, not replaced).
+    pub fn is_member(&self, member_id: &str) -> bool {
+        self.members.contains_key(member_id)
     }
 
     /// The current generation.

@@ -14,6 +14,7 @@ fn config(linger_ms: u64, replication_ms: u64) -> CoordinatorConfig {
         initial_rebalance_delay: Duration::ZERO,
         append_linger: Duration::from_millis(linger_ms),
         replication_latency: Duration::from_millis(replication_ms),
+        fencing: true,
     }
 }
 
