@@ -17,7 +17,7 @@ use crate::cluster::Cluster;
 use crate::consumer::{Consumer, ConsumerEnv, ConsumerOutbox, ConsumerTimer, Strategy};
 use crate::coordinator::protocol::{Endpoint, Request, Response};
 use crate::coordinator::{
-    ClassicCoordinator, CoordinatorConfig, CoordinatorOutbox, CoordinatorTimer,
+    ClassicCoordinator, CoordinatorConfig, CoordinatorOutbox, CoordinatorTimer, OffsetStore,
 };
 use crate::events::{Fact, GroupState};
 use crate::metrics::{EventLog, Metrics, SamplePoint};
@@ -98,6 +98,9 @@ pub struct Simulation {
     settled: usize,
     /// Largest committed lag sampled, per partition (`partitions.csv`).
     partition_lag_max: Vec<u64>,
+    /// The group's committed offsets: outside the coordinator's group
+    /// state, as `__consumer_offsets` outlives any coordinator.
+    committed: OffsetStore,
     /// Per partition, the consumer that last received it in an assignment
     /// and has not given it up since.
     received_by: Vec<Option<usize>>,
@@ -179,7 +182,6 @@ impl Simulation {
                 fencing: group.fencing,
             },
             rng_stream(seed, "coordinator/member-ids"),
-            partitions,
         );
         let n = consumers.len();
         let mut sim = Simulation {
@@ -211,6 +213,7 @@ impl Simulation {
             metrics: Metrics::new(subscribed.clone(), n, scenario.sample_interval),
             partition_lag_max: vec![0; partitions],
             received_by: vec![None; partitions],
+            committed: OffsetStore::new(partitions),
             log: EventLog::new(),
             convergence: Convergence::new(),
             consumer_names: scenario.consumers.iter().map(|c| c.name.clone()).collect(),
@@ -306,7 +309,8 @@ impl Simulation {
             }
             Event::CoordinatorRequest(from, request) => {
                 let mut out = CoordinatorOutbox::default();
-                self.coordinator.handle(self.now, from, request, &mut out);
+                self.coordinator
+                    .handle(self.now, from, request, &mut self.committed, &mut out);
                 self.apply_coordinator(out);
             }
             Event::CoordinatorTimer(timer) => {
@@ -671,8 +675,7 @@ impl Simulation {
                 .log_end_offset(self.cluster.partition_at(i), self.now);
             produced += leo;
             let base = self
-                .coordinator
-                .offsets()
+                .committed
                 .get(i)
                 .or_else(|| self.ledger.start_of(i))
                 .unwrap_or(leo);

@@ -2,8 +2,8 @@
 //! `OffsetMetadataManager.commitOffset`) and OffsetFetch.
 
 use super::ClassicCoordinator;
-use crate::coordinator::CoordinatorOutbox;
 use crate::coordinator::protocol::{Endpoint, GroupError, Response};
+use crate::coordinator::{CoordinatorOutbox, OffsetStore};
 use crate::events::{Fact, GroupState};
 use crate::sim::Time;
 
@@ -52,6 +52,7 @@ impl ClassicCoordinator {
         instance: Option<&str>,
         offsets: &[(usize, u64)],
         token: u64,
+        store: &mut OffsetStore,
         out: &mut CoordinatorOutbox,
     ) {
         if let Err(e) = self.validate_offset_commit(id, instance, generation) {
@@ -73,7 +74,7 @@ impl ClassicCoordinator {
             }
         }
         for &(p, offset) in offsets {
-            self.offsets.put(p, offset);
+            store.put(p, offset);
             out.facts.push(Fact::CommitStored {
                 partition: p,
                 offset,
@@ -97,12 +98,10 @@ impl ClassicCoordinator {
         from: Endpoint,
         partitions: &[usize],
         token: u64,
+        store: &OffsetStore,
         out: &mut CoordinatorOutbox,
     ) {
-        let offsets = partitions
-            .iter()
-            .map(|&p| (p, self.offsets.get(p)))
-            .collect();
+        let offsets = partitions.iter().map(|&p| (p, store.get(p))).collect();
         self.respond_after_writes(now, from, Response::Fetch { token, offsets }, out);
     }
 }

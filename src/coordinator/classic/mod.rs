@@ -115,7 +115,6 @@ pub struct ClassicCoordinator {
     awaiting_join: usize,
     /// `ClassicGroup.members` iteration order.
     order: HashOrder,
-    offsets: OffsetStore,
     log: AppendLog,
     /// The group exists in the coordinator (its first JoinGroup created it).
     created: bool,
@@ -142,7 +141,7 @@ pub struct MemberView<'a> {
 impl ClassicCoordinator {
     /// An empty group; `rng` draws member ids, `partitions` sizes the
     /// offset store.
-    pub fn new(config: CoordinatorConfig, rng: SimRng, partitions: usize) -> Self {
+    pub fn new(config: CoordinatorConfig, rng: SimRng) -> Self {
         ClassicCoordinator {
             log: AppendLog::new(config.append_linger, config.replication_latency),
             config,
@@ -158,7 +157,6 @@ impl ClassicCoordinator {
             pending_sync: BTreeSet::new(),
             awaiting_join: 0,
             order: HashOrder::new(),
-            offsets: OffsetStore::new(partitions),
             created: false,
             join_token: 0,
             sync_token: 0,
@@ -201,17 +199,15 @@ impl ClassicCoordinator {
         self.pending_sync.is_empty()
     }
 
-    /// Committed offsets.
-    pub fn offsets(&self) -> &OffsetStore {
-        &self.offsets
-    }
-
-    /// Handles one request arriving at `now`.
+    /// Handles one request arriving at `now`; commits are stored in, and
+    /// fetched from, the group's `offsets` (kept outside the group state:
+    /// they outlive any coordinator and protocol).
     pub fn handle(
         &mut self,
         now: Time,
         from: Endpoint,
         request: Request,
+        store: &mut OffsetStore,
         out: &mut CoordinatorOutbox,
     ) {
         match request {
@@ -257,10 +253,11 @@ impl ClassicCoordinator {
                 instance_id.as_deref(),
                 &offsets,
                 token,
+                store,
                 out,
             ),
             Request::Fetch { partitions, token } => {
-                self.handle_fetch(now, from, &partitions, token, out)
+                self.handle_fetch(now, from, &partitions, token, store, out)
             }
         }
     }

@@ -98,6 +98,7 @@ fn tp(p: u32) -> TopicPartition {
 /// A coordinator with a clock and a timer queue.
 struct Harness {
     c: ClassicCoordinator,
+    store: OffsetStore,
     now: Time,
     timers: Vec<(Time, u64, CoordinatorTimer)>,
     seq: u64,
@@ -112,7 +113,8 @@ type Case<'a> = (&'a str, Option<&'a str>, i32, Result<(), GroupError>);
 impl Harness {
     fn new(config: CoordinatorConfig) -> Self {
         Harness {
-            c: ClassicCoordinator::new(config, rng_stream(7, "test/member-ids"), 4),
+            c: ClassicCoordinator::new(config, rng_stream(7, "test/member-ids")),
+            store: OffsetStore::new(4),
             now: Time::ZERO,
             timers: Vec::new(),
             seq: 0,
@@ -134,7 +136,8 @@ impl Harness {
 
     fn send(&mut self, c: usize, request: Request) -> Sent {
         let mut out = CoordinatorOutbox::default();
-        self.c.handle(self.now, ep(c), request, &mut out);
+        self.c
+            .handle(self.now, ep(c), request, &mut self.store, &mut out);
         self.absorb(out)
     }
 
@@ -599,7 +602,7 @@ fn offset_commit_validation_follows_validate_offset_commit() {
             ..
         }
     ));
-    assert_eq!(e.c.offsets().get(0), Some(7));
+    assert_eq!(e.store.get(0), Some(7));
 }
 
 #[test]
