@@ -156,7 +156,10 @@ impl ClassicCoordinator {
         out: &mut CoordinatorOutbox,
     ) {
         if let Some(m) = self.members.get_mut(id) {
+            let before = m.protocols.clone();
             m.update(from, id, req);
+            let after = m.protocols.clone();
+            self.recount_protocols(&before, &after);
         }
         self.mark_join(id, true);
         self.maybe_prepare_rebalance_or_complete_join(now, format!("member {id} {what}"), out);
@@ -193,6 +196,7 @@ impl ClassicCoordinator {
             assignment: Vec::new(),
             slot,
         };
+        self.recount_protocols(&[], &member.protocols);
         self.members.insert(id.clone(), member);
         self.awaiting_join += 1;
         self.pending.remove(&id);
@@ -270,7 +274,10 @@ impl ClassicCoordinator {
         self.reschedule_heartbeat(now, &new_id, session_timeout, out);
         let old_protocol = self.protocol.clone();
         if let Some(m) = self.members.get_mut(&new_id) {
+            let before = m.protocols.clone();
             m.update(from, &new_id, req);
+            let after = m.protocols.clone();
+            self.recount_protocols(&before, &after);
         }
         self.mark_join(&new_id, true);
         let reason = format!("static member {new_id} replaced a previous instance");
@@ -298,9 +305,28 @@ impl ClassicCoordinator {
         if self.members.is_empty() {
             return !protocols.is_empty();
         }
-        protocols
-            .iter()
-            .any(|p| self.members.values().all(|m| m.protocols.contains(p)))
+        protocols.iter().any(|p| self.all_support(p))
+    }
+
+    /// True when every member supports `protocol` (counted, as Kafka's
+    /// `ClassicGroup.supportedProtocols`, so a join does not scan the group).
+    fn all_support(&self, protocol: &str) -> bool {
+        self.supported.get(protocol).copied().unwrap_or(0) == self.members.len()
+    }
+
+    /// A member's protocols changed from `before` to `after`.
+    pub(super) fn recount_protocols(&mut self, before: &[String], after: &[String]) {
+        for p in before {
+            if let Some(n) = self.supported.get_mut(p) {
+                *n -= 1;
+                if *n == 0 {
+                    self.supported.remove(p);
+                }
+            }
+        }
+        for p in after {
+            *self.supported.entry(p.clone()).or_default() += 1;
+        }
     }
 
     /// `ClassicGroup.selectProtocol`: each member votes for the first of
@@ -308,7 +334,8 @@ impl ClassicCoordinator {
     /// going to the first in Java `HashMap` order of the names (the order
     /// Kafka's stream over its vote map visits them).
     pub(super) fn select_protocol(&self) -> Option<String> {
-        let candidate = |p: &String| self.members.values().all(|m| m.protocols.contains(p));
+        debug_assert!(self.supported.values().all(|&n| n <= self.members.len()));
+        let candidate = |p: &String| self.all_support(p);
         let mut votes: std::collections::BTreeMap<&str, u32> = Default::default();
         for m in self.members.values() {
             if let Some(p) = m.protocols.iter().find(|p| candidate(p)) {

@@ -178,6 +178,7 @@ impl ClassicCoordinator {
         out: &mut CoordinatorOutbox,
     ) -> Option<Member> {
         let m = self.members.remove(id)?;
+        self.recount_protocols(&m.protocols, &[]);
         self.order.remove(m.slot);
         if m.awaiting_join {
             self.awaiting_join -= 1;

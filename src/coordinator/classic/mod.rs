@@ -101,6 +101,9 @@ pub struct ClassicCoordinator {
     generation: i32,
     /// The protocol (assignor) selected for the generation.
     protocol: Option<String>,
+    /// How many members support each protocol
+    /// (`ClassicGroup.supportedProtocols`).
+    supported: BTreeMap<String, usize>,
     leader: Option<String>,
     members: BTreeMap<String, Member>,
     /// Ids handed out with MEMBER_ID_REQUIRED, not yet joined
@@ -149,6 +152,7 @@ impl ClassicCoordinator {
             previous_state: None,
             generation: 0,
             protocol: None,
+            supported: BTreeMap::new(),
             leader: None,
             members: BTreeMap::new(),
             pending: BTreeSet::new(),
