@@ -128,7 +128,7 @@ impl Consumer {
             owned,
             generation: Some(generation),
         };
-        out.requests.push(Request::Join(JoinRequest {
+        out.requests.push(Request::Join(Box::new(JoinRequest {
             member_id,
             client_id: self.config.name.clone(),
             instance_id: self.config.instance_id.clone(),
@@ -136,7 +136,7 @@ impl Consumer {
             protocols: self.strategy.protocols.clone(),
             session_timeout: self.group.session_timeout,
             rebalance_timeout: self.group.rebalance_timeout,
-        }));
+        })));
     }
 
     /// Kafka's reaction to a group error: a fenced instance ends the

@@ -56,8 +56,9 @@ impl fmt::Display for GroupError {
 /// A request from a consumer to the group coordinator.
 #[derive(Debug, Clone)]
 pub enum Request {
-    /// JoinGroup.
-    Join(JoinRequest),
+    /// JoinGroup (boxed: it is by far the largest request, and events are
+    /// moved through the queue).
+    Join(Box<JoinRequest>),
     /// SyncGroup; the leader sends the assignment.
     Sync {
         /// Member id.

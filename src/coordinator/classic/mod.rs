@@ -215,7 +215,7 @@ impl ClassicCoordinator {
         out: &mut CoordinatorOutbox,
     ) {
         match request {
-            Request::Join(join) => self.handle_join(now, from, join, out),
+            Request::Join(join) => self.handle_join(now, from, *join, out),
             Request::Sync {
                 member_id,
                 instance_id,

@@ -38,7 +38,7 @@ fn spec() -> MemberSpec {
 }
 
 fn join_req(c: usize, member: &str, instance: Option<&str>, metadata: MemberSpec) -> Request {
-    Request::Join(join_body(c, member, instance, metadata))
+    Request::Join(Box::new(join_body(c, member, instance, metadata)))
 }
 
 fn join_body(c: usize, member: &str, instance: Option<&str>, metadata: MemberSpec) -> JoinRequest {
@@ -450,7 +450,7 @@ fn a_new_member_parked_in_a_join_expires_after_five_minutes() {
         rebalance_timeout: Duration::from_secs(600),
         ..join_body(1, "", Some("s"), spec())
     };
-    h.send(1, Request::Join(long));
+    h.send(1, Request::Join(Box::new(long)));
     let s = join_result(&h.run_until(h.now), 1).member_id;
     h.send(
         1,
