@@ -519,22 +519,22 @@ impl Simulation {
         self.apply_facts(out.facts);
     }
 
-    /// A zombie processes what is no longer its own: its member was removed
-    /// or replaced (fenced), or it works under an older generation on a
-    /// partition another consumer has since received. Its processing is
-    /// measured, and is not invariant 2's business. (A cooperative member
-    /// finishing a partition nobody else has yet is not a zombie.)
-    fn is_zombie(&self, consumer: usize, partition: usize) -> bool {
+    /// (fenced, stale) for `consumer`. A zombie processes what is no longer
+    /// its own: its member was removed or replaced (fenced), or it works
+    /// under an older generation (stale) on a partition another consumer
+    /// has since received. Its processing is measured, and is not invariant
+    /// 2's business. (A cooperative member finishing a partition nobody
+    /// else has yet is not a zombie.)
+    fn standing(&self, consumer: usize) -> (bool, bool) {
         let c = &self.consumers[consumer];
         let member = c
             .member_id()
             .is_some_and(|id| self.coordinator.is_member(id));
         let stale = c.generation() != Some(self.coordinator.generation());
-        let taken = self.received_by[partition].is_some_and(|o| o != consumer);
-        !member || (stale && taken)
+        (!member, stale)
     }
 
-    /// Follows which consumer holds each partition, for [`Self::is_zombie`].
+    /// Follows which consumer holds each partition, for zombie detection.
     fn track_holders(&mut self, fact: &Fact) {
         match fact {
             Fact::PartitionsAssigned {
@@ -570,35 +570,55 @@ impl Simulation {
         let mut pending = facts;
         while !pending.is_empty() {
             let mut found = Vec::new();
+            // Whether a consumer is fenced or behind the group's generation,
+            // asked once per consumer per batch of facts: processed ranges
+            // are by far the most frequent facts.
+            let mut standing: Option<(usize, bool, bool)> = None;
             for fact in &pending {
+                if let Fact::Processed {
+                    consumer,
+                    partition,
+                    from,
+                    to,
+                    since,
+                } = fact
+                {
+                    let (consumer, partition) = (*consumer, *partition);
+                    let again = self.ledger.record_processed(partition, *from, *to);
+                    self.metrics
+                        .processed(consumer, to - from, again, *since, self.now);
+                    let (fenced, stale) = match standing {
+                        Some((c, fenced, stale)) if c == consumer => (fenced, stale),
+                        _ => {
+                            let (fenced, stale) = self.standing(consumer);
+                            standing = Some((consumer, fenced, stale));
+                            (fenced, stale)
+                        }
+                    };
+                    let taken = self.received_by[partition].is_some_and(|o| o != consumer);
+                    if fenced || (stale && taken) {
+                        self.metrics
+                            .zombie(to - from, self.now.since(*since).micros());
+                    } else {
+                        let cluster = &self.cluster;
+                        let names = &self.consumer_names;
+                        found.extend(self.checker.processed(
+                            self.now,
+                            consumer,
+                            partition,
+                            *since,
+                            &|c| names[c].clone(),
+                            &|p| cluster.tp_name(cluster.partition_at(p)),
+                        ));
+                    }
+                    // No other observer looks at processed ranges; the
+                    // digest does.
+                    self.log.digest_processed(self.now, fact);
+                    continue;
+                }
                 self.track_holders(fact);
                 match fact {
-                    Fact::Processed {
-                        consumer,
-                        partition,
-                        from,
-                        to,
-                        since,
-                    } => {
-                        let again = self.ledger.record_processed(*partition, *from, *to);
-                        self.metrics
-                            .processed(*consumer, to - from, again, *since, self.now);
-                        if !self.is_zombie(*consumer, *partition) {
-                            let cluster = &self.cluster;
-                            let names = &self.consumer_names;
-                            found.extend(self.checker.processed(
-                                self.now,
-                                *consumer,
-                                *partition,
-                                *since,
-                                &|c| names[c].clone(),
-                                &|p| cluster.tp_name(cluster.partition_at(p)),
-                            ));
-                        } else {
-                            self.metrics
-                                .zombie(to - from, self.now.since(*since).micros());
-                        }
-                    }
+                    Fact::Processed { .. } => {}
                     Fact::OffsetReset {
                         partition,
                         position,
