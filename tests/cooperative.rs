@@ -46,8 +46,22 @@ fn a_rolling_restart_stops_everything_when_eager_and_only_what_moves_when_cooper
         e_total >= 5 * c_total,
         "partitions stopped: eager {e_total}, cooperative {c_total}"
     );
-    // Unowned time: the cooperative group still waits for heartbeats to
-    // learn of each rebalance, so the saving is smaller than in partitions.
+    // At no instant after the start does a cooperative rebalance have more
+    // than one member's share unowned; every eager one has all 24.
+    let most = |r: &RunResult| -> Vec<u64> {
+        r.rebalance_spans
+            .iter()
+            .filter(|s| s.start_s > 10.0)
+            .map(|s| s.max_unowned)
+            .collect()
+    };
+    assert!(most(&eager).iter().all(|&n| n == 24), "{:?}", most(&eager));
+    assert!(most(&coop).iter().all(|&n| n <= 4), "{:?}", most(&coop));
+    // The price: the second rebalance of each restart waits for the other
+    // members' next heartbeat (their timers restarted with the last JoinGroup
+    // response), so with caught-up consumers and short batches the few
+    // withheld partitions stay unowned longer in total than eager's brief
+    // stop of everything (see the README).
     let unowned = |r: &RunResult| -> f64 {
         r.rebalance_spans
             .iter()
@@ -56,10 +70,10 @@ fn a_rolling_restart_stops_everything_when_eager_and_only_what_moves_when_cooper
             .sum()
     };
     assert!(
-        unowned(&eager) >= 2.0 * unowned(&coop),
-        "unowned partition-seconds: eager {}, cooperative {}",
-        unowned(&eager),
-        unowned(&coop)
+        unowned(&coop) > unowned(&eager),
+        "cooperative {} vs eager {}",
+        unowned(&coop),
+        unowned(&eager)
     );
 }
 

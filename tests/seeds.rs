@@ -53,8 +53,10 @@ fn zero_jitter_and_constant_latency_give_the_fixed_grid() {
     let b = run(&fixed, 2);
     assert!(start_times(&a).iter().all(|&t| t == 0));
     // Processing times still differ by seed; heartbeats tick on one grid,
-    // so the crash is detected at the same instant: last heartbeat at
-    // 57 s (every 3 s from 0), plus the 45 s session, plus 1 ms.
+    // so the crash is detected at the same instant: heartbeats restart with
+    // the JoinGroup response (6.005 s: 3 s initial delay after the
+    // MEMBER_ID_REQUIRED round trip, then the log append), the last before
+    // the crash is at 57.005 s, plus the 45 s session.
     let expiry = |r: &RunResult| -> Vec<f64> {
         r.events
             .iter()
@@ -62,7 +64,7 @@ fn zero_jitter_and_constant_latency_give_the_fixed_grid() {
             .map(|e| e.time_ms)
             .collect()
     };
-    assert_eq!(expiry(&a), [102_001.0]);
+    assert_eq!(expiry(&a), [102_005.0]);
     assert_eq!(expiry(&a), expiry(&b));
 }
 

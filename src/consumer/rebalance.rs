@@ -251,6 +251,10 @@ impl Consumer {
         };
         self.member
             .joined(joined.member_id.clone(), joined.generation);
+        // The heartbeat thread is enabled with its timers reset when the
+        // JoinGroup response arrives (AbstractCoordinator:
+        // heartbeat.resetTimeouts): the next beat is one interval from now.
+        self.arm_heartbeat(now, out);
         let assignment = match (&joined.members, joined.skip_assignment) {
             (Some(members), false) => Some(self.compute_assignment(&joined, members, env, out)),
             _ => None,
