@@ -114,15 +114,31 @@ fn lag_drained_waits_for_the_backlog_not_a_30s_maximum() {
     let r = Simulation::new(s, 1).expect("valid").run();
     let d = &r.summary.disruptions[0];
     let drained = d.drained_after_ms.expect("drains");
-    // The backlog before the first join is already high and growing; it
-    // takes far longer than the rebalance to get back to it.
-    assert!(drained > 10_000, "{d:#?}");
-    let back = r
+    let converged = d.converged_after_ms.expect("converges");
+    // The backlog before the first join is already high and growing: it
+    // rises during the rebalance and is back to its level only some time
+    // after the group is whole again — the first sample from then on at or
+    // below it, not the maximum of the 30 s before.
+    assert!(drained > converged, "{d:#?}");
+    assert!(d.peak_backlog_after > d.backlog_before, "{d:#?}");
+    let t = |s: &rebalance_sim::metrics::Sample| (s.time_s * 1000.0).round() as u64 - d.at_ms;
+    let after: Vec<_> = r
         .samples
         .iter()
-        .find(|s| s.time_s * 1000.0 >= (d.at_ms + drained) as f64)
-        .expect("sample");
+        .filter(|s| s.time_s * 1000.0 >= (d.at_ms + converged) as f64)
+        .collect();
+    let back = after
+        .iter()
+        .find(|s| t(s) == drained)
+        .expect("the drained sample");
     assert!(back.backlog_total <= d.backlog_before);
+    assert!(
+        after
+            .iter()
+            .filter(|s| t(s) < drained)
+            .all(|s| s.backlog_total > d.backlog_before),
+        "the first return to the level before"
+    );
 }
 
 #[test]
