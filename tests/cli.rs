@@ -39,19 +39,9 @@ fn run_scenario(file: &str, out: &Path, extra: &[&str]) -> Output {
     run(&args)
 }
 
-const OUTPUTS: [&str; 11] = [
-    "timeseries.csv",
-    "events.csv",
-    "consumers.csv",
-    "partitions.csv",
-    "summary.json",
-    "chart.png",
-    "chart.svg",
-    "ownership.png",
-    "ownership.svg",
-    "health.png",
-    "health.svg",
-];
+/// Every file a run writes (the library's list, which tests/output_safety.rs
+/// checks is exactly what lands in the directory).
+const OUTPUTS: [&str; 11] = rebalance_sim::report::OUTPUT_FILES;
 
 #[test]
 fn every_example_scenario_runs_clean_and_writes_all_outputs() {

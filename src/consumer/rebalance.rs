@@ -487,7 +487,13 @@ impl Consumer {
         out: &mut ConsumerOutbox,
     ) {
         let sent_for = self.member.heartbeat_sent_for.take();
-        if sent_for != Some(self.member.wire_identity())
+        // Compared without building the wire identity (heartbeats are the
+        // most frequent response).
+        let current = sent_for.as_ref().is_some_and(|(id, generation)| {
+            self.member.member_id() == Some(id.as_str())
+                && self.member.generation().unwrap_or(-1) == *generation
+        });
+        if !current
             || matches!(
                 self.member.state(),
                 MemberState::Joining | MemberState::Unjoined

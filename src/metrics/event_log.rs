@@ -65,23 +65,8 @@ impl EventLog {
 
     /// Records a fact: every fact feeds the digest, the visible ones become rows.
     pub fn record(&mut self, now: Time, fact: &Fact, names: &Namer<'_>) {
-        if let Fact::Processed {
-            consumer,
-            partition,
-            from,
-            to,
-            ..
-        } = fact
-        {
-            self.digest_numbers(&[
-                1,
-                now.micros(),
-                *consumer as u64,
-                *partition as u64,
-                *from,
-                *to,
-            ]);
-            return;
+        if let Fact::Processed { .. } = fact {
+            return self.digest_processed(now, fact);
         }
         if let Fact::CommitStored {
             partition, offset, ..

@@ -8,6 +8,19 @@ use crate::consumer::{batch_time, mean_time};
 use crate::scenario::TimeDist;
 use crate::sim::{Duration, SimRng, Time, rng_stream};
 
+/// One message's latency: a whole-microsecond uniform draw for the
+/// default distribution (two per heartbeat, so it is kept cheap), the
+/// general sampler otherwise.
+fn one_latency(dist: &TimeDist, rng: &mut SimRng) -> Duration {
+    match *dist {
+        TimeDist::Constant(d) => d,
+        TimeDist::Uniform { min, max } => {
+            Duration(min.micros() + rand::Rng::random_range(rng, 0..=max.micros() - min.micros()))
+        }
+        _ => batch_time(dist, 1, rng),
+    }
+}
+
 /// Latencies and per-connection ordering.
 pub struct Network {
     latency: TimeDist,
@@ -39,7 +52,7 @@ impl Network {
 
     /// When a request sent by consumer `c` at `now` reaches the coordinator.
     pub fn arrival_at_coordinator(&mut self, c: usize, now: Time) -> Time {
-        let at = now + batch_time(&self.latency, 1, &mut self.rngs[c]);
+        let at = now + one_latency(&self.latency, &mut self.rngs[c]);
         let at = at.max(self.to_coordinator[c]);
         self.to_coordinator[c] = at;
         at
@@ -47,7 +60,7 @@ impl Network {
 
     /// When a response sent to consumer `c` at `now` reaches it.
     pub fn arrival_at_consumer(&mut self, c: usize, now: Time) -> Time {
-        let at = now + batch_time(&self.latency, 1, &mut self.rngs[c]);
+        let at = now + one_latency(&self.latency, &mut self.rngs[c]);
         let at = at.max(self.to_consumer[c]);
         self.to_consumer[c] = at;
         at
