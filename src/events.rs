@@ -5,7 +5,8 @@ use crate::assign::{Assignment, BalancePromise, GroupSpec, TopicPartition};
 use crate::sim::Time;
 use std::sync::Arc;
 
-/// Group coordinator states of the classic protocol.
+/// Group coordinator states: the classic protocol's and the KIP-848
+/// consumer group's (`ConsumerGroup.ConsumerGroupState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GroupState {
     /// No members.
@@ -16,6 +17,10 @@ pub enum GroupState {
     CompletingRebalance,
     /// Everyone has an assignment.
     Stable,
+    /// KIP-848: the group epoch is ahead of the target assignment's.
+    Assigning,
+    /// KIP-848: some member is not yet at the target assignment.
+    Reconciling,
 }
 
 impl GroupState {
@@ -26,6 +31,8 @@ impl GroupState {
             GroupState::PreparingRebalance => "PreparingRebalance",
             GroupState::CompletingRebalance => "CompletingRebalance",
             GroupState::Stable => "Stable",
+            GroupState::Assigning => "Assigning",
+            GroupState::Reconciling => "Reconciling",
         }
     }
 }
@@ -91,6 +98,13 @@ pub enum Fact {
         generation: i32,
         leader: String,
         members: usize,
+    },
+    /// KIP-848: the consumer group's epoch was bumped (a rebalance of the
+    /// consumer protocol).
+    EpochBumped {
+        epoch: i32,
+        members: usize,
+        reason: String,
     },
     /// The leader computed an assignment with the group's selected
     /// assignor, which promised `promise` and may withhold partitions

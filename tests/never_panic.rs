@@ -549,6 +549,7 @@ fn a_timeline_event_naming_a_missing_consumer_is_refused() {
         consumer: 99,
         action: Action::Crash,
         assignors: None,
+        protocol: None,
     });
     let e = Simulation::new(s, 1).err().expect("refused");
     assert!(

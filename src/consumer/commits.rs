@@ -69,7 +69,22 @@ impl Consumer {
     /// Kafka's `generationIfStable() != null`: commits are only sent by a
     /// member that completed its last rebalance.
     pub(super) fn in_active_group(&self) -> bool {
+        if self.modern.is_some() {
+            // The consumer protocol commits with the latest member epoch.
+            return self.generation().is_some();
+        }
         self.member.in_generation() && self.member.state().completed_rebalance()
+    }
+
+    /// (member id, generation or member epoch) as a commit carries them.
+    fn commit_identity(&self) -> (String, i32) {
+        match &self.modern {
+            Some(m) => match self.generation() {
+                Some(epoch) => (m.member_id().to_string(), epoch),
+                None => (String::new(), -1),
+            },
+            None => self.member.wire_identity(),
+        }
     }
 
     /// Commits every consumed position; returns the commit's token.
@@ -91,7 +106,7 @@ impl Consumer {
     fn send_offsets(&mut self, offsets: Vec<(usize, u64)>, out: &mut ConsumerOutbox) -> u64 {
         self.commits.next_token += 1;
         let token = self.commits.next_token;
-        let (member_id, generation) = self.member.wire_identity();
+        let (member_id, generation) = self.commit_identity();
         self.commits
             .in_flight
             .insert(token, (member_id.clone(), generation));
@@ -128,7 +143,18 @@ impl Consumer {
         out: &mut ConsumerOutbox,
     ) {
         let sent_for = self.commits.in_flight.remove(&token);
-        if let Err(error) = result {
+        if let (Err(error), true) = (&result, self.modern.is_some()) {
+            // Consumer protocol: commit errors never change membership
+            // (STALE_MEMBER_EPOCH is not retried; CommitRequestManager).
+            out.facts.push(Fact::CommitFailed {
+                consumer: self.index,
+                error: error.name().to_string(),
+            });
+        }
+        if self.modern.is_some() && self.modern_commit_done(now, token, env, out) {
+            return;
+        }
+        if let (Err(error), false) = (result, self.modern.is_some()) {
             out.facts.push(Fact::CommitFailed {
                 consumer: self.index,
                 error: error.name().to_string(),

@@ -15,6 +15,7 @@
 
 mod commits;
 pub mod membership;
+mod modern;
 mod owned;
 mod poll;
 mod processing;
@@ -27,10 +28,10 @@ use crate::assign::{AssignorName, AssignorSet, TopicPartition};
 use crate::cluster::Cluster;
 use crate::coordinator::protocol::{Request, Response};
 use crate::events::{Fact, StopReason};
-use crate::scenario::{ConsumerConfig, GroupConfig};
+use crate::scenario::{ConsumerConfig, GroupConfig, GroupProtocol};
 use crate::sim::{Duration, SimRng, Time, Timer, TimerId};
 use commits::Commits;
-use membership::{ClassicMember, MemberState};
+use membership::{ClassicMember, MemberState, ModernMember};
 use owned::OwnedPartitions;
 use poll::{PollLoop, credit_partial_batch};
 use std::sync::Arc;
@@ -110,9 +111,19 @@ pub struct Consumer {
     subscription: crate::assign::Subscription,
     strategy: Strategy,
     rng: SimRng,
+    /// `group.protocol` of the process (a restart may switch it).
+    protocol: GroupProtocol,
+    /// Draws the member ids this client generates (consumer protocol).
+    id_rng: SimRng,
     /// The process runs (the state below is that of the current run).
     running: bool,
+    /// The classic membership (unused on the consumer protocol).
     member: ClassicMember,
+    /// The KIP-848 membership, on the consumer protocol.
+    modern: Option<ModernMember>,
+    /// The OffsetFetch for newly assigned partitions in flight (consumer
+    /// protocol).
+    modern_fetch: Option<u64>,
     owned: OwnedPartitions,
     poll: PollLoop,
     commits: Commits,
@@ -136,18 +147,23 @@ impl Consumer {
         group: Arc<GroupConfig>,
         subscription: crate::assign::Subscription,
         strategy: Strategy,
-        rng: SimRng,
+        rngs: (SimRng, SimRng),
     ) -> Self {
         let commit = group.commit;
+        let (rng, id_rng) = rngs;
         Consumer {
             index,
+            protocol: config.protocol,
             config,
             group,
             subscription,
             strategy,
             rng,
+            id_rng,
             running: false,
             member: ClassicMember::new(),
+            modern: None,
+            modern_fetch: None,
             owned: OwnedPartitions::default(),
             poll: PollLoop::default(),
             commits: Commits::new(Time::ZERO, commit),
@@ -163,6 +179,22 @@ impl Consumer {
     /// `partition.assignment.strategy`).
     pub fn set_strategy(&mut self, strategy: Strategy) {
         self.strategy = strategy;
+    }
+
+    /// The next start speaks `protocol` (a rolling upgrade switches
+    /// `group.protocol` at a restart).
+    pub fn set_protocol(&mut self, protocol: GroupProtocol) {
+        self.protocol = protocol;
+    }
+
+    /// True when the process speaks the KIP-848 consumer protocol.
+    pub fn is_consumer_protocol(&self) -> bool {
+        self.modern.is_some()
+    }
+
+    /// The KIP-848 membership state, on the consumer protocol.
+    pub fn modern_state(&self) -> Option<membership::ModernState> {
+        self.modern.as_ref().map(|m| m.state())
     }
 
     /// True when the consumer rebalances cooperatively (KIP-429).
@@ -183,17 +215,40 @@ impl Consumer {
     /// True when the member holds its partitions of the current generation
     /// and is consuming them.
     pub fn is_stable(&self) -> bool {
+        if let Some(m) = &self.modern {
+            return self.running
+                && m.state() == membership::ModernState::Stable
+                && m.target.is_none()
+                && self.modern_fetch.is_none();
+        }
         self.running && self.member.is_stable()
     }
 
-    /// Member id, once the coordinator gave one.
+    /// Member id, once the coordinator gave one (the client's own on the
+    /// consumer protocol).
     pub fn member_id(&self) -> Option<&str> {
-        self.member.member_id()
+        match &self.modern {
+            Some(m) => Some(m.member_id()),
+            None => self.member.member_id(),
+        }
     }
 
-    /// Generation the member believes in, if any.
+    /// Generation the member believes in, if any (the member epoch on the
+    /// consumer protocol).
     pub fn generation(&self) -> Option<i32> {
-        self.member.generation()
+        match &self.modern {
+            Some(m) => (m.state().in_group() && m.epoch() > 0).then_some(m.epoch()),
+            None => self.member.generation(),
+        }
+    }
+
+    /// True while the member belongs to a generation (classic) or has an
+    /// epoch (consumer protocol).
+    fn in_generation(&self) -> bool {
+        match &self.modern {
+            Some(_) => self.generation().is_some(),
+            None => self.member.in_generation(),
+        }
     }
 
     /// The member's protocol state.
@@ -216,6 +271,11 @@ impl Consumer {
     pub fn start(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
         self.running = true;
         self.member = ClassicMember::new();
+        self.modern = match self.protocol {
+            GroupProtocol::Consumer => Some(self.new_modern_member()),
+            GroupProtocol::Classic => None,
+        };
+        self.modern_fetch = None;
         self.owned = OwnedPartitions::default();
         self.poll = PollLoop::default();
         self.commits = Commits::new(now, self.group.commit);
@@ -227,7 +287,12 @@ impl Consumer {
         out.facts.push(Fact::ConsumerStarted {
             consumer: self.index,
         });
-        self.arm_heartbeat(now, out);
+        if self.modern.is_some() {
+            // The join heartbeat goes out at once.
+            self.send_heartbeat_if_idle(now, out);
+        } else {
+            self.arm_heartbeat(now, out);
+        }
         self.enter_poll(now, env, out);
     }
 
@@ -251,10 +316,10 @@ impl Consumer {
         });
         if !self.owned.is_empty() {
             let partitions = self.owned.take_all();
-            if self.member.in_generation() && reason == StopReason::Crash {
+            if self.in_generation() && reason == StopReason::Crash {
                 out.facts.push(Fact::PartitionsOrphaned {
                     consumer: self.index,
-                    member: self.member.wire_identity().0,
+                    member: self.member_id().unwrap_or_default().to_string(),
                     partitions: partitions.clone(),
                 });
             }
@@ -278,6 +343,9 @@ impl Consumer {
     }
 
     fn begin_close(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        if self.modern.is_some() {
+            return self.begin_modern_close(out);
+        }
         self.poll.in_poll = false;
         if self.member.in_generation()
             && self.member.state() == MemberState::Stable
@@ -332,7 +400,13 @@ impl Consumer {
             ConsumerTimer::BatchDone(id) if self.poll.batch_timer.fire(id) => {
                 self.batch_done(now, env, out)
             }
-            ConsumerTimer::Heartbeat(id) if self.heartbeat.fire(id) => self.heartbeat_due(now, out),
+            ConsumerTimer::Heartbeat(id) if self.heartbeat.fire(id) => {
+                if self.modern.is_some() {
+                    self.modern_heartbeat_due(now, out)
+                } else {
+                    self.heartbeat_due(now, out)
+                }
+            }
             ConsumerTimer::PollTimeout(id) if self.poll.poll_timeout.fire(id) => {
                 self.poll_timeout_due(now, out)
             }
@@ -358,7 +432,13 @@ impl Consumer {
             }
             Response::Sync(result) => self.on_sync(now, result, env, out),
             Response::Heartbeat(result) => self.on_heartbeat(now, result, env, out),
+            Response::ConsumerHeartbeat { sent_epoch, result } => {
+                self.on_modern_heartbeat(now, sent_epoch, result, env, out)
+            }
             Response::Commit { token, result } => self.on_commit(now, token, result, env, out),
+            Response::Fetch { token, offsets } if self.modern.is_some() => {
+                self.on_modern_fetch(now, token, offsets, env, out)
+            }
             Response::Fetch { token, offsets } => self.on_fetch(now, token, offsets, env, out),
         }
     }

@@ -35,6 +35,9 @@ impl Consumer {
         env: &ConsumerEnv<'_>,
         out: &mut ConsumerOutbox,
     ) -> bool {
+        if self.modern.is_some() {
+            return self.modern_poll(now, env, out);
+        }
         if let Some(response) = self.deferred.take() {
             match response {
                 Response::Join(result) => self.on_join(now, result, env, out),
@@ -144,7 +147,12 @@ impl Consumer {
     /// invalidated and will rejoin.
     pub(super) fn react_to(&mut self, error: GroupError, out: &mut ConsumerOutbox) -> bool {
         match error {
-            GroupError::FencedInstanceId | GroupError::InconsistentGroupProtocol => {
+            // (The KIP-848 errors never answer a classic member.)
+            GroupError::FencedInstanceId
+            | GroupError::InconsistentGroupProtocol
+            | GroupError::UnreleasedInstanceId
+            | GroupError::FencedMemberEpoch
+            | GroupError::StaleMemberEpoch => {
                 self.fatal(error, out);
                 return false;
             }
@@ -197,6 +205,9 @@ impl Consumer {
 
     /// `max.poll.interval.ms` passed since the last `poll()`.
     pub(super) fn poll_timed_out(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        if self.modern.is_some() {
+            return self.modern_poll_timed_out(now, out);
+        }
         let in_group = self.member.member_id().is_some()
             && !matches!(
                 self.member.state(),

@@ -2,10 +2,14 @@
 //! rebalance state machine, and committed offsets.
 
 mod classic;
+pub mod consumer;
+mod group;
 mod offsets;
 pub mod protocol;
 
 pub use classic::{ClassicCoordinator, CoordinatorConfig, CoordinatorTimer};
+pub use consumer::{ConsumerGroupConfig, ConsumerGroupCoordinator, ConsumerGroupTimer};
+pub use group::{GroupCoordinator, GroupSetup};
 pub use offsets::OffsetStore;
 
 use crate::events::Fact;
@@ -21,6 +25,8 @@ pub struct CoordinatorOutbox {
     pub responses: Vec<(Endpoint, Response)>,
     /// Timers to fire at the given times.
     pub timers: Vec<(Time, CoordinatorTimer)>,
+    /// Consumer group (KIP-848) timers.
+    pub consumer_timers: Vec<(Time, ConsumerGroupTimer)>,
     /// Facts to report.
     pub facts: Vec<Fact>,
 }

@@ -247,6 +247,16 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             Some(*generation),
             format!("{members} members; leader {leader}"),
         ),
+        Fact::EpochBumped {
+            epoch,
+            members,
+            reason,
+        } => (
+            "epoch_bumped",
+            "group coordinator".to_string(),
+            Some(*epoch),
+            format!("{members} members; {reason}"),
+        ),
         Fact::AssignmentComputed {
             generation,
             leader,

@@ -180,7 +180,7 @@ impl Metrics {
             // A rebalance is a new generation (a join phase that ends with
             // no members forms none), so the count holds for KIP-848
             // epochs too.
-            Fact::GenerationStarted { .. } => self.rebalances += 1,
+            Fact::GenerationStarted { .. } | Fact::EpochBumped { .. } => self.rebalances += 1,
             _ => {}
         }
     }
@@ -267,7 +267,10 @@ impl Metrics {
     fn is_rebalancing(state: GroupState) -> bool {
         matches!(
             state,
-            GroupState::PreparingRebalance | GroupState::CompletingRebalance
+            GroupState::PreparingRebalance
+                | GroupState::CompletingRebalance
+                | GroupState::Assigning
+                | GroupState::Reconciling
         )
     }
 

@@ -101,6 +101,18 @@ pub struct TopicConfig {
 pub enum GroupProtocol {
     /// The classic JoinGroup/SyncGroup protocol.
     Classic,
+    /// The KIP-848 consumer protocol (`ConsumerGroupHeartbeat`).
+    Consumer,
+}
+
+impl GroupProtocol {
+    /// The value of `group.protocol`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupProtocol::Classic => "classic",
+            GroupProtocol::Consumer => "consumer",
+        }
+    }
 }
 
 /// `auto.offset.reset`.
@@ -137,11 +149,21 @@ pub enum CommitMode {
 pub struct GroupConfig {
     /// `group.id`.
     pub id: String,
-    /// `group.protocol`.
+    /// `group.protocol`: the consumers' protocol (each may override it).
     pub protocol: GroupProtocol,
     /// `partition.assignment.strategy`: the consumers' assignors in order
-    /// of preference (Kafka's default `[range, cooperative-sticky]`).
+    /// of preference (Kafka's default `[range, cooperative-sticky]`);
+    /// classic protocol only.
     pub assignors: Vec<AssignorName>,
+    /// `group.remote.assignor`: the server-side assignor consumer-protocol
+    /// members ask for (none: the broker's default, `uniform`).
+    pub remote_assignor: Option<AssignorName>,
+    /// `group.consumer.heartbeat.interval.ms` (broker).
+    pub consumer_heartbeat_interval: Duration,
+    /// `group.consumer.session.timeout.ms` (broker).
+    pub consumer_session_timeout: Duration,
+    /// `group.consumer.assignment.interval.ms` (broker, Kafka 4.3).
+    pub consumer_assignment_interval: Duration,
     /// `session.timeout.ms`.
     pub session_timeout: Duration,
     /// `heartbeat.interval.ms`.
@@ -209,6 +231,8 @@ pub struct ConsumerConfig {
     pub starts_at_zero: bool,
     /// `partition.assignment.strategy` of this consumer.
     pub assignors: Vec<AssignorName>,
+    /// `group.protocol` of this consumer.
+    pub protocol: GroupProtocol,
 }
 
 /// A fault or membership change at a point in time.
@@ -223,6 +247,9 @@ pub struct TimelineEvent {
     /// A `join` or `restart` that starts the consumer with another
     /// `partition.assignment.strategy` (a rolling upgrade).
     pub assignors: Option<Vec<AssignorName>>,
+    /// A `join` or `restart` that starts the consumer with another
+    /// `group.protocol` (the online migration).
+    pub protocol: Option<GroupProtocol>,
 }
 
 /// What a timeline event does to its consumer.

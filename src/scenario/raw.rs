@@ -193,6 +193,10 @@ pub struct RawGroup {
     pub protocol: Option<Spanned<String>>,
     pub assignor: Option<Spanned<String>>,
     pub assignors: Option<Spanned<Vec<Spanned<String>>>>,
+    pub remote_assignor: Option<Spanned<String>>,
+    pub consumer_heartbeat_interval: Option<Spanned<KafkaMs<1>>>,
+    pub consumer_session_timeout: Option<Spanned<KafkaMs<1>>>,
+    pub consumer_assignment_interval: Option<KafkaMs<0>>,
     pub session_timeout: Option<Spanned<KafkaMs<1>>>,
     pub heartbeat_interval: Option<Spanned<KafkaMs<1>>>,
     pub max_poll_interval: Option<KafkaMs<1>>,
@@ -229,6 +233,7 @@ pub struct RawNamedConsumer {
     pub processing: Option<Spanned<toml::Value>>,
     pub rack: Option<Spanned<String>>,
     pub assignors: Option<Spanned<Vec<Spanned<String>>>>,
+    pub protocol: Option<Spanned<String>>,
 }
 
 /// One `[[timeline]]` entry.
@@ -242,4 +247,5 @@ pub struct RawEvent {
     pub downtime: Option<Dur>,
     pub graceful: Option<bool>,
     pub assignors: Option<Spanned<Vec<Spanned<String>>>>,
+    pub protocol: Option<Spanned<String>>,
 }

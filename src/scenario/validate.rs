@@ -199,7 +199,7 @@ fn build(
         .consumers
         .start_jitter
         .map_or(group.heartbeat_interval, |d| d.0);
-    let (consumers, defaults) = build_consumers(rep, raw.consumers, &group.assignors)?;
+    let (consumers, defaults) = build_consumers(rep, raw.consumers, &group)?;
     let (consumers, timeline) = build_timeline(rep, raw.timeline, consumers, &defaults, duration)?;
     if consumers.is_empty() {
         return Err(rep.at(
@@ -363,13 +363,22 @@ fn build_group(
     topics: &[TopicConfig],
 ) -> Result<GroupConfig, ScenarioError> {
     let protocol = match &raw.protocol {
-        Some(p) => one_of(
-            rep,
-            p,
-            &[("classic", GroupProtocol::Classic)],
-            " (the KIP-848 \"consumer\" protocol is not simulated yet)",
-        )?,
+        Some(p) => parse_protocol(rep, p)?,
         None => GroupProtocol::Classic,
+    };
+    if protocol == GroupProtocol::Consumer {
+        // The consumer protocol has no partition.assignment.strategy: the
+        // broker assigns (ConsumerConfig rejects the setting with it).
+        if let Some(a) = &raw.assignor {
+            return Err(rep.spanned(a, CLIENT_ASSIGNOR_WITH_CONSUMER_PROTOCOL));
+        }
+        if let Some(list) = &raw.assignors {
+            return Err(rep.spanned(list, CLIENT_ASSIGNOR_WITH_CONSUMER_PROTOCOL));
+        }
+    }
+    let remote_assignor = match &raw.remote_assignor {
+        Some(name) => Some(server_assignor(rep, name)?),
+        None => None,
     };
     let assignors = match (&raw.assignor, &raw.assignors) {
         (Some(a), Some(_)) => {
@@ -507,10 +516,61 @@ fn build_group(
         Some(id) => id.into_inner(),
         None => "rebalance-sim".into(),
     };
+    let consumer_ms = |v: &Option<Spanned<KafkaMs<1>>>,
+                       default_ms: u64,
+                       (min, max): (u64, u64),
+                       name: &str|
+     -> Result<Duration, ScenarioError> {
+        let Some(s) = v else {
+            return Ok(Duration::from_millis(default_ms));
+        };
+        let d = s.get_ref().0;
+        if d.millis() < min || d.millis() > max {
+            return Err(rep.spanned(
+                s,
+                format!(
+                    "{d} is outside Kafka's allowed range {}..{} for {name} (group.consumer.min/max settings)",
+                    Duration::from_millis(min),
+                    Duration::from_millis(max)
+                ),
+            ));
+        }
+        Ok(d)
+    };
+    // GroupCoordinatorConfig: heartbeat 5 s (min 5 s, max 15 s), session
+    // 45 s (min 45 s, max 60 s).
+    let consumer_heartbeat_interval = consumer_ms(
+        &raw.consumer_heartbeat_interval,
+        5_000,
+        (5_000, 15_000),
+        "group.consumer.heartbeat.interval.ms",
+    )?;
+    let consumer_session_timeout = consumer_ms(
+        &raw.consumer_session_timeout,
+        45_000,
+        (45_000, 60_000),
+        "group.consumer.session.timeout.ms",
+    )?;
+    if let (Some(s), true) = (
+        &raw.consumer_session_timeout,
+        consumer_session_timeout <= consumer_heartbeat_interval,
+    ) {
+        return Err(rep.spanned(
+            s,
+            "group.consumer.session.timeout.ms must be longer than group.consumer.heartbeat.interval.ms",
+        ));
+    }
     Ok(GroupConfig {
         id,
         protocol,
         assignors,
+        remote_assignor,
+        consumer_heartbeat_interval,
+        consumer_session_timeout,
+        // Kafka 4.3 (KIP-1263): 1 s; 0 computes every new target at once.
+        consumer_assignment_interval: raw
+            .consumer_assignment_interval
+            .map_or(Duration::from_secs(1), |d| d.0),
         session_timeout,
         heartbeat_interval,
         max_poll_interval,
@@ -527,6 +587,40 @@ fn build_group(
     })
 }
 
+const CLIENT_ASSIGNOR_WITH_CONSUMER_PROTOCOL: &str = "client-side assignors (partition.assignment.strategy) are not used with group.protocol = \"consumer\": the broker assigns; choose its assignor with remote_assignor = \"uniform\" or \"server-range\" (group.remote.assignor)";
+
+/// `group.protocol`.
+fn parse_protocol(
+    rep: &Reporter<'_>,
+    value: &Spanned<String>,
+) -> Result<GroupProtocol, ScenarioError> {
+    one_of(
+        rep,
+        value,
+        &[
+            ("classic", GroupProtocol::Classic),
+            ("consumer", GroupProtocol::Consumer),
+        ],
+        "",
+    )
+}
+
+/// `group.remote.assignor`: a KIP-848 server-side assignor.
+fn server_assignor(
+    rep: &Reporter<'_>,
+    name: &Spanned<String>,
+) -> Result<AssignorName, ScenarioError> {
+    one_of(
+        rep,
+        name,
+        &[
+            ("uniform", AssignorName::Uniform),
+            ("server-range", AssignorName::ServerRange),
+        ],
+        " (server-side assignors of the consumer protocol; range, roundrobin, sticky and cooperative-sticky are client-side, set with `assignors` under group.protocol = \"classic\")",
+    )
+}
+
 /// One assignor name, among those a simulated group can use.
 fn simulated_assignor(
     rep: &Reporter<'_>,
@@ -540,7 +634,7 @@ fn simulated_assignor(
         rep,
         name,
         &choices,
-        " (uniform and server-range are KIP-848 server-side assignors, not simulated yet)",
+        " (uniform and server-range are KIP-848 server-side assignors: use them with group.protocol = \"consumer\" and remote_assignor)",
     )
 }
 
@@ -573,12 +667,13 @@ struct ConsumerDefaults {
     static_membership: bool,
     rack: Option<String>,
     assignors: Vec<AssignorName>,
+    protocol: GroupProtocol,
 }
 
 fn build_consumers(
     rep: &Reporter<'_>,
     raw: RawConsumers,
-    assignors: &[AssignorName],
+    group: &GroupConfig,
 ) -> Result<(Vec<ConsumerConfig>, ConsumerDefaults), ScenarioError> {
     let processing = match &raw.processing {
         Some(v) => parse_dist(rep, v)?,
@@ -591,7 +686,8 @@ fn build_consumers(
         processing,
         static_membership: raw.static_membership.unwrap_or(false),
         rack: raw.rack.as_ref().map(|r| r.get_ref().clone()),
-        assignors: assignors.to_vec(),
+        assignors: group.assignors.clone(),
+        protocol: group.protocol,
     };
     let mut out: Vec<ConsumerConfig> = (1..=raw.count.map_or(0, |c| c.0))
         .map(|i| new_consumer(format!("c{i}"), &defaults))
@@ -631,6 +727,9 @@ fn build_consumers(
         if let Some(list) = &n.assignors {
             c.assignors = parse_assignors(rep, list)?;
         }
+        if let Some(p) = &n.protocol {
+            c.protocol = parse_protocol(rep, p)?;
+        }
         if let Some(i) = &c.instance_id {
             if let Some(other) = instances.insert(i.clone(), c.name.clone()) {
                 return Err(rep.spanned(
@@ -652,6 +751,7 @@ fn new_consumer(name: String, d: &ConsumerDefaults) -> ConsumerConfig {
         processing: d.processing,
         starts_at_zero: true,
         assignors: d.assignors.clone(),
+        protocol: d.protocol,
     }
 }
 
@@ -877,11 +977,22 @@ fn build_timeline(
             }
             None => None,
         };
+        let protocol = match &e.protocol {
+            Some(p) if kind == 0 || kind == 3 => Some(parse_protocol(rep, p)?),
+            Some(p) => {
+                return Err(rep.spanned(
+                    p,
+                    "`protocol` applies to `join` and `restart` only (the process starts with it)",
+                ));
+            }
+            None => None,
+        };
         out.push(TimelineEvent {
             at,
             consumer: index,
             action,
             assignors,
+            protocol,
         });
     }
     Ok((consumers, out))

@@ -4,7 +4,7 @@
 
 use crate::cluster::Cluster;
 use crate::consumer::Consumer;
-use crate::coordinator::ClassicCoordinator;
+use crate::coordinator::{ClassicCoordinator, ConsumerGroupCoordinator, GroupCoordinator};
 use crate::events::GroupState;
 use crate::sim::Time;
 
@@ -125,6 +125,61 @@ pub struct Counts {
 /// Evaluates convergence now: O(1) unless every running consumer is
 /// settled, then one pass over the members and partitions.
 pub fn is_converged(
+    coordinator: &GroupCoordinator,
+    consumers: &[Consumer],
+    counts: Counts,
+    subscribed: &[bool],
+    cluster: &Cluster,
+) -> bool {
+    match coordinator {
+        GroupCoordinator::Classic(c) => {
+            classic_converged(c, consumers, counts, subscribed, cluster)
+        }
+        GroupCoordinator::Consumer(g) => {
+            consumer_converged(g, consumers, counts, subscribed, cluster)
+        }
+    }
+}
+
+/// A KIP-848 group has converged when it is Stable (every member at the
+/// assignment epoch with its whole target), every running consumer is such
+/// a member owning exactly its assignment, and every subscribed partition
+/// is owned.
+fn consumer_converged(
+    group: &ConsumerGroupCoordinator,
+    consumers: &[Consumer],
+    counts: Counts,
+    subscribed: &[bool],
+    cluster: &Cluster,
+) -> bool {
+    if counts.running == 0 {
+        return group.state() == GroupState::Empty;
+    }
+    if group.state() != GroupState::Stable
+        || counts.running != group.member_count()
+        || counts.settled != counts.running
+    {
+        return false;
+    }
+    let mut owned = vec![false; subscribed.len()];
+    for m in group.members() {
+        let c = &consumers[m.endpoint.consumer];
+        let healthy = c.is_running()
+            && c.member_id() == Some(m.id)
+            && c.generation() == Some(m.epoch)
+            && m.epoch == group.assignment_epoch()
+            && c.owns_exactly(m.assigned);
+        if !healthy {
+            return false;
+        }
+        for &tp in m.assigned {
+            owned[cluster.index_of(tp)] = true;
+        }
+    }
+    subscribed.iter().zip(&owned).all(|(&s, &o)| !s || o)
+}
+
+fn classic_converged(
     coordinator: &ClassicCoordinator,
     consumers: &[Consumer],
     counts: Counts,

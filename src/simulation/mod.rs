@@ -17,11 +17,13 @@ use crate::cluster::Cluster;
 use crate::consumer::{Consumer, ConsumerEnv, ConsumerOutbox, ConsumerTimer, Strategy};
 use crate::coordinator::protocol::{Endpoint, Request, Response};
 use crate::coordinator::{
-    ClassicCoordinator, CoordinatorConfig, CoordinatorOutbox, CoordinatorTimer, OffsetStore,
+    ConsumerGroupConfig, ConsumerGroupTimer, CoordinatorConfig, CoordinatorOutbox,
+    CoordinatorTimer, GroupCoordinator, GroupSetup, OffsetStore,
 };
 use crate::events::{Fact, GroupState};
 use crate::metrics::{EventLog, Metrics, SamplePoint};
 use crate::offsets::OffsetLedger;
+use crate::scenario::GroupProtocol;
 use crate::scenario::{Action, Scenario, ScenarioError};
 use crate::sim::{Duration, EventQueue, Time, rng_stream};
 use convergence::Convergence;
@@ -46,6 +48,7 @@ enum Event {
     },
     CoordinatorRequest(Endpoint, Request),
     CoordinatorTimer(CoordinatorTimer),
+    ConsumerGroupTimer(ConsumerGroupTimer),
     Timeline(usize),
     RestartUp(usize),
     /// A stall of the consumer's application thread is over.
@@ -73,7 +76,9 @@ pub struct Simulation {
     now: Time,
     network: Network,
     cluster: Cluster,
-    coordinator: ClassicCoordinator,
+    coordinator: GroupCoordinator,
+    /// What the coordinator needs to build a group of either type.
+    group_setup: GroupSetup,
     consumers: Vec<Consumer>,
     incarnations: Vec<u32>,
     paused_until: Vec<Option<Time>>,
@@ -161,6 +166,7 @@ impl Simulation {
             .enumerate()
             .map(|(i, c)| {
                 let rng = rng_stream(seed, &format!("consumer/{}/processing", c.name));
+                let id_rng = rng_stream(seed, &format!("consumer/{}/member-id", c.name));
                 let strategy = everyone
                     .clone()
                     .unwrap_or_else(|| Strategy::of(&c.assignors, &assignors));
@@ -170,17 +176,33 @@ impl Simulation {
                     group.clone(),
                     subscription.clone(),
                     strategy,
-                    rng,
+                    (rng, id_rng),
                 )
             })
             .collect();
-        let coordinator = ClassicCoordinator::new(
-            CoordinatorConfig {
+        let group_setup = GroupSetup {
+            classic: CoordinatorConfig {
                 initial_rebalance_delay: group.initial_rebalance_delay,
                 append_linger: scenario.cluster.append_linger,
                 replication_latency: scenario.cluster.replication_latency,
                 fencing: group.fencing,
             },
+            consumer: ConsumerGroupConfig {
+                heartbeat_interval: group.consumer_heartbeat_interval,
+                session_timeout: group.consumer_session_timeout,
+                assignment_interval: group.consumer_assignment_interval,
+                // GroupCoordinatorConfig.CONSUMER_GROUP_ASSIGNORS_DEFAULT:
+                // uniform, then range.
+                assignors: vec!["uniform".into(), "server-range".into()],
+                fencing: group.fencing,
+            },
+            topics: cluster.topic_specs(),
+            assignors: assignors.clone(),
+            seed,
+        };
+        let coordinator = GroupCoordinator::new(
+            &group_setup,
+            group.protocol == GroupProtocol::Consumer,
             rng_stream(seed, "coordinator/member-ids"),
         );
         let n = consumers.len();
@@ -198,6 +220,7 @@ impl Simulation {
                     .collect::<Vec<_>>(),
             ),
             coordinator,
+            group_setup,
             incarnations: vec![0; n],
             paused_until: vec![None; n],
             restart_at: vec![None; n],
@@ -309,13 +332,25 @@ impl Simulation {
             }
             Event::CoordinatorRequest(from, request) => {
                 let mut out = CoordinatorOutbox::default();
-                self.coordinator
-                    .handle(self.now, from, request, &mut self.committed, &mut out);
+                self.coordinator.handle(
+                    self.now,
+                    from,
+                    request,
+                    &self.group_setup,
+                    &mut self.committed,
+                    &mut out,
+                );
                 self.apply_coordinator(out);
             }
             Event::CoordinatorTimer(timer) => {
                 let mut out = CoordinatorOutbox::default();
-                self.coordinator.on_timer(self.now, timer, &mut out);
+                self.coordinator.on_classic_timer(self.now, timer, &mut out);
+                self.apply_coordinator(out);
+            }
+            Event::ConsumerGroupTimer(timer) => {
+                let mut out = CoordinatorOutbox::default();
+                self.coordinator
+                    .on_consumer_timer(self.now, timer, &mut out);
                 self.apply_coordinator(out);
             }
             Event::Timeline(i) => self.timeline(i),
@@ -424,6 +459,10 @@ impl Simulation {
             let strategy = Strategy::of(list, &self.assignors);
             self.consumers[c].set_strategy(strategy);
         }
+        if let Some(protocol) = event.protocol {
+            // The process starts (again) speaking another group.protocol.
+            self.consumers[c].set_protocol(protocol);
+        }
         match event.action {
             Action::Join => self.start_consumer(c),
             Action::Leave => {
@@ -516,6 +555,9 @@ impl Simulation {
         for (at, timer) in out.timers {
             self.queue.push(at, Event::CoordinatorTimer(timer));
         }
+        for (at, timer) in out.consumer_timers {
+            self.queue.push(at, Event::ConsumerGroupTimer(timer));
+        }
         self.apply_facts(out.facts);
     }
 
@@ -530,7 +572,7 @@ impl Simulation {
         let member = c
             .member_id()
             .is_some_and(|id| self.coordinator.is_member(id));
-        let stale = c.generation() != Some(self.coordinator.generation());
+        let stale = self.coordinator.is_behind(c.member_id(), c.generation());
         (!member, stale)
     }
 

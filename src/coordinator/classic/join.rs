@@ -102,7 +102,8 @@ impl ClassicCoordinator {
         let matches = member.matches(&req);
         let is_leader = self.leader.as_deref() == Some(id.as_str());
         match self.state {
-            GroupState::PreparingRebalance => {
+            GroupState::PreparingRebalance | GroupState::Assigning | GroupState::Reconciling => {
+                // (The KIP-848 states never occur in a classic group.)
                 self.update_member_then_rebalance(now, from, &id, req, "rejoined", out)
             }
             // The same metadata again (a lost JoinGroup response, say):
@@ -293,9 +294,10 @@ impl ClassicCoordinator {
             }
             // The leader may already hold the old id in its assignment.
             GroupState::CompletingRebalance => self.prepare_rebalance(now, reason, out),
-            GroupState::PreparingRebalance | GroupState::Empty => {
-                self.maybe_complete_join_phase(now, out)
-            }
+            GroupState::PreparingRebalance
+            | GroupState::Empty
+            | GroupState::Assigning
+            | GroupState::Reconciling => self.maybe_complete_join_phase(now, out),
         }
     }
 

@@ -328,7 +328,9 @@ impl ClassicCoordinator {
         }
         let result = match self.state {
             GroupState::Empty => Err(GroupError::UnknownMemberId),
-            GroupState::PreparingRebalance => Err(GroupError::RebalanceInProgress),
+            GroupState::PreparingRebalance | GroupState::Assigning | GroupState::Reconciling => {
+                Err(GroupError::RebalanceInProgress)
+            }
             GroupState::CompletingRebalance | GroupState::Stable => Ok(()),
         };
         let timeout = self.members.get(id).map(|m| m.session_timeout);
@@ -361,7 +363,9 @@ impl ClassicCoordinator {
             GroupState::Stable | GroupState::CompletingRebalance => {
                 self.maybe_prepare_rebalance_or_complete_join(now, format!("member {id} left"), out)
             }
-            GroupState::PreparingRebalance => self.maybe_complete_join_phase(now, out),
+            GroupState::PreparingRebalance | GroupState::Assigning | GroupState::Reconciling => {
+                self.maybe_complete_join_phase(now, out)
+            }
             GroupState::Empty => {}
         }
     }

@@ -263,6 +263,8 @@ impl ClassicCoordinator {
             Request::Fetch { partitions, token } => {
                 self.handle_fetch(now, from, &partitions, token, store, out)
             }
+            // Routed to a consumer group by `GroupCoordinator`.
+            Request::ConsumerHeartbeat(_) => {}
         }
     }
 

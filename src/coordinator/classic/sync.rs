@@ -36,7 +36,7 @@ impl ClassicCoordinator {
             return;
         }
         match self.state {
-            GroupState::PreparingRebalance => out
+            GroupState::PreparingRebalance | GroupState::Assigning | GroupState::Reconciling => out
                 .responses
                 .push((from, Response::Sync(Err(GroupError::RebalanceInProgress)))),
             GroupState::CompletingRebalance => {

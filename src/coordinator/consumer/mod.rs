@@ -1,0 +1,411 @@
+//! The KIP-848 consumer group as Kafka 4's group coordinator runs it
+//! (`GroupMetadataManager.consumerGroupHeartbeat`, `ConsumerGroup`,
+//! `ConsumerGroupMember`): no barrier and no leader. A group epoch is
+//! bumped when membership or subscriptions change; the target assignment
+//! is recomputed by the server-side assignor when the group epoch is ahead
+//! of the assignment epoch; each member is reconciled towards its target
+//! on its own heartbeats ([`reconcile`]), and a partition goes to a member
+//! only once nobody else holds it or has it pending revocation.
+//!
+//! Split by job: `heartbeat` (joining, epochs, leaving), `target` (the
+//! assignor run), `reconcile` (the pure `CurrentAssignmentBuilder`), this
+//! file (the group's state, timers, fencing and offset commits).
+
+mod heartbeat;
+pub mod reconcile;
+mod target;
+#[cfg(test)]
+mod tests;
+
+use super::protocol::{Endpoint, GroupError, Response};
+use super::{CoordinatorOutbox, OffsetStore};
+use crate::assign::{AssignorSet, Subscription, TopicPartition, TopicSpec};
+use crate::events::{Fact, GroupState};
+use crate::sim::{Duration, Time};
+use reconcile::{CurrentAssignment, ReconcileState};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Broker-side settings of a consumer group.
+#[derive(Debug, Clone)]
+pub struct ConsumerGroupConfig {
+    /// `group.consumer.heartbeat.interval.ms`, given to members.
+    pub heartbeat_interval: Duration,
+    /// `group.consumer.session.timeout.ms`.
+    pub session_timeout: Duration,
+    /// `group.consumer.assignment.interval.ms` (Kafka 4.3, KIP-1263): a
+    /// new target is computed at most once per interval, by the first
+    /// heartbeat after it; zero computes at once.
+    pub assignment_interval: Duration,
+    /// `group.consumer.assignors`: the server-side assignors, the first
+    /// being the default.
+    pub assignors: Vec<String>,
+    /// OffsetCommit is fenced by member epoch (Kafka always is; `false` is
+    /// a what-if that accepts a zombie's commit).
+    pub fencing: bool,
+}
+
+/// Timers the consumer group sets; stale ones are recognised by token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsumerGroupTimer {
+    /// A member's session may have expired.
+    Session {
+        /// The member.
+        member: Arc<str>,
+        /// Arming token.
+        token: u64,
+    },
+    /// A member still at `epoch` has not revoked within its rebalance
+    /// timeout (`scheduleConsumerGroupRebalanceTimeout`).
+    Rebalance {
+        /// The member.
+        member: Arc<str>,
+        /// The epoch it had to leave.
+        epoch: i32,
+        /// Arming token.
+        token: u64,
+    },
+}
+
+/// One member of the consumer group.
+#[derive(Debug, Clone)]
+struct Member {
+    endpoint: Endpoint,
+    instance_id: Option<String>,
+    rack: Option<String>,
+    subscription: Subscription,
+    /// `group.remote.assignor` the member asked for.
+    assignor: Option<String>,
+    rebalance_timeout: Duration,
+    current: CurrentAssignment,
+    /// The session ends then unless a heartbeat moves it.
+    session_deadline: Time,
+    /// The pending session timer's token (one pending at a time).
+    session_timer: Option<u64>,
+    /// The pending rebalance timer's token.
+    rebalance_timer: Option<u64>,
+}
+
+impl Member {
+    fn is_reconciled_to(&self, epoch: i32) -> bool {
+        self.current.state == ReconcileState::Stable && self.current.epoch == epoch
+    }
+}
+
+/// A member as the rest of the simulation may see it.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsumerMemberView<'a> {
+    /// Member id.
+    pub id: &'a str,
+    /// The consumer process behind it.
+    pub endpoint: Endpoint,
+    /// Member epoch.
+    pub epoch: i32,
+    /// Reconciliation state.
+    pub state: ReconcileState,
+    /// The partitions it may consume.
+    pub assigned: &'a [TopicPartition],
+}
+
+/// One consumer group's coordinator (KIP-848 consumer protocol).
+pub struct ConsumerGroupCoordinator {
+    config: ConsumerGroupConfig,
+    assignors: AssignorSet,
+    topics: Arc<Vec<TopicSpec>>,
+    state: GroupState,
+    group_epoch: i32,
+    assignment_epoch: i32,
+    members: BTreeMap<Arc<str>, Member>,
+    /// `group.instance.id` → member id.
+    static_ids: BTreeMap<String, Arc<str>>,
+    /// The target assignment per member id.
+    target: BTreeMap<Arc<str>, Vec<TopicPartition>>,
+    /// Who holds each partition, assigned or pending revocation
+    /// (`ConsumerGroup.currentPartitionEpoch`).
+    holders: BTreeMap<TopicPartition, Arc<str>>,
+    /// Members not reconciled to the assignment epoch (kept as a count so
+    /// the group's state is O(1) to derive).
+    unreconciled: usize,
+    /// When the last target assignment was computed.
+    last_assignment_at: Option<Time>,
+    next_token: u64,
+}
+
+impl ConsumerGroupCoordinator {
+    /// An empty group over `topics` (the cluster's, in name order) whose
+    /// server-side assignors are found in `assignors`.
+    pub fn new(
+        config: ConsumerGroupConfig,
+        topics: Vec<TopicSpec>,
+        assignors: AssignorSet,
+    ) -> Self {
+        ConsumerGroupCoordinator {
+            config,
+            assignors,
+            topics: Arc::new(topics),
+            state: GroupState::Empty,
+            group_epoch: 0,
+            assignment_epoch: 0,
+            members: BTreeMap::new(),
+            static_ids: BTreeMap::new(),
+            target: BTreeMap::new(),
+            holders: BTreeMap::new(),
+            unreconciled: 0,
+            last_assignment_at: None,
+            next_token: 0,
+        }
+    }
+
+    /// The group's state (`ConsumerGroup.maybeUpdateGroupState`).
+    pub fn state(&self) -> GroupState {
+        self.state
+    }
+
+    /// The group epoch.
+    pub fn group_epoch(&self) -> i32 {
+        self.group_epoch
+    }
+
+    /// The epoch of the current target assignment.
+    pub fn assignment_epoch(&self) -> i32 {
+        self.assignment_epoch
+    }
+
+    /// True while `member_id` is a member.
+    pub fn is_member(&self, member_id: &str) -> bool {
+        self.members.contains_key(member_id)
+    }
+
+    /// The member's epoch, if it is a member.
+    pub fn member_epoch(&self, member_id: &str) -> Option<i32> {
+        self.members.get(member_id).map(|m| m.current.epoch)
+    }
+
+    /// Number of members.
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Members in member-id order.
+    pub fn members(&self) -> impl Iterator<Item = ConsumerMemberView<'_>> {
+        self.members.iter().map(|(id, m)| ConsumerMemberView {
+            id,
+            endpoint: m.endpoint,
+            epoch: m.current.epoch,
+            state: m.current.state,
+            assigned: &m.current.assigned,
+        })
+    }
+
+    /// The member's target assignment.
+    pub fn target_of(&self, member_id: &str) -> &[TopicPartition] {
+        self.target.get(member_id).map_or(&[], |t| t.as_slice())
+    }
+
+    /// Handles a timer set earlier.
+    pub fn on_timer(&mut self, now: Time, timer: ConsumerGroupTimer, out: &mut CoordinatorOutbox) {
+        match timer {
+            ConsumerGroupTimer::Session { member, token } => {
+                let Some(m) = self.members.get_mut(&member) else {
+                    return;
+                };
+                if m.session_timer != Some(token) {
+                    return;
+                }
+                if now < m.session_deadline {
+                    let at = m.session_deadline;
+                    let token = self.arm_session(&member, at, out);
+                    debug_assert!(token.is_some());
+                    return;
+                }
+                m.session_timer = None;
+                out.facts.push(Fact::SessionExpired {
+                    member: member.to_string(),
+                });
+                self.fence(&member, "session timeout", out);
+            }
+            ConsumerGroupTimer::Rebalance {
+                member,
+                epoch,
+                token,
+            } => {
+                let fire = self
+                    .members
+                    .get(&member)
+                    .is_some_and(|m| m.rebalance_timer == Some(token) && m.current.epoch == epoch);
+                if fire {
+                    self.fence(&member, "rebalance timeout: partitions not revoked", out);
+                }
+            }
+        }
+    }
+
+    fn token(&mut self) -> u64 {
+        self.next_token += 1;
+        self.next_token
+    }
+
+    /// Arms `member`'s session timer at `at`.
+    fn arm_session(
+        &mut self,
+        member: &Arc<str>,
+        at: Time,
+        out: &mut CoordinatorOutbox,
+    ) -> Option<u64> {
+        let token = self.token();
+        let m = self.members.get_mut(member)?;
+        m.session_timer = Some(token);
+        out.consumer_timers.push((
+            at,
+            ConsumerGroupTimer::Session {
+                member: member.clone(),
+                token,
+            },
+        ));
+        Some(token)
+    }
+
+    /// `scheduleConsumerGroupSessionTimeout`: the session restarts now
+    /// (one timer stays pending; it re-arms itself when the deadline
+    /// moved).
+    fn restart_session(&mut self, now: Time, member: &Arc<str>, out: &mut CoordinatorOutbox) {
+        let deadline = now + self.config.session_timeout;
+        let Some(m) = self.members.get_mut(member) else {
+            return;
+        };
+        m.session_deadline = deadline;
+        if m.session_timer.is_none() {
+            self.arm_session(member, deadline, out);
+        }
+    }
+
+    /// `consumerGroupFenceMember`: the member and its target go, what it
+    /// held is free, and the group epoch is bumped.
+    fn fence(&mut self, member: &Arc<str>, reason: &'static str, out: &mut CoordinatorOutbox) {
+        let Some(m) = self.members.remove(member) else {
+            return;
+        };
+        if !m.is_reconciled_to(self.assignment_epoch) {
+            self.unreconciled -= 1;
+        }
+        self.release(member, &m.current);
+        self.target.remove(member);
+        if let Some(instance) = &m.instance_id {
+            if self.static_ids.get(instance) == Some(member) {
+                self.static_ids.remove(instance);
+            }
+        }
+        out.facts.push(Fact::MemberRemoved {
+            member: member.to_string(),
+            reason,
+        });
+        self.bump_epoch(&format!("member {member} removed ({reason})"), out);
+    }
+
+    /// Forgets the partitions `current` held for `member`.
+    fn release(&mut self, member: &Arc<str>, current: &CurrentAssignment) {
+        for tp in current.assigned.iter().chain(&current.pending_revocation) {
+            if self.holders.get(tp) == Some(member) {
+                self.holders.remove(tp);
+            }
+        }
+    }
+
+    /// Records the partitions `current` holds for `member`.
+    fn hold(&mut self, member: &Arc<str>, current: &CurrentAssignment) {
+        for &tp in current.assigned.iter().chain(&current.pending_revocation) {
+            let previous = self.holders.insert(tp, member.clone());
+            debug_assert!(
+                previous.as_ref().is_none_or(|p| p == member),
+                "partition {tp:?} given to {member} while {previous:?} holds it"
+            );
+        }
+    }
+
+    fn bump_epoch(&mut self, reason: &str, out: &mut CoordinatorOutbox) {
+        self.group_epoch += 1;
+        out.facts.push(Fact::EpochBumped {
+            epoch: self.group_epoch,
+            members: self.members.len(),
+            reason: reason.to_string(),
+        });
+        self.update_state(reason, out);
+    }
+
+    /// `ConsumerGroup.maybeUpdateGroupState`.
+    fn update_state(&mut self, reason: &str, out: &mut CoordinatorOutbox) {
+        let state = if self.members.is_empty() {
+            GroupState::Empty
+        } else if self.group_epoch > self.assignment_epoch {
+            GroupState::Assigning
+        } else if self.unreconciled > 0 {
+            GroupState::Reconciling
+        } else {
+            GroupState::Stable
+        };
+        if state != self.state {
+            self.state = state;
+            out.facts.push(Fact::StateChanged {
+                state,
+                generation: self.group_epoch,
+                reason: reason.to_string(),
+            });
+        }
+    }
+
+    /// OffsetCommit (`ConsumerGroup.validateOffsetCommit`): a commit with a
+    /// negative epoch is taken by an empty group; otherwise the member must
+    /// exist (UNKNOWN_MEMBER_ID) at exactly that epoch (STALE_MEMBER_EPOCH).
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle_commit(
+        &mut self,
+        from: Endpoint,
+        member_id: &str,
+        epoch: i32,
+        offsets: &[(usize, u64)],
+        token: u64,
+        store: &mut OffsetStore,
+        out: &mut CoordinatorOutbox,
+    ) {
+        let valid = if !self.config.fencing || (epoch < 0 && self.members.is_empty()) {
+            Ok(())
+        } else {
+            match self.members.get(member_id) {
+                None => Err(GroupError::UnknownMemberId),
+                Some(m) if m.current.epoch != epoch => Err(GroupError::StaleMemberEpoch),
+                Some(_) => Ok(()),
+            }
+        };
+        if valid.is_ok() {
+            for &(p, offset) in offsets {
+                store.put(p, offset);
+                out.facts.push(Fact::CommitStored {
+                    partition: p,
+                    offset,
+                    member: member_id.to_string(),
+                });
+            }
+        }
+        out.responses.push((
+            from,
+            Response::Commit {
+                token,
+                result: valid,
+            },
+        ));
+    }
+
+    /// OffsetFetch: the committed offsets.
+    pub fn handle_fetch(
+        &self,
+        from: Endpoint,
+        partitions: &[usize],
+        token: u64,
+        store: &OffsetStore,
+        out: &mut CoordinatorOutbox,
+    ) {
+        let offsets = partitions.iter().map(|&p| (p, store.get(p))).collect();
+        out.responses
+            .push((from, Response::Fetch { token, offsets }));
+    }
+}

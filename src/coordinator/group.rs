@@ -1,0 +1,220 @@
+//! The group as the coordinator hosts it: a classic group or a KIP-848
+//! consumer group, with the conversions Kafka makes when a member of the
+//! other protocol finds the group empty (`GroupMetadataManager
+//! .getOrMaybeCreateConsumerGroup` / `getOrMaybeCreateClassicGroup`
+//! replace an empty group of the other type). Requests are routed to the
+//! group type that handles them.
+
+use super::consumer::{ConsumerGroupConfig, ConsumerGroupCoordinator, ConsumerGroupTimer};
+use super::protocol::{Endpoint, GroupError, Request, Response};
+use super::{
+    ClassicCoordinator, CoordinatorConfig, CoordinatorOutbox, CoordinatorTimer, OffsetStore,
+};
+use crate::assign::{AssignorSet, TopicSpec};
+use crate::events::{Fact, GroupState};
+use crate::sim::{SimRng, Time};
+
+/// The group's current type and state.
+pub enum GroupCoordinator {
+    /// A classic group (JoinGroup/SyncGroup).
+    Classic(ClassicCoordinator),
+    /// A KIP-848 consumer group (ConsumerGroupHeartbeat).
+    Consumer(ConsumerGroupCoordinator),
+}
+
+/// Everything needed to build either group type.
+pub struct GroupSetup {
+    /// Classic group settings.
+    pub classic: CoordinatorConfig,
+    /// Consumer group settings.
+    pub consumer: ConsumerGroupConfig,
+    /// The cluster's topics, in name order.
+    pub topics: Vec<TopicSpec>,
+    /// Server-side assignors.
+    pub assignors: AssignorSet,
+    /// The run's seed (member ids of a group created by a conversion).
+    pub seed: u64,
+}
+
+impl GroupCoordinator {
+    /// A new, empty group of the type `consumer_protocol` asks for.
+    pub fn new(setup: &GroupSetup, consumer_protocol: bool, rng: SimRng) -> Self {
+        if consumer_protocol {
+            GroupCoordinator::Consumer(Self::consumer_group(setup))
+        } else {
+            GroupCoordinator::Classic(ClassicCoordinator::new(setup.classic.clone(), rng))
+        }
+    }
+
+    fn consumer_group(setup: &GroupSetup) -> ConsumerGroupCoordinator {
+        ConsumerGroupCoordinator::new(
+            setup.consumer.clone(),
+            setup.topics.clone(),
+            setup.assignors.clone(),
+        )
+    }
+
+    /// The group's state.
+    pub fn state(&self) -> GroupState {
+        match self {
+            GroupCoordinator::Classic(c) => c.state(),
+            GroupCoordinator::Consumer(g) => g.state(),
+        }
+    }
+
+    /// True for a KIP-848 consumer group.
+    pub fn is_consumer_group(&self) -> bool {
+        matches!(self, GroupCoordinator::Consumer(_))
+    }
+
+    /// The classic generation or the consumer group's epoch.
+    pub fn generation(&self) -> i32 {
+        match self {
+            GroupCoordinator::Classic(c) => c.generation(),
+            GroupCoordinator::Consumer(g) => g.group_epoch(),
+        }
+    }
+
+    /// Number of members.
+    pub fn member_count(&self) -> usize {
+        match self {
+            GroupCoordinator::Classic(c) => c.member_count(),
+            GroupCoordinator::Consumer(g) => g.member_count(),
+        }
+    }
+
+    /// True while `member_id` is a member.
+    pub fn is_member(&self, member_id: &str) -> bool {
+        match self {
+            GroupCoordinator::Classic(c) => c.is_member(member_id),
+            GroupCoordinator::Consumer(g) => g.is_member(member_id),
+        }
+    }
+
+    /// True when a member holding `generation` (classic) or member epoch
+    /// (consumer protocol) works behind the group: a classic member of an
+    /// older generation, a consumer-protocol member whose epoch is not the
+    /// one the coordinator has for it.
+    pub fn is_behind(&self, member_id: Option<&str>, generation: Option<i32>) -> bool {
+        match self {
+            GroupCoordinator::Classic(c) => generation != Some(c.generation()),
+            GroupCoordinator::Consumer(g) => {
+                member_id.and_then(|id| g.member_epoch(id)) != generation
+            }
+        }
+    }
+
+    /// Handles one request; the group changes type first if it is empty
+    /// and the request speaks the other protocol.
+    pub fn handle(
+        &mut self,
+        now: Time,
+        from: Endpoint,
+        request: Request,
+        setup: &GroupSetup,
+        store: &mut OffsetStore,
+        out: &mut CoordinatorOutbox,
+    ) {
+        self.maybe_convert_empty(&request, setup, out);
+        match self {
+            GroupCoordinator::Classic(c) => {
+                if let Request::ConsumerHeartbeat(hb) = request {
+                    // A consumer-protocol member of a classic group that is
+                    // not empty: the online upgrade is not simulated.
+                    let sent_epoch = hb.member_epoch;
+                    out.responses.push((
+                        from,
+                        Response::ConsumerHeartbeat {
+                            sent_epoch,
+                            result: Err(GroupError::InconsistentGroupProtocol),
+                        },
+                    ));
+                    return;
+                }
+                c.handle(now, from, request, store, out)
+            }
+            GroupCoordinator::Consumer(g) => match request {
+                Request::ConsumerHeartbeat(hb) => g.handle_heartbeat(now, from, *hb, out),
+                Request::Commit {
+                    member_id,
+                    generation,
+                    offsets,
+                    token,
+                    ..
+                } => g.handle_commit(from, &member_id, generation, &offsets, token, store, out),
+                Request::Fetch { partitions, token } => {
+                    g.handle_fetch(from, &partitions, token, store, out)
+                }
+                Request::Join(_) => out.responses.push((
+                    from,
+                    Response::Join(Err(GroupError::InconsistentGroupProtocol)),
+                )),
+                Request::Sync { .. } => out
+                    .responses
+                    .push((from, Response::Sync(Err(GroupError::UnknownMemberId)))),
+                Request::Heartbeat { .. } => out
+                    .responses
+                    .push((from, Response::Heartbeat(Err(GroupError::UnknownMemberId)))),
+                Request::Leave { .. } => {}
+            },
+        }
+    }
+
+    /// An empty group of one type becomes a group of the other when a
+    /// member joins with the other protocol.
+    fn maybe_convert_empty(
+        &mut self,
+        request: &Request,
+        setup: &GroupSetup,
+        out: &mut CoordinatorOutbox,
+    ) {
+        let empty = self.member_count() == 0;
+        match (&*self, request) {
+            (GroupCoordinator::Classic(c), Request::ConsumerHeartbeat(hb))
+                if empty && hb.member_epoch == 0 && c.state() == GroupState::Empty =>
+            {
+                *self = GroupCoordinator::Consumer(Self::consumer_group(setup));
+                out.facts.push(Fact::StateChanged {
+                    state: GroupState::Empty,
+                    generation: 0,
+                    reason: "empty classic group replaced by a consumer group".into(),
+                });
+            }
+            (GroupCoordinator::Consumer(_), Request::Join(_)) if empty => {
+                let rng = crate::sim::rng_stream(setup.seed, "coordinator/member-ids/converted");
+                *self =
+                    GroupCoordinator::Classic(ClassicCoordinator::new(setup.classic.clone(), rng));
+                out.facts.push(Fact::StateChanged {
+                    state: GroupState::Empty,
+                    generation: 0,
+                    reason: "empty consumer group replaced by a classic group".into(),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Handles a classic group timer (ignored once the group changed type).
+    pub fn on_classic_timer(
+        &mut self,
+        now: Time,
+        timer: CoordinatorTimer,
+        out: &mut CoordinatorOutbox,
+    ) {
+        if let GroupCoordinator::Classic(c) = self {
+            c.on_timer(now, timer, out);
+        }
+    }
+
+    /// Handles a consumer group timer (ignored once the group changed type).
+    pub fn on_consumer_timer(
+        &mut self,
+        now: Time,
+        timer: ConsumerGroupTimer,
+        out: &mut CoordinatorOutbox,
+    ) {
+        if let GroupCoordinator::Consumer(g) = self {
+            g.on_timer(now, timer, out);
+        }
+    }
+}
