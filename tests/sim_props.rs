@@ -88,7 +88,7 @@ partitions = 2
 produce_rate = 20
 
 [group]
-assignor = "{assignor}"
+{assignor_line}
 commit = "{commit}"
 auto_offset_reset = "earliest"
 session_timeout = "8s"
@@ -101,7 +101,13 @@ count = {consumers}
 static_membership = {static_members}
 processing = {{ dist = "exponential", mean = "200us" }}
 {}"#,
-        timeline(consumers, faults)
+        timeline(consumers, faults),
+        // uniform and server-range are the consumer protocol's (KIP-848).
+        assignor_line = if matches!(assignor, "uniform" | "server-range") {
+            format!("protocol = \"consumer\"\nremote_assignor = \"{assignor}\"")
+        } else {
+            format!("assignor = \"{assignor}\"")
+        },
     )
 }
 
@@ -129,7 +135,9 @@ proptest! {
     fn random_scenarios_keep_every_invariant(
         partitions in 1u32..10,
         consumers in 1usize..5,
-        assignor in prop::sample::select(vec!["range", "roundrobin", "sticky", "cooperative-sticky"]),
+        assignor in prop::sample::select(vec![
+            "range", "roundrobin", "sticky", "cooperative-sticky", "uniform", "server-range",
+        ]),
         commit in prop::sample::select(vec!["auto", "sync", "async"]),
         static_members in any::<bool>(),
         faults in faults(),

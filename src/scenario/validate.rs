@@ -207,15 +207,37 @@ fn build(
             "no consumers: set [consumers] count, add [[consumers.named]] entries, or join consumers in the [[timeline]]",
         ));
     }
+    let consumer_protocol = group.protocol == GroupProtocol::Consumer
+        || consumers
+            .iter()
+            .any(|c| c.protocol == GroupProtocol::Consumer)
+        || timeline
+            .iter()
+            .any(|e| e.protocol == Some(GroupProtocol::Consumer));
     let convergence_bound = meta.convergence_bound.map_or_else(
         || {
-            group.session_timeout
+            let classic = group.session_timeout
                 + group.rebalance_timeout
                 + group.rebalance_timeout
                 + group.initial_rebalance_delay
                 + group.heartbeat_interval
                 + group.heartbeat_interval
-                + Duration::from_secs(1)
+                + Duration::from_secs(1);
+            // KIP-848: a dead member is noticed after the broker's session
+            // timeout, one that does not revoke after its rebalance
+            // timeout; each handover waits up to two heartbeats and one
+            // assignment interval.
+            let consumer = group.consumer_session_timeout
+                + group.rebalance_timeout
+                + group.consumer_heartbeat_interval
+                + group.consumer_heartbeat_interval
+                + group.consumer_assignment_interval
+                + Duration::from_secs(1);
+            if consumer_protocol {
+                classic.max(consumer)
+            } else {
+                classic
+            }
         },
         |d| d.0,
     );

@@ -414,9 +414,16 @@ impl Simulation {
             latency: self.network.mean(),
         };
         let before = self.health(c);
+        let epoch_before = self.consumers[c].generation();
         f(&mut self.consumers[c], self.now, &env, &mut out);
         self.count_health(c, before);
+        // A KIP-848 member learns a new epoch from a heartbeat response
+        // that may carry no fact; convergence depends on it.
+        let epoch_changed = self.consumers[c].generation() != epoch_before;
         self.apply_consumer(c, out);
+        if epoch_changed && self.consumers[c].is_consumer_protocol() {
+            self.update_convergence();
+        }
         if let Some(at) = self.restart_at[c] {
             if !self.consumers[c].is_running() {
                 self.restart_at[c] = None;
@@ -696,6 +703,14 @@ impl Simulation {
             pending = found;
         }
         if membership_changed {
+            self.update_convergence();
+        }
+    }
+
+    /// Re-evaluates convergence now (after membership facts, or a member
+    /// epoch that changed without one).
+    fn update_convergence(&mut self) {
+        {
             let converged = convergence::is_converged(
                 &self.coordinator,
                 &self.consumers,

@@ -90,7 +90,10 @@ impl ConsumerGroupCoordinator {
             leader: "group coordinator".to_string(),
             protocol: name,
             promise,
-            cooperative: true,
+            // A target is a whole assignment: every partition goes to one
+            // subscriber. Reconciliation, not the assignor, withholds a
+            // partition until its previous owner has revoked it.
+            cooperative: false,
             group,
             assignment,
         });
