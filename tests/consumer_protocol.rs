@@ -344,8 +344,7 @@ fn client_side_assignors_are_refused_with_the_consumer_protocol_and_server_side_
         "x",
         &[],
     )
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     assert!(e.to_string().contains("remote_assignor"), "{e}");
     let e = Scenario::from_toml(
         &GROUP.replace("protocol = \"consumer\"", "assignor = \"uniform\""),
@@ -353,8 +352,7 @@ fn client_side_assignors_are_refused_with_the_consumer_protocol_and_server_side_
         "x",
         &[],
     )
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     assert!(
         e.to_string().contains("group.protocol = \\\"consumer\\\"")
             || e.to_string().contains("group.protocol = \"consumer\""),
@@ -369,8 +367,7 @@ fn client_side_assignors_are_refused_with_the_consumer_protocol_and_server_side_
         "x",
         &[],
     )
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     assert!(e.to_string().contains("server-side"), "{e}");
     let r = run(&GROUP.replace(
         "protocol = \"consumer\"",

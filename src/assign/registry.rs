@@ -30,8 +30,9 @@ pub enum AssignorName {
     ServerRange,
 }
 
-/// The assignors a simulated group can use (the KIP-848 server-side ones
-/// need the consumer protocol, not simulated yet).
+/// The client-side assignors a classic group can use (the KIP-848
+/// server-side ones, `uniform` and `server-range`, are the consumer
+/// protocol's `remote_assignor`).
 pub const SIMULATED_ASSIGNORS: &[&str] = &["range", "roundrobin", "sticky", "cooperative-sticky"];
 
 /// Every built-in assignor name, as accepted on input.

@@ -17,9 +17,9 @@ use crate::sim::{SimRng, Time};
 /// The group's current type and state.
 pub enum GroupCoordinator {
     /// A classic group (JoinGroup/SyncGroup).
-    Classic(ClassicCoordinator),
+    Classic(Box<ClassicCoordinator>),
     /// A KIP-848 consumer group (ConsumerGroupHeartbeat).
-    Consumer(ConsumerGroupCoordinator),
+    Consumer(Box<ConsumerGroupCoordinator>),
 }
 
 /// Everything needed to build either group type.
@@ -40,9 +40,12 @@ impl GroupCoordinator {
     /// A new, empty group of the type `consumer_protocol` asks for.
     pub fn new(setup: &GroupSetup, consumer_protocol: bool, rng: SimRng) -> Self {
         if consumer_protocol {
-            GroupCoordinator::Consumer(Self::consumer_group(setup))
+            GroupCoordinator::Consumer(Box::new(Self::consumer_group(setup)))
         } else {
-            GroupCoordinator::Classic(ClassicCoordinator::new(setup.classic.clone(), rng))
+            GroupCoordinator::Classic(Box::new(ClassicCoordinator::new(
+                setup.classic.clone(),
+                rng,
+            )))
         }
     }
 
@@ -173,7 +176,7 @@ impl GroupCoordinator {
             (GroupCoordinator::Classic(c), Request::ConsumerHeartbeat(hb))
                 if empty && hb.member_epoch == 0 && c.state() == GroupState::Empty =>
             {
-                *self = GroupCoordinator::Consumer(Self::consumer_group(setup));
+                *self = GroupCoordinator::Consumer(Box::new(Self::consumer_group(setup)));
                 out.facts.push(Fact::StateChanged {
                     state: GroupState::Empty,
                     generation: 0,
@@ -182,8 +185,10 @@ impl GroupCoordinator {
             }
             (GroupCoordinator::Consumer(_), Request::Join(_)) if empty => {
                 let rng = crate::sim::rng_stream(setup.seed, "coordinator/member-ids/converted");
-                *self =
-                    GroupCoordinator::Classic(ClassicCoordinator::new(setup.classic.clone(), rng));
+                *self = GroupCoordinator::Classic(Box::new(ClassicCoordinator::new(
+                    setup.classic.clone(),
+                    rng,
+                )));
                 out.facts.push(Fact::StateChanged {
                     state: GroupState::Empty,
                     generation: 0,

@@ -186,6 +186,14 @@ mod tests {
         }
     }
 
+    /// (state, epoch, assigned, pending revocation).
+    type Expected = (
+        ReconcileState,
+        i32,
+        &'static [(u32, u32)],
+        &'static [(u32, u32)],
+    );
+
     struct Case {
         name: &'static str,
         current: CurrentAssignment,
@@ -196,12 +204,7 @@ mod tests {
         /// Partitions held by other members (or pending their revocation).
         held_elsewhere: &'static [(u32, u32)],
         /// (state, epoch, assigned, pending revocation)
-        expect: (
-            ReconcileState,
-            i32,
-            &'static [(u32, u32)],
-            &'static [(u32, u32)],
-        ),
+        expect: Expected,
     }
 
     /// The cases of Kafka's `CurrentAssignmentBuilderTest`, one row each:

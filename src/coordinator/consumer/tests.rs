@@ -150,7 +150,8 @@ fn epochs_ahead_are_fenced_and_the_previous_epoch_is_tolerated_with_a_subset() {
         .0
         .expect("joined");
     // a is at epoch 1 (revoking); a heartbeat claiming epoch 5 is fenced.
-    let cases: [(i32, Option<&[u32]>, Result<(), GroupError>); 3] = [
+    type Case<'a> = (i32, Option<&'a [u32]>, Result<(), GroupError>);
+    let cases: [Case; 3] = [
         (5, None, Err(GroupError::FencedMemberEpoch)),
         (1, None, Ok(())),
         (0, Some(&[]), Ok(())),
