@@ -17,7 +17,7 @@ use crate::coordinator::protocol::{
     LEAVE_GROUP_STATIC_MEMBER_EPOCH, Request,
 };
 use crate::events::{Fact, StopReason};
-use crate::scenario::{CommitMode, OffsetReset};
+use crate::scenario::CommitMode;
 use crate::sim::{Time, TimerId};
 use std::sync::Arc;
 
@@ -155,35 +155,12 @@ impl Consumer {
             return;
         }
         self.modern_fetch = None;
-        let mut resets = 0;
-        let positions: Vec<(usize, u64)> = offsets
+        let unpositioned = self.owned.unpositioned();
+        let offsets = offsets
             .into_iter()
-            .filter(|&(p, _)| self.owned.unpositioned().contains(&p))
-            .map(|(partition, committed)| {
-                let position = committed.unwrap_or_else(|| {
-                    let position = match self.group.auto_offset_reset {
-                        OffsetReset::Earliest => 0,
-                        OffsetReset::Latest => env
-                            .cluster
-                            .log_end_offset(env.cluster.partition_at(partition), now),
-                    };
-                    out.facts.push(Fact::OffsetReset {
-                        consumer: self.index,
-                        partition,
-                        position,
-                    });
-                    resets += 1;
-                    position
-                });
-                (partition, position)
-            })
+            .filter(|(p, _)| unpositioned.contains(p))
             .collect();
-        self.owned.set_positions(&positions, env.cluster);
-        out.facts.push(Fact::Consuming {
-            consumer: self.index,
-            partitions: self.owned.len(),
-            resets,
-        });
+        self.apply_fetched_positions(now, offsets, env, out);
         self.drive_poll(now, env, out);
     }
 

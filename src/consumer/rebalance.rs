@@ -458,6 +458,20 @@ impl Consumer {
         if self.member.state() != MemberState::FetchingOffsets(token) {
             return;
         }
+        self.apply_fetched_positions(now, offsets, env, out);
+        self.member.transition(MemberState::Stable);
+        self.drive_poll(now, env, out);
+    }
+
+    /// Positions from an OffsetFetch answer: the committed offset, else
+    /// `auto.offset.reset`; then the member consumes.
+    pub(super) fn apply_fetched_positions(
+        &mut self,
+        now: Time,
+        offsets: Vec<(usize, Option<u64>)>,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
         let mut resets = 0;
         let positions: Vec<(usize, u64)> = offsets
             .into_iter()
@@ -481,13 +495,11 @@ impl Consumer {
             })
             .collect();
         self.owned.set_positions(&positions, env.cluster);
-        self.member.transition(MemberState::Stable);
         out.facts.push(Fact::Consuming {
             consumer: self.index,
             partitions: self.owned.len(),
             resets,
         });
-        self.drive_poll(now, env, out);
     }
 
     pub(super) fn on_heartbeat(

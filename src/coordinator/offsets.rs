@@ -23,4 +23,21 @@ impl OffsetStore {
     pub fn put(&mut self, p: usize, offset: u64) {
         self.committed[p] = Some(offset);
     }
+
+    /// Stores an accepted OffsetCommit of `member` and reports each offset.
+    pub fn store_commit(
+        &mut self,
+        offsets: &[(usize, u64)],
+        member: &str,
+        facts: &mut Vec<crate::events::Fact>,
+    ) {
+        for &(p, offset) in offsets {
+            self.put(p, offset);
+            facts.push(crate::events::Fact::CommitStored {
+                partition: p,
+                offset,
+                member: member.to_string(),
+            });
+        }
+    }
 }

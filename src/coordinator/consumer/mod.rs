@@ -377,14 +377,7 @@ impl ConsumerGroupCoordinator {
             }
         };
         if valid.is_ok() {
-            for &(p, offset) in offsets {
-                store.put(p, offset);
-                out.facts.push(Fact::CommitStored {
-                    partition: p,
-                    offset,
-                    member: member_id.to_string(),
-                });
-            }
+            store.store_commit(offsets, member_id, &mut out.facts);
         }
         out.responses.push((
             from,
