@@ -25,7 +25,7 @@ pub use processing::{batch_time, mean_time};
 
 use crate::assign::{AssignorName, AssignorSet, TopicPartition};
 use crate::cluster::Cluster;
-use crate::coordinator::protocol::{Request, Response};
+use crate::coordinator::protocol::{MemberId, Request, Response};
 use crate::events::{Fact, StopReason};
 use crate::scenario::{ConsumerConfig, GroupConfig};
 use crate::sim::{Duration, SimRng, Time, Timer, TimerId};
@@ -187,7 +187,7 @@ impl Consumer {
     }
 
     /// Member id, once the coordinator gave one.
-    pub fn member_id(&self) -> Option<&str> {
+    pub fn member_id(&self) -> Option<&MemberId> {
         self.member.member_id()
     }
 
@@ -254,7 +254,7 @@ impl Consumer {
             if self.member.in_generation() && reason == StopReason::Crash {
                 out.facts.push(Fact::PartitionsOrphaned {
                     consumer: self.index,
-                    member: self.member.wire_identity().0,
+                    member: self.member.wire_identity().0.to_string(),
                     partitions: partitions.clone(),
                 });
             }
@@ -298,17 +298,17 @@ impl Consumer {
             // partitions until the session expires or the instance returns.
             out.facts.push(Fact::PartitionsOrphaned {
                 consumer: self.index,
-                member: self.member.wire_identity().0,
+                member: self.member.wire_identity().0.to_string(),
                 partitions: self.owned.partitions(),
             });
         }
         if in_generation {
             self.revoke_all(out);
         }
-        if let (Some(member_id), false) = (self.member.member_id(), self.is_static()) {
+        if self.member.member_id().is_some() && !self.is_static() {
             // KIP-345: static members do not send LeaveGroup on close.
             out.requests.push(Request::Leave {
-                member_id: member_id.to_string(),
+                member_id: self.member.wire_identity().0,
             });
         }
         self.stop(StopReason::Graceful, out);
