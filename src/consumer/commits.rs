@@ -6,7 +6,7 @@
 
 use super::membership::MemberState;
 use super::{Consumer, ConsumerEnv, ConsumerOutbox};
-use crate::coordinator::protocol::{GroupError, Request};
+use crate::coordinator::protocol::{GroupError, MemberId, Request};
 use crate::events::Fact;
 use crate::scenario::CommitMode;
 use crate::sim::Time;
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone)]
 pub struct Commits {
     /// (member id, generation) each in-flight commit was sent with.
-    in_flight: BTreeMap<u64, (String, i32)>,
+    in_flight: BTreeMap<u64, (MemberId, i32)>,
     next_token: u64,
     /// When the next auto-commit is due (auto mode).
     next_auto_commit: Option<Time>,
@@ -77,11 +77,11 @@ impl Consumer {
     }
 
     /// (member id, generation or member epoch) as a commit carries them.
-    fn commit_identity(&self) -> (String, i32) {
+    fn commit_identity(&self) -> (crate::coordinator::protocol::MemberId, i32) {
         match &self.modern {
             Some(m) => match self.generation() {
-                Some(epoch) => (m.member_id().to_string(), epoch),
-                None => (String::new(), -1),
+                Some(epoch) => (m.member_id().as_ref().into(), epoch),
+                None => (Default::default(), -1),
             },
             None => self.member.wire_identity(),
         }

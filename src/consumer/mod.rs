@@ -26,7 +26,7 @@ pub use processing::{batch_time, mean_time};
 
 use crate::assign::{AssignorName, AssignorSet, TopicPartition};
 use crate::cluster::Cluster;
-use crate::coordinator::protocol::{Request, Response};
+use crate::coordinator::protocol::{MemberId, Request, Response};
 use crate::events::{Fact, StopReason};
 use crate::scenario::{ConsumerConfig, GroupConfig, GroupProtocol};
 use crate::sim::{Duration, SimRng, Time, Timer, TimerId};
@@ -229,8 +229,13 @@ impl Consumer {
     pub fn member_id(&self) -> Option<&str> {
         match &self.modern {
             Some(m) => Some(m.member_id()),
-            None => self.member.member_id(),
+            None => self.member.member_id().map(MemberId::as_str),
         }
+    }
+
+    /// The classic member id (shared with the coordinator's table).
+    pub fn classic_member_id(&self) -> Option<&MemberId> {
+        self.member.member_id()
     }
 
     /// Generation the member believes in, if any (the member epoch on the
@@ -366,17 +371,17 @@ impl Consumer {
             // partitions until the session expires or the instance returns.
             out.facts.push(Fact::PartitionsOrphaned {
                 consumer: self.index,
-                member: self.member.wire_identity().0,
+                member: self.member.wire_identity().0.to_string(),
                 partitions: self.owned.partitions(),
             });
         }
         if in_generation {
             self.revoke_all(out);
         }
-        if let (Some(member_id), false) = (self.member.member_id(), self.is_static()) {
+        if self.member.member_id().is_some() && !self.is_static() {
             // KIP-345: static members do not send LeaveGroup on close.
             out.requests.push(Request::Leave {
-                member_id: member_id.to_string(),
+                member_id: self.member.wire_identity().0,
             });
         }
         self.stop(StopReason::Graceful, out);

@@ -16,7 +16,7 @@ use super::{Consumer, ConsumerEnv, ConsumerOutbox, ConsumerTimer};
 use crate::assign::{GroupSpec, MemberSpec, TopicPartition};
 use crate::coordinator::protocol::Response;
 use crate::coordinator::protocol::{
-    GroupError, JoinRequest, JoinResult, MemberAssignments, Request,
+    GroupError, JoinRequest, JoinResult, MemberAssignments, MemberId, Request,
 };
 use crate::events::{Fact, StopReason};
 use crate::scenario::CommitMode;
@@ -124,7 +124,7 @@ impl Consumer {
             (self.owned.partitions(), generation)
         };
         let metadata = MemberSpec {
-            id: member_id.clone(),
+            id: member_id.to_string(),
             instance_id: self.config.instance_id.clone(),
             rack: self.config.rack.clone(),
             topics: self.subscription.clone(),
@@ -285,7 +285,7 @@ impl Consumer {
     pub(super) fn on_member_id_required(
         &mut self,
         now: Time,
-        member_id: String,
+        member_id: MemberId,
         out: &mut ConsumerOutbox,
     ) {
         if self.member.state() != MemberState::Joining {
@@ -331,7 +331,7 @@ impl Consumer {
         let assignment = Arc::new(assignment);
         out.facts.push(Fact::AssignmentComputed {
             generation: joined.generation,
-            leader: joined.member_id.clone(),
+            leader: joined.member_id.to_string(),
             protocol,
             promise,
             cooperative,
@@ -513,7 +513,7 @@ impl Consumer {
         // Compared without building the wire identity (heartbeats are the
         // most frequent response).
         let current = sent_for.as_ref().is_some_and(|(id, generation)| {
-            self.member.member_id() == Some(id.as_str())
+            self.member.member_id() == Some(id)
                 && self.member.generation().unwrap_or(-1) == *generation
         });
         if !current

@@ -6,7 +6,7 @@
 //! group type that handles them.
 
 use super::consumer::{ConsumerGroupConfig, ConsumerGroupCoordinator, ConsumerGroupTimer};
-use super::protocol::{Endpoint, GroupError, Request, Response};
+use super::protocol::{Endpoint, GroupError, MemberId, Request, Response};
 use super::{
     ClassicCoordinator, CoordinatorConfig, CoordinatorOutbox, CoordinatorTimer, OffsetStore,
 };
@@ -89,8 +89,17 @@ impl GroupCoordinator {
     /// True while `member_id` is a member.
     pub fn is_member(&self, member_id: &str) -> bool {
         match self {
-            GroupCoordinator::Classic(c) => c.is_member(member_id),
+            GroupCoordinator::Classic(c) => c.is_member(&MemberId::from(member_id)),
             GroupCoordinator::Consumer(g) => g.is_member(member_id),
+        }
+    }
+
+    /// True while the classic member id `member_id` is a member (without
+    /// building an id: the frequent check).
+    pub fn is_classic_member(&self, member_id: &MemberId) -> bool {
+        match self {
+            GroupCoordinator::Classic(c) => c.is_member(member_id),
+            GroupCoordinator::Consumer(g) => g.is_member(member_id.as_str()),
         }
     }
 

@@ -3,8 +3,181 @@
 
 use crate::assign::{MemberSpec, TopicPartition};
 use crate::sim::Duration;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 use std::sync::Arc;
+
+/// A member id. The coordinator makes each id once (`new_member_id`) and
+/// every request, response and timer about that member shares it: a
+/// heartbeat clones a reference count, not a string (heartbeats and
+/// commits are the bulk of a large group's traffic). The hash of the
+/// text is computed once, with the id, so a lookup reads neither the text
+/// nor rehashes it; equal ids are usually one allocation, so equality
+/// checks the address first. Ids compare and order as their text does.
+#[derive(Clone)]
+pub struct MemberId {
+    text: Arc<str>,
+    /// [`text_hash`] of `text`.
+    hash: u64,
+}
+
+/// A hash of a member id's text: FxHash's word-at-a-time mixing, then
+/// murmur3's finaliser so every bit depends on every byte (hash tables
+/// index by the low bits). Fixed: the same in every run.
+fn text_hash(text: &str) -> u64 {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+    let mut h = text.len() as u64;
+    for chunk in text.as_bytes().chunks(8) {
+        let mut word = [0; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+impl MemberId {
+    /// The id's text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The hash of the text, computed when the id was made (what
+    /// [`Hash`] feeds the hasher).
+    pub fn precomputed_hash(&self) -> u64 {
+        self.hash
+    }
+}
+
+impl Default for MemberId {
+    /// The empty id ("no member id" on the wire).
+    fn default() -> Self {
+        MemberId::from("")
+    }
+}
+
+impl Deref for MemberId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl AsRef<str> for MemberId {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<&str> for MemberId {
+    fn from(s: &str) -> Self {
+        MemberId {
+            hash: text_hash(s),
+            text: s.into(),
+        }
+    }
+}
+
+impl From<String> for MemberId {
+    fn from(s: String) -> Self {
+        MemberId {
+            hash: text_hash(&s),
+            text: s.into(),
+        }
+    }
+}
+
+impl From<&String> for MemberId {
+    fn from(s: &String) -> Self {
+        MemberId::from(s.as_str())
+    }
+}
+
+impl PartialEq for MemberId {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.text, &other.text) || (self.hash == other.hash && self.text == other.text)
+    }
+}
+
+impl Eq for MemberId {}
+
+impl PartialEq<str> for MemberId {
+    fn eq(&self, other: &str) -> bool {
+        &*self.text == other
+    }
+}
+
+impl PartialEq<&str> for MemberId {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.text == *other
+    }
+}
+
+impl PartialEq<String> for MemberId {
+    fn eq(&self, other: &String) -> bool {
+        *self.text == **other
+    }
+}
+
+impl PartialEq<MemberId> for str {
+    fn eq(&self, other: &MemberId) -> bool {
+        other == self
+    }
+}
+
+impl PartialEq<MemberId> for &str {
+    fn eq(&self, other: &MemberId) -> bool {
+        other == self
+    }
+}
+
+impl PartialEq<MemberId> for String {
+    fn eq(&self, other: &MemberId) -> bool {
+        other == self
+    }
+}
+
+impl PartialOrd for MemberId {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for MemberId {
+    fn cmp(&self, other: &Self) -> Ordering {
+        if Arc::ptr_eq(&self.text, &other.text) {
+            Ordering::Equal
+        } else {
+            self.text.cmp(&other.text)
+        }
+    }
+}
+
+impl Hash for MemberId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Equal ids have equal texts, so equal precomputed hashes. (No
+        // `Borrow<str>`: a `str` hashes differently.)
+        state.write_u64(self.hash)
+    }
+}
+
+impl fmt::Debug for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The leader's assignment as sent in SyncGroup: partitions per member id.
 pub type MemberAssignments = Arc<Vec<(String, Vec<TopicPartition>)>>;
@@ -73,7 +246,7 @@ pub enum Request {
     /// SyncGroup; the leader sends the assignment.
     Sync {
         /// Member id.
-        member_id: String,
+        member_id: MemberId,
         /// `group.instance.id`.
         instance_id: Option<String>,
         /// Generation from the JoinGroup response.
@@ -84,7 +257,7 @@ pub enum Request {
     /// Heartbeat.
     Heartbeat {
         /// Member id.
-        member_id: String,
+        member_id: MemberId,
         /// `group.instance.id`.
         instance_id: Option<String>,
         /// Generation the member believes in.
@@ -93,12 +266,12 @@ pub enum Request {
     /// LeaveGroup.
     Leave {
         /// Member id.
-        member_id: String,
+        member_id: MemberId,
     },
     /// OffsetCommit.
     Commit {
         /// Member id ("" for none).
-        member_id: String,
+        member_id: MemberId,
         /// Generation, or the member epoch on the consumer protocol
         /// (Kafka's `generationIdOrMemberEpoch`; -1 for none).
         generation: i32,
@@ -125,7 +298,7 @@ pub enum Request {
 #[derive(Debug, Clone)]
 pub struct JoinRequest {
     /// Member id; empty for a new member.
-    pub member_id: String,
+    pub member_id: MemberId,
     /// The client's name (prefix of new member ids).
     pub client_id: String,
     /// `group.instance.id`.
@@ -190,12 +363,12 @@ pub struct ConsumerHeartbeatResult {
 #[derive(Debug, Clone)]
 pub struct JoinResult {
     /// The member's id (new members learn it here).
-    pub member_id: String,
+    pub member_id: MemberId,
     /// The new generation.
     pub generation: i32,
     /// The leader's member id (Kafka's `leaderOrNull`; a successful
     /// response always names one).
-    pub leader: Option<String>,
+    pub leader: Option<MemberId>,
     /// All members' metadata, for the leader only.
     pub members: Option<Arc<Vec<MemberSpec>>>,
     /// KIP-814: the leader must not compute a new assignment (a static
@@ -214,7 +387,7 @@ pub enum Response {
     /// new dynamic member this id to join with (and holds it as pending).
     MemberIdRequired {
         /// The member id to send in the next JoinGroup.
-        member_id: String,
+        member_id: MemberId,
     },
     /// SyncGroup: the member's partitions.
     Sync(Result<Vec<TopicPartition>, GroupError>),

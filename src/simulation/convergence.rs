@@ -206,7 +206,7 @@ fn classic_converged(
         let c = &consumers[m.endpoint.consumer];
         // Running, stable and not paused hold for everyone (the counts).
         let healthy = c.is_running()
-            && c.member_id() == Some(m.id)
+            && c.member_id().is_some_and(|id| *id == *m.id)
             && c.generation() == Some(coordinator.generation())
             && c.owns_exactly(m.assignment);
         if !healthy {

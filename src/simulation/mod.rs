@@ -576,9 +576,12 @@ impl Simulation {
     /// else has yet is not a zombie.)
     fn standing(&self, consumer: usize) -> (bool, bool) {
         let c = &self.consumers[consumer];
-        let member = c
-            .member_id()
-            .is_some_and(|id| self.coordinator.is_member(id));
+        let member = match c.classic_member_id() {
+            Some(id) if !c.is_consumer_protocol() => self.coordinator.is_classic_member(id),
+            _ => c
+                .member_id()
+                .is_some_and(|id| self.coordinator.is_member(id)),
+        };
         let stale = self.coordinator.is_behind(c.member_id(), c.generation());
         (!member, stale)
     }

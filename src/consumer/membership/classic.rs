@@ -5,6 +5,7 @@
 //! `AbstractCoordinator` / `ConsumerCoordinator` on each response.
 
 use crate::assign::TopicPartition;
+use crate::coordinator::protocol::MemberId;
 
 /// Where the member is in the classic protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +92,7 @@ impl MemberState {
 pub struct ClassicMember {
     state: MemberState,
     /// Assigned by the coordinator in a JoinGroup response.
-    member_id: Option<String>,
+    member_id: Option<MemberId>,
     /// The generation the member belongs to (reset on fencing).
     generation: Option<i32>,
     /// A rebalance is needed: rejoin at the next `poll()`.
@@ -99,7 +100,7 @@ pub struct ClassicMember {
     /// The last assignment received and its generation (sticky's user data).
     pub last_assignment: Option<(Vec<TopicPartition>, i32)>,
     /// (member id, generation) the heartbeat in flight was sent with.
-    pub heartbeat_sent_for: Option<(String, i32)>,
+    pub heartbeat_sent_for: Option<(MemberId, i32)>,
 }
 
 impl ClassicMember {
@@ -132,8 +133,8 @@ impl ClassicMember {
     }
 
     /// The member id, once the coordinator gave one.
-    pub fn member_id(&self) -> Option<&str> {
-        self.member_id.as_deref()
+    pub fn member_id(&self) -> Option<&MemberId> {
+        self.member_id.as_ref()
     }
 
     /// The generation, while the member has one.
@@ -142,7 +143,7 @@ impl ClassicMember {
     }
 
     /// Member id and generation as sent on the wire ("" and -1 for none).
-    pub fn wire_identity(&self) -> (String, i32) {
+    pub fn wire_identity(&self) -> (MemberId, i32) {
         (
             self.member_id.clone().unwrap_or_default(),
             self.generation.unwrap_or(-1),
@@ -156,13 +157,13 @@ impl ClassicMember {
 
     /// The JoinGroup response made the member part of `generation` as
     /// `member_id`.
-    pub fn joined(&mut self, member_id: String, generation: i32) {
+    pub fn joined(&mut self, member_id: MemberId, generation: i32) {
         self.member_id = Some(member_id);
         self.generation = Some(generation);
     }
 
     /// MEMBER_ID_REQUIRED: the coordinator gave an id; no generation yet.
-    pub fn member_id_required(&mut self, member_id: String) {
+    pub fn member_id_required(&mut self, member_id: MemberId) {
         self.member_id = Some(member_id);
         self.generation = None;
     }
@@ -240,12 +241,15 @@ mod tests {
     #[test]
     fn identity_is_kept_as_options_and_sent_as_kafkas_wire_values() {
         let mut m = ClassicMember::new();
-        assert_eq!(m.wire_identity(), (String::new(), -1));
+        assert_eq!(m.wire_identity(), (MemberId::default(), -1));
         assert!(!m.in_generation());
         m.joined("c1-1".into(), 3);
-        assert_eq!(m.wire_identity(), ("c1-1".into(), 3));
+        assert_eq!(m.wire_identity(), (MemberId::from("c1-1"), 3));
         m.reset_generation(false);
-        assert_eq!((m.member_id(), m.generation()), (Some("c1-1"), None));
+        assert_eq!(
+            (m.member_id().map(MemberId::as_str), m.generation()),
+            (Some("c1-1"), None)
+        );
         assert!(m.rejoin_needed);
         m.reset_generation(true);
         assert_eq!(m.member_id(), None);

@@ -11,7 +11,7 @@
 //! writes before it (`CoordinatorContext.append`: "the read needs to
 //! wait on the last write operation to be completed").
 
-use super::super::protocol::{Endpoint, Response};
+use super::super::protocol::{Endpoint, MemberId, Response};
 use crate::assign::TopicPartition;
 use crate::sim::{Duration, Time};
 use std::collections::{BTreeMap, VecDeque};
@@ -31,7 +31,7 @@ pub(super) enum Deferred {
     /// The replacement of a static member in Stable is stored: answer its
     /// JoinGroup if it is still waiting (`GMM
     /// .updateStaticMemberThenRebalanceOrCompleteJoin`, append future).
-    StaticJoin { member: String },
+    StaticJoin { member: MemberId },
 }
 
 #[derive(Debug)]

@@ -2,7 +2,7 @@
 //! `OffsetMetadataManager.commitOffset`) and OffsetFetch.
 
 use super::ClassicCoordinator;
-use crate::coordinator::protocol::{Endpoint, GroupError, Response};
+use crate::coordinator::protocol::{Endpoint, GroupError, MemberId, Response};
 use crate::coordinator::{CoordinatorOutbox, OffsetStore};
 use crate::events::{Fact, GroupState};
 use crate::sim::Time;
@@ -16,7 +16,7 @@ impl ClassicCoordinator {
     /// only taken by an Empty group; CompletingRebalance refuses members.
     fn validate_offset_commit(
         &self,
-        id: &str,
+        id: &MemberId,
         instance: Option<&str>,
         generation: i32,
     ) -> Result<(), GroupError> {
@@ -47,7 +47,7 @@ impl ClassicCoordinator {
         &mut self,
         now: Time,
         from: Endpoint,
-        id: &str,
+        id: &MemberId,
         generation: i32,
         instance: Option<&str>,
         offsets: &[(usize, u64)],

@@ -7,7 +7,9 @@ use super::append::Deferred;
 use super::members::Member;
 use super::{ClassicCoordinator, CoordinatorTimer, NEW_MEMBER_JOIN_TIMEOUT};
 use crate::coordinator::CoordinatorOutbox;
-use crate::coordinator::protocol::{Endpoint, GroupError, JoinRequest, JoinResult, Response};
+use crate::coordinator::protocol::{
+    Endpoint, GroupError, JoinRequest, JoinResult, MemberId, Response,
+};
 use crate::events::{Fact, GroupState};
 use crate::sim::{Duration, Time};
 
@@ -67,7 +69,7 @@ impl ClassicCoordinator {
         self.reschedule_heartbeat(now, &id, req.session_timeout, out);
         out.facts.push(Fact::MemberIdRequired {
             consumer: from.consumer,
-            member: id.clone(),
+            member: id.to_string(),
         });
         out.responses
             .push((from, Response::MemberIdRequired { member_id: id }));
@@ -135,9 +137,9 @@ impl ClassicCoordinator {
 
     /// The current generation as a JoinGroup response; the member list
     /// only for the leader.
-    fn current_generation(&self, id: &str, with_members: bool) -> JoinResult {
+    fn current_generation(&self, id: &MemberId, with_members: bool) -> JoinResult {
         JoinResult {
-            member_id: id.to_string(),
+            member_id: id.clone(),
             generation: self.generation,
             leader: self.leader.clone(),
             members: with_members.then(|| self.member_specs()),
@@ -151,7 +153,7 @@ impl ClassicCoordinator {
         &mut self,
         now: Time,
         from: Endpoint,
-        id: &str,
+        id: &MemberId,
         req: JoinRequest,
         what: &str,
         out: &mut CoordinatorOutbox,
@@ -171,7 +173,7 @@ impl ClassicCoordinator {
         &mut self,
         now: Time,
         from: Endpoint,
-        id: String,
+        id: MemberId,
         req: JoinRequest,
         out: &mut CoordinatorOutbox,
     ) {
@@ -185,7 +187,7 @@ impl ClassicCoordinator {
             endpoint: from,
             instance_id: req.instance_id.clone(),
             metadata: crate::assign::MemberSpec {
-                id: id.clone(),
+                id: id.to_string(),
                 ..req.metadata
             },
             protocols: req.protocols,
@@ -209,7 +211,7 @@ impl ClassicCoordinator {
             self.leader = Some(id.clone());
         }
         out.facts.push(Fact::MemberAdded {
-            member: id.clone(),
+            member: id.to_string(),
             instance: req.instance_id,
         });
         // A parked new member cannot heartbeat, so its JoinGroup expires
@@ -226,8 +228,8 @@ impl ClassicCoordinator {
         now: Time,
         from: Endpoint,
         instance: String,
-        old_id: String,
-        new_id: String,
+        old_id: MemberId,
+        new_id: MemberId,
         req: JoinRequest,
         out: &mut CoordinatorOutbox,
     ) {
@@ -263,13 +265,13 @@ impl ClassicCoordinator {
         };
         self.members.insert(new_id.clone(), member);
         self.static_ids.insert(instance.clone(), new_id.clone());
-        if self.leader.as_deref() == Some(old_id.as_str()) {
+        if self.leader.as_ref() == Some(&old_id) {
             self.leader = Some(new_id.clone());
         }
         out.facts.push(Fact::MemberReplaced {
             instance: instance.clone(),
-            old: old_id,
-            new: new_id.clone(),
+            old: old_id.to_string(),
+            new: new_id.to_string(),
         });
         // Rescheduled with the session timeout it had before this request.
         self.reschedule_heartbeat(now, &new_id, session_timeout, out);
@@ -469,7 +471,7 @@ impl ClassicCoordinator {
         // stay in the new generation with their last metadata (KIP-345):
         // the leader assigns them partitions, and they leave only by
         // session expiry or by not syncing in time.
-        let missing: Vec<String> = self
+        let missing: Vec<MemberId> = self
             .members
             .iter()
             .filter(|(_, m)| !m.awaiting_join && m.instance_id.is_none())
@@ -504,7 +506,7 @@ impl ClassicCoordinator {
         };
         out.facts.push(Fact::GenerationStarted {
             generation: self.generation,
-            leader: leader.clone(),
+            leader: leader.to_string(),
             members: self.members.len(),
         });
         self.set_state(
@@ -513,7 +515,7 @@ impl ClassicCoordinator {
             out,
         );
         let specs = self.member_specs();
-        let ids: Vec<String> = self.members.keys().cloned().collect();
+        let ids: Vec<MemberId> = self.members.keys().cloned().collect();
         for id in ids {
             let Some(m) = self.members.get_mut(&id) else {
                 continue;

@@ -7,7 +7,7 @@ use super::hash_order::Slot;
 use super::{ClassicCoordinator, CoordinatorTimer};
 use crate::assign::{MemberSpec, TopicPartition};
 use crate::coordinator::CoordinatorOutbox;
-use crate::coordinator::protocol::{Endpoint, GroupError, JoinRequest, Response};
+use crate::coordinator::protocol::{Endpoint, GroupError, JoinRequest, MemberId, Response};
 use crate::events::{Fact, GroupState};
 use crate::sim::{Duration, Time};
 
@@ -89,7 +89,7 @@ impl ClassicCoordinator {
     /// then the member id.
     pub(super) fn validate_member(
         &self,
-        id: &str,
+        id: &MemberId,
         instance: Option<&str>,
     ) -> Result<(), GroupError> {
         if let Some(instance) = instance {
@@ -116,7 +116,7 @@ impl ClassicCoordinator {
     }
 
     /// Parks (or releases) a member's JoinGroup in the join phase.
-    pub(super) fn mark_join(&mut self, id: &str, awaiting: bool) {
+    pub(super) fn mark_join(&mut self, id: &MemberId, awaiting: bool) {
         if let Some(m) = self.members.get_mut(id) {
             if m.awaiting_join != awaiting {
                 m.awaiting_join = awaiting;
@@ -142,7 +142,7 @@ impl ClassicCoordinator {
 
     /// The first member, in `ClassicGroup.members` iteration order, that
     /// `keep` accepts.
-    pub(super) fn first_in_map_order(&self, keep: impl Fn(&Member) -> bool) -> Option<String> {
+    pub(super) fn first_in_map_order(&self, keep: impl Fn(&Member) -> bool) -> Option<MemberId> {
         self.members
             .iter()
             .filter(|(_, m)| keep(m))
@@ -173,7 +173,7 @@ impl ClassicCoordinator {
     /// leader is succeeded by the first remaining member in map order.
     pub(super) fn remove_member(
         &mut self,
-        id: &str,
+        id: &MemberId,
         reason: &'static str,
         out: &mut CoordinatorOutbox,
     ) -> Option<Member> {
@@ -203,30 +203,31 @@ impl ClassicCoordinator {
     pub(super) fn reschedule_heartbeat(
         &mut self,
         now: Time,
-        id: &str,
+        id: &MemberId,
         timeout: Duration,
         out: &mut CoordinatorOutbox,
     ) {
         let at = now + timeout;
         let timer = match self.heartbeats.get_mut(id) {
             Some(t) => t,
-            None => self.heartbeats.entry(id.to_string()).or_default(),
+            None => self.heartbeats.entry(id.clone()).or_default(),
         };
         timer.deadline = Some(at);
         if timer.armed_at.is_none_or(|armed| at < armed) {
             timer.armed_at = Some(at);
-            out.timers.push((
-                at,
-                CoordinatorTimer::SessionCheck {
-                    member: id.to_string(),
-                },
-            ));
+            out.timers
+                .push((at, CoordinatorTimer::SessionCheck { member: id.clone() }));
         }
     }
 
     /// A heartbeat timer fired: `GMM.expireClassicGroupMemberHeartbeat`
     /// once the deadline has really passed.
-    pub(super) fn on_session_timer(&mut self, now: Time, id: &str, out: &mut CoordinatorOutbox) {
+    pub(super) fn on_session_timer(
+        &mut self,
+        now: Time,
+        id: &MemberId,
+        out: &mut CoordinatorOutbox,
+    ) {
         let Some(timer) = self.heartbeats.get_mut(id) else {
             return;
         };
@@ -240,9 +241,7 @@ impl ClassicCoordinator {
                 timer.armed_at = Some(deadline);
                 out.timers.push((
                     deadline,
-                    CoordinatorTimer::SessionCheck {
-                        member: id.to_string(),
-                    },
+                    CoordinatorTimer::SessionCheck { member: id.clone() },
                 ));
                 return;
             }
@@ -273,7 +272,7 @@ impl ClassicCoordinator {
     }
 
     /// `GMM.removeMemberAndUpdateClassicGroup` on heartbeat expiry.
-    fn expire_member(&mut self, now: Time, id: &str, out: &mut CoordinatorOutbox) {
+    fn expire_member(&mut self, now: Time, id: &MemberId, out: &mut CoordinatorOutbox) {
         let Some(m) = self.members.get(id) else {
             return;
         };
@@ -314,7 +313,7 @@ impl ClassicCoordinator {
         &mut self,
         now: Time,
         from: Endpoint,
-        id: &str,
+        id: &MemberId,
         instance: Option<&str>,
         generation: i32,
         out: &mut CoordinatorOutbox,
@@ -342,7 +341,7 @@ impl ClassicCoordinator {
 
     /// `GMM.classicGroupLeaveToClassicGroup` for one member id (the
     /// simulated consumers leave one at a time, never by instance id).
-    pub(super) fn handle_leave(&mut self, now: Time, id: &str, out: &mut CoordinatorOutbox) {
+    pub(super) fn handle_leave(&mut self, now: Time, id: &MemberId, out: &mut CoordinatorOutbox) {
         if self.pending.remove(id) {
             self.heartbeats.remove(id);
             out.facts.push(Fact::PendingMemberRemoved {
@@ -371,14 +370,14 @@ impl ClassicCoordinator {
     }
 
     /// What the log tells a static member replacing another in Stable.
-    pub(super) fn static_join_stored(&mut self, id: &str, out: &mut CoordinatorOutbox) {
+    pub(super) fn static_join_stored(&mut self, id: &MemberId, out: &mut CoordinatorOutbox) {
         let Some(m) = self.members.get(id) else {
             return;
         };
         if !m.awaiting_join {
             return; // a rebalance answered it already
         }
-        let is_leader = self.leader.as_deref() == Some(id);
+        let is_leader = self.leader.as_ref() == Some(id);
         if is_leader && self.state == GroupState::PreparingRebalance {
             // Kafka's callback cannot list the members now
             // (currentClassicGroupMembers refuses PreparingRebalance): the
@@ -387,7 +386,7 @@ impl ClassicCoordinator {
         }
         let endpoint = m.endpoint;
         let result = crate::coordinator::protocol::JoinResult {
-            member_id: id.to_string(),
+            member_id: id.clone(),
             generation: self.generation,
             leader: self.leader.clone(),
             members: is_leader.then(|| self.member_specs()),

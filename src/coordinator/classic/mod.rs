@@ -10,26 +10,29 @@
 //! rebalance), `sync` (SyncGroup, the assignment, the pending-sync
 //! deadline), `members` (membership, validation, leader choice,
 //! heartbeats, session expiry, LeaveGroup), `commits` (OffsetCommit and
-//! OffsetFetch), `append` (the log writes that responses wait for) and
-//! `hash_order` (the Java `HashMap` order the leader is chosen in).
+//! OffsetFetch), `append` (the log writes that responses wait for),
+//! `hash_order` (the Java `HashMap` order the leader is chosen in) and
+//! `member_table` (the member records, found by id and walked in order).
 
 mod append;
 mod commits;
 mod hash_order;
 mod join;
+mod member_table;
 mod members;
 mod sync;
 #[cfg(test)]
 mod tests;
 
-use super::protocol::{Endpoint, Request, Response};
+use super::protocol::{Endpoint, MemberId, Request, Response};
 use super::{CoordinatorOutbox, OffsetStore};
 use crate::assign::{MemberSpec, TopicPartition};
 use crate::events::{Fact, GroupState};
 use crate::sim::{Duration, SimRng, Time};
 use append::{AppendLog, Deferred, Logged};
 use hash_order::HashOrder;
-use members::{HeartbeatTimer, Member};
+use member_table::{IdMap, MemberTable};
+use members::HeartbeatTimer;
 use rand::RngCore;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -81,7 +84,7 @@ pub enum CoordinatorTimer {
     /// A member's (or pending member's) heartbeat deadline may have passed.
     SessionCheck {
         /// The member id.
-        member: String,
+        member: MemberId,
     },
     /// A batch of the coordinator's log is committed.
     Committed {
@@ -104,15 +107,16 @@ pub struct ClassicCoordinator {
     /// How many members support each protocol
     /// (`ClassicGroup.supportedProtocols`).
     supported: BTreeMap<String, usize>,
-    leader: Option<String>,
-    members: BTreeMap<String, Member>,
+    leader: Option<MemberId>,
+    members: MemberTable,
     /// Ids handed out with MEMBER_ID_REQUIRED, not yet joined
     /// (`ClassicGroup.pendingJoinMembers`).
-    pending: BTreeSet<String>,
-    /// Heartbeat deadlines of members and pending members.
-    heartbeats: BTreeMap<String, HeartbeatTimer>,
-    static_ids: BTreeMap<String, String>,
-    pending_sync: BTreeSet<String>,
+    pending: BTreeSet<MemberId>,
+    /// Heartbeat deadlines of members and pending members (looked up on
+    /// every heartbeat and commit, never iterated).
+    heartbeats: IdMap<HeartbeatTimer>,
+    static_ids: BTreeMap<String, MemberId>,
+    pending_sync: BTreeSet<MemberId>,
     /// Members with a JoinGroup parked in the join phase (kept as a count so
     /// each join does not scan the group).
     awaiting_join: usize,
@@ -154,9 +158,9 @@ impl ClassicCoordinator {
             protocol: None,
             supported: BTreeMap::new(),
             leader: None,
-            members: BTreeMap::new(),
+            members: MemberTable::default(),
             pending: BTreeSet::new(),
-            heartbeats: BTreeMap::new(),
+            heartbeats: IdMap::default(),
             static_ids: BTreeMap::new(),
             pending_sync: BTreeSet::new(),
             awaiting_join: 0,
@@ -175,7 +179,7 @@ impl ClassicCoordinator {
     }
 
     /// True while `member_id` is a member (not removed, not replaced).
-    pub fn is_member(&self, member_id: &str) -> bool {
+    pub fn is_member(&self, member_id: &MemberId) -> bool {
         self.members.contains_key(member_id)
     }
 
@@ -192,7 +196,7 @@ impl ClassicCoordinator {
     /// Members in member-id order.
     pub fn members(&self) -> impl Iterator<Item = MemberView<'_>> {
         self.members.iter().map(|(id, m)| MemberView {
-            id,
+            id: id.as_str(),
             endpoint: m.endpoint,
             assignment: &m.assignment,
         })
@@ -295,9 +299,9 @@ impl ClassicCoordinator {
     /// or the client id, a dash and a random suffix. Kafka's suffix is a
     /// UUID; a 48-bit random one keeps the same ordering (by prefix
     /// first) and stays readable.
-    fn new_member_id(&mut self, client_id: &str, instance_id: Option<&str>) -> String {
+    fn new_member_id(&mut self, client_id: &str, instance_id: Option<&str>) -> MemberId {
         let prefix = instance_id.unwrap_or(client_id);
-        format!("{prefix}-{:012x}", self.rng.next_u64() >> 16)
+        format!("{prefix}-{:012x}", self.rng.next_u64() >> 16).into()
     }
 
     /// `ClassicGroup.rebalanceTimeoutMs`: the largest of the members'.

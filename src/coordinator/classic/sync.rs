@@ -5,7 +5,7 @@ use super::ClassicCoordinator;
 use super::append::Deferred;
 use crate::assign::TopicPartition;
 use crate::coordinator::CoordinatorOutbox;
-use crate::coordinator::protocol::{Endpoint, GroupError, MemberAssignments, Response};
+use crate::coordinator::protocol::{Endpoint, GroupError, MemberAssignments, MemberId, Response};
 use crate::events::GroupState;
 use crate::sim::Time;
 use std::collections::BTreeMap;
@@ -17,7 +17,7 @@ impl ClassicCoordinator {
         &mut self,
         now: Time,
         from: Endpoint,
-        id: &str,
+        id: &MemberId,
         instance: Option<&str>,
         generation: i32,
         assignment: Option<MemberAssignments>,
@@ -78,7 +78,7 @@ impl ClassicCoordinator {
 
     /// `GMM.removePendingSyncMember`: the deadline is cancelled once
     /// everyone has synced.
-    fn remove_pending_sync(&mut self, id: &str) {
+    fn remove_pending_sync(&mut self, id: &MemberId) {
         self.pending_sync.remove(id);
         if self.pending_sync.is_empty() {
             self.sync_token += 1;
@@ -99,7 +99,7 @@ impl ClassicCoordinator {
             return;
         }
         for (id, m) in self.members.iter_mut() {
-            m.assignment = assignment.remove(id).unwrap_or_default();
+            m.assignment = assignment.remove(id.as_str()).unwrap_or_default();
         }
         self.propagate_sync(now, Ok(()), out);
         let reason = match &self.leader {
@@ -143,7 +143,7 @@ impl ClassicCoordinator {
         {
             return;
         }
-        let late: Vec<String> = self.pending_sync.iter().cloned().collect();
+        let late: Vec<MemberId> = self.pending_sync.iter().cloned().collect();
         for id in &late {
             // An id a static member was replaced under is no member any
             // more; Kafka still counts it.
