@@ -99,6 +99,13 @@ pub enum Fact {
         leader: String,
         members: usize,
     },
+    /// The coordinator converted a non-empty group to the other type (an
+    /// online upgrade to a consumer group, or a downgrade to classic).
+    GroupConverted {
+        to_consumer: bool,
+        epoch: i32,
+        members: usize,
+    },
     /// KIP-848: the consumer group's epoch was bumped (a rebalance of the
     /// consumer protocol).
     EpochBumped {

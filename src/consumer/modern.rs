@@ -283,6 +283,7 @@ impl Consumer {
             Err(
                 e @ (GroupError::UnreleasedInstanceId
                 | GroupError::FencedInstanceId
+                | GroupError::GroupIdNotFound
                 | GroupError::InconsistentGroupProtocol),
             ) => {
                 out.facts.push(Fact::RejoinNeeded {

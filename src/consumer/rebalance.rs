@@ -152,7 +152,8 @@ impl Consumer {
             | GroupError::InconsistentGroupProtocol
             | GroupError::UnreleasedInstanceId
             | GroupError::FencedMemberEpoch
-            | GroupError::StaleMemberEpoch => {
+            | GroupError::StaleMemberEpoch
+            | GroupError::GroupIdNotFound => {
                 self.fatal(error, out);
                 return false;
             }

@@ -1,9 +1,12 @@
 //! The group as the coordinator hosts it: a classic group or a KIP-848
-//! consumer group, with the conversions Kafka makes when a member of the
-//! other protocol finds the group empty (`GroupMetadataManager
-//! .getOrMaybeCreateConsumerGroup` / `getOrMaybeCreateClassicGroup`
-//! replace an empty group of the other type). Requests are routed to the
-//! group type that handles them.
+//! consumer group, with the conversions Kafka makes between them
+//! (`GroupMetadataManager.getOrMaybeCreateConsumerGroup` /
+//! `getOrMaybeCreateClassicGroup`): an empty group of the other type is
+//! replaced; a non-empty classic group is converted (the online upgrade,
+//! where `group.consumer.migration.policy` allows it) when a
+//! consumer-protocol member joins. Requests are routed to the group type
+//! that handles them; classic members of a consumer group go on speaking
+//! JoinGroup / SyncGroup / Heartbeat.
 
 use super::consumer::{ConsumerGroupConfig, ConsumerGroupCoordinator, ConsumerGroupTimer};
 use super::protocol::{Endpoint, GroupError, MemberId, Request, Response};
@@ -22,6 +25,38 @@ pub enum GroupCoordinator {
     Consumer(Box<ConsumerGroupCoordinator>),
 }
 
+/// `group.consumer.migration.policy`: which online conversions of a
+/// non-empty group the broker allows (Kafka's default: both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationPolicy {
+    /// Upgrade and downgrade.
+    Bidirectional,
+    /// Classic to consumer only.
+    Upgrade,
+    /// Consumer to classic only.
+    Downgrade,
+    /// Neither.
+    Disabled,
+}
+
+impl MigrationPolicy {
+    /// A classic group may become a consumer group.
+    pub fn allows_upgrade(self) -> bool {
+        matches!(
+            self,
+            MigrationPolicy::Bidirectional | MigrationPolicy::Upgrade
+        )
+    }
+
+    /// A consumer group may become a classic group.
+    pub fn allows_downgrade(self) -> bool {
+        matches!(
+            self,
+            MigrationPolicy::Bidirectional | MigrationPolicy::Downgrade
+        )
+    }
+}
+
 /// Everything needed to build either group type.
 pub struct GroupSetup {
     /// Classic group settings.
@@ -34,6 +69,8 @@ pub struct GroupSetup {
     pub assignors: AssignorSet,
     /// The run's seed (member ids of a group created by a conversion).
     pub seed: u64,
+    /// `group.consumer.migration.policy`.
+    pub migration: MigrationPolicy,
 }
 
 impl GroupCoordinator {
@@ -54,7 +91,12 @@ impl GroupCoordinator {
             setup.consumer.clone(),
             setup.topics.clone(),
             setup.assignors.clone(),
+            Self::consumer_group_rng(setup),
         )
+    }
+
+    fn consumer_group_rng(setup: &GroupSetup) -> SimRng {
+        crate::sim::rng_stream(setup.seed, "coordinator/consumer-group/member-ids")
     }
 
     /// The group's state.
@@ -128,17 +170,21 @@ impl GroupCoordinator {
         out: &mut CoordinatorOutbox,
     ) {
         self.maybe_convert_empty(&request, setup, out);
+        self.maybe_upgrade(now, &request, setup, out);
+        self.maybe_upgrade(now, &request, setup, out);
         match self {
             GroupCoordinator::Classic(c) => {
                 if let Request::ConsumerHeartbeat(hb) = request {
-                    // A consumer-protocol member of a classic group that is
-                    // not empty: the online upgrade is not simulated.
+                    // A consumer-protocol member of a non-empty classic
+                    // group the policy does not let it convert
+                    // (getOrMaybeCreateConsumerGroup: "is not a consumer
+                    // group"), fatal for the client.
                     let sent_epoch = hb.member_epoch;
                     out.responses.push((
                         from,
                         Response::ConsumerHeartbeat {
                             sent_epoch,
-                            result: Err(GroupError::InconsistentGroupProtocol),
+                            result: Err(GroupError::GroupIdNotFound),
                         },
                     ));
                     return;
@@ -157,19 +203,86 @@ impl GroupCoordinator {
                 Request::Fetch { partitions, token } => {
                     g.handle_fetch(from, &partitions, token, store, out)
                 }
-                Request::Join(_) => out.responses.push((
-                    from,
-                    Response::Join(Err(GroupError::InconsistentGroupProtocol)),
-                )),
-                Request::Sync { .. } => out
-                    .responses
-                    .push((from, Response::Sync(Err(GroupError::UnknownMemberId)))),
-                Request::Heartbeat { .. } => out
-                    .responses
-                    .push((from, Response::Heartbeat(Err(GroupError::UnknownMemberId)))),
-                Request::Leave { .. } => {}
+                Request::Join(join) => g.handle_classic_join(now, from, *join, out),
+                Request::Sync {
+                    member_id,
+                    generation,
+                    ..
+                } => g.handle_classic_sync(now, from, &member_id, generation, out),
+                Request::Heartbeat {
+                    member_id,
+                    generation,
+                    ..
+                } => g.handle_classic_heartbeat(now, from, &member_id, generation, out),
+                Request::Leave { member_id } => g.handle_classic_leave(&member_id, out),
             },
         }
+        self.maybe_downgrade(now, setup, out);
+    }
+
+    /// The online downgrade (`convertToClassicGroup`): the consumer group's
+    /// last consumer-protocol member left.
+    fn maybe_downgrade(&mut self, now: Time, setup: &GroupSetup, out: &mut CoordinatorOutbox) {
+        let GroupCoordinator::Consumer(g) = self else {
+            return;
+        };
+        if !g.take_downgrade() {
+            return;
+        }
+        let epoch = g.group_epoch();
+        let members = g.export_for_downgrade();
+        let count = members.len();
+        let rng = crate::sim::rng_stream(setup.seed, "coordinator/member-ids/downgraded");
+        out.facts.push(Fact::GroupConverted {
+            to_consumer: false,
+            epoch,
+            members: count,
+        });
+        let classic = ClassicCoordinator::from_downgrade(
+            setup.classic.clone(),
+            rng,
+            epoch,
+            members,
+            now,
+            out,
+        );
+        *self = GroupCoordinator::Classic(Box::new(classic));
+    }
+
+    /// The online upgrade (`validateOnlineUpgrade`, `convertToConsumerGroup`):
+    /// a consumer-protocol member joining a non-empty classic group turns it
+    /// into a consumer group, where the policy allows.
+    fn maybe_upgrade(
+        &mut self,
+        now: Time,
+        request: &Request,
+        setup: &GroupSetup,
+        out: &mut CoordinatorOutbox,
+    ) {
+        let GroupCoordinator::Classic(c) = &*self else {
+            return;
+        };
+        let joining = matches!(request, Request::ConsumerHeartbeat(hb) if hb.member_epoch == 0);
+        if !joining || c.member_count() == 0 || !setup.migration.allows_upgrade() {
+            return;
+        }
+        let export = c.export();
+        let generation = export.generation;
+        let group = ConsumerGroupCoordinator::from_classic(
+            setup.consumer.clone(),
+            setup.topics.clone(),
+            setup.assignors.clone(),
+            Self::consumer_group_rng(setup),
+            export,
+            now,
+            out,
+        );
+        out.facts.push(Fact::GroupConverted {
+            to_consumer: true,
+            epoch: generation,
+            members: group.member_count(),
+        });
+        *self = GroupCoordinator::Consumer(Box::new(group));
     }
 
     /// An empty group of one type becomes a group of the other when a
@@ -225,10 +338,12 @@ impl GroupCoordinator {
         &mut self,
         now: Time,
         timer: ConsumerGroupTimer,
+        setup: &GroupSetup,
         out: &mut CoordinatorOutbox,
     ) {
         if let GroupCoordinator::Consumer(g) = self {
             g.on_timer(now, timer, out);
         }
+        self.maybe_downgrade(now, setup, out);
     }
 }

@@ -9,7 +9,7 @@ pub mod protocol;
 
 pub use classic::{ClassicCoordinator, CoordinatorConfig, CoordinatorTimer};
 pub use consumer::{ConsumerGroupConfig, ConsumerGroupCoordinator, ConsumerGroupTimer};
-pub use group::{GroupCoordinator, GroupSetup};
+pub use group::{GroupCoordinator, GroupSetup, MigrationPolicy};
 pub use offsets::OffsetStore;
 
 use crate::events::Fact;

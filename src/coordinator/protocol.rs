@@ -213,6 +213,9 @@ pub enum GroupError {
     StaleMemberEpoch,
     /// KIP-848: another live member holds this `group.instance.id`.
     UnreleasedInstanceId,
+    /// A consumer-protocol member found a classic group it may not convert
+    /// (`group.consumer.migration.policy`): "is not a consumer group".
+    GroupIdNotFound,
 }
 
 impl GroupError {
@@ -227,6 +230,7 @@ impl GroupError {
             GroupError::FencedMemberEpoch => "FENCED_MEMBER_EPOCH",
             GroupError::StaleMemberEpoch => "STALE_MEMBER_EPOCH",
             GroupError::UnreleasedInstanceId => "UNRELEASED_INSTANCE_ID",
+            GroupError::GroupIdNotFound => "GROUP_ID_NOT_FOUND",
         }
     }
 }

@@ -247,6 +247,24 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             Some(*generation),
             format!("{members} members; leader {leader}"),
         ),
+        Fact::GroupConverted {
+            to_consumer,
+            epoch,
+            members,
+        } => (
+            "group_converted",
+            "group coordinator".to_string(),
+            Some(*epoch),
+            if *to_consumer {
+                format!(
+                    "online upgrade: the classic group ({members} members) is now a consumer group; its members keep the classic protocol until they restart with group.protocol = consumer"
+                )
+            } else {
+                format!(
+                    "online downgrade: the consumer group ({members} classic members) is now a classic group and rebalances"
+                )
+            },
+        ),
         Fact::EpochBumped {
             epoch,
             members,

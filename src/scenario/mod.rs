@@ -164,6 +164,8 @@ pub struct GroupConfig {
     pub consumer_session_timeout: Duration,
     /// `group.consumer.assignment.interval.ms` (broker, Kafka 4.3).
     pub consumer_assignment_interval: Duration,
+    /// `group.consumer.migration.policy` (broker).
+    pub migration_policy: crate::coordinator::MigrationPolicy,
     /// `session.timeout.ms`.
     pub session_timeout: Duration,
     /// `heartbeat.interval.ms`.

@@ -197,6 +197,7 @@ pub struct RawGroup {
     pub consumer_heartbeat_interval: Option<Spanned<KafkaMs<1>>>,
     pub consumer_session_timeout: Option<Spanned<KafkaMs<1>>>,
     pub consumer_assignment_interval: Option<KafkaMs<0>>,
+    pub migration_policy: Option<Spanned<String>>,
     pub session_timeout: Option<Spanned<KafkaMs<1>>>,
     pub heartbeat_interval: Option<Spanned<KafkaMs<1>>>,
     pub max_poll_interval: Option<KafkaMs<1>>,

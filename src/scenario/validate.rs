@@ -7,6 +7,7 @@ use super::overrides::{self, Origin, Overridden};
 use super::raw::*;
 use super::*;
 use crate::assign::{AssignorName, SIMULATED_ASSIGNORS};
+use crate::coordinator::MigrationPolicy;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use toml::Spanned;
@@ -582,11 +583,26 @@ fn build_group(
             "group.consumer.session.timeout.ms must be longer than group.consumer.heartbeat.interval.ms",
         ));
     }
+    let migration_policy = match &raw.migration_policy {
+        Some(p) => one_of(
+            rep,
+            p,
+            &[
+                ("bidirectional", MigrationPolicy::Bidirectional),
+                ("upgrade", MigrationPolicy::Upgrade),
+                ("downgrade", MigrationPolicy::Downgrade),
+                ("disabled", MigrationPolicy::Disabled),
+            ],
+            " (group.consumer.migration.policy)",
+        )?,
+        None => MigrationPolicy::Bidirectional,
+    };
     Ok(GroupConfig {
         id,
         protocol,
         assignors,
         remote_assignor,
+        migration_policy,
         consumer_heartbeat_interval,
         consumer_session_timeout,
         // Kafka 4.3 (KIP-1263): 1 s; 0 computes every new target at once.

@@ -47,8 +47,11 @@ enum Event {
         kind: ConsumerEvent,
     },
     CoordinatorRequest(Endpoint, Request),
-    CoordinatorTimer(CoordinatorTimer),
-    ConsumerGroupTimer(ConsumerGroupTimer),
+    /// A timer of the group as it was when the timer was set (its
+    /// incarnation: a conversion to the other group type drops the old
+    /// group's timers).
+    CoordinatorTimer(u32, CoordinatorTimer),
+    ConsumerGroupTimer(u32, ConsumerGroupTimer),
     Timeline(usize),
     RestartUp(usize),
     /// A stall of the consumer's application thread is over.
@@ -79,6 +82,9 @@ pub struct Simulation {
     coordinator: GroupCoordinator,
     /// What the coordinator needs to build a group of either type.
     group_setup: GroupSetup,
+    /// Bumped whenever the group changes type (timers of the group before
+    /// are dropped).
+    group_incarnation: u32,
     consumers: Vec<Consumer>,
     incarnations: Vec<u32>,
     paused_until: Vec<Option<Time>>,
@@ -195,10 +201,12 @@ impl Simulation {
                 // uniform, then range.
                 assignors: vec!["uniform".into(), "server-range".into()],
                 fencing: group.fencing,
+                downgrade: group.migration_policy.allows_downgrade(),
             },
             topics: cluster.topic_specs(),
             assignors: assignors.clone(),
             seed,
+            migration: group.migration_policy,
         };
         let coordinator = GroupCoordinator::new(
             &group_setup,
@@ -221,6 +229,7 @@ impl Simulation {
             ),
             coordinator,
             group_setup,
+            group_incarnation: 0,
             incarnations: vec![0; n],
             paused_until: vec![None; n],
             restart_at: vec![None; n],
@@ -331,6 +340,7 @@ impl Simulation {
                 self.consumer_event(consumer, kind);
             }
             Event::CoordinatorRequest(from, request) => {
+                let was = self.coordinator.is_consumer_group();
                 let mut out = CoordinatorOutbox::default();
                 self.coordinator.handle(
                     self.now,
@@ -340,17 +350,26 @@ impl Simulation {
                     &mut self.committed,
                     &mut out,
                 );
+                self.note_conversion(was);
                 self.apply_coordinator(out);
             }
-            Event::CoordinatorTimer(timer) => {
+            Event::CoordinatorTimer(incarnation, timer) => {
+                if incarnation != self.group_incarnation {
+                    return;
+                }
                 let mut out = CoordinatorOutbox::default();
                 self.coordinator.on_classic_timer(self.now, timer, &mut out);
                 self.apply_coordinator(out);
             }
-            Event::ConsumerGroupTimer(timer) => {
+            Event::ConsumerGroupTimer(incarnation, timer) => {
+                if incarnation != self.group_incarnation {
+                    return;
+                }
+                let was = self.coordinator.is_consumer_group();
                 let mut out = CoordinatorOutbox::default();
                 self.coordinator
-                    .on_consumer_timer(self.now, timer, &mut out);
+                    .on_consumer_timer(self.now, timer, &self.group_setup, &mut out);
+                self.note_conversion(was);
                 self.apply_coordinator(out);
             }
             Event::Timeline(i) => self.timeline(i),
@@ -547,6 +566,13 @@ impl Simulation {
         self.apply_facts(out.facts);
     }
 
+    /// The group changed type in the last call: its old timers lapse.
+    fn note_conversion(&mut self, was_consumer_group: bool) {
+        if self.coordinator.is_consumer_group() != was_consumer_group {
+            self.group_incarnation += 1;
+        }
+    }
+
     fn apply_coordinator(&mut self, out: CoordinatorOutbox) {
         for (to, response) in out.responses {
             let at = self.network.arrival_at_consumer(to.consumer, self.now);
@@ -559,11 +585,14 @@ impl Simulation {
                 },
             );
         }
+        let incarnation = self.group_incarnation;
         for (at, timer) in out.timers {
-            self.queue.push(at, Event::CoordinatorTimer(timer));
+            self.queue
+                .push(at, Event::CoordinatorTimer(incarnation, timer));
         }
         for (at, timer) in out.consumer_timers {
-            self.queue.push(at, Event::ConsumerGroupTimer(timer));
+            self.queue
+                .push(at, Event::ConsumerGroupTimer(incarnation, timer));
         }
         self.apply_facts(out.facts);
     }

@@ -16,6 +16,7 @@
 
 mod append;
 mod commits;
+mod convert;
 mod hash_order;
 mod join;
 mod member_table;
@@ -30,6 +31,7 @@ use crate::assign::{MemberSpec, TopicPartition};
 use crate::events::{Fact, GroupState};
 use crate::sim::{Duration, SimRng, Time};
 use append::{AppendLog, Deferred, Logged};
+pub use convert::{ClassicExport, ExportedMember, Parked};
 use hash_order::HashOrder;
 use member_table::{IdMap, MemberTable};
 use members::HeartbeatTimer;

@@ -14,7 +14,6 @@ use crate::coordinator::protocol::{
     ConsumerHeartbeat, ConsumerHeartbeatResult, Endpoint, GroupError, LEAVE_GROUP_MEMBER_EPOCH,
     LEAVE_GROUP_STATIC_MEMBER_EPOCH, Response,
 };
-use crate::events::Fact;
 use crate::sim::Time;
 use std::sync::Arc;
 
@@ -76,17 +75,7 @@ impl ConsumerGroupCoordinator {
             };
             self.bump_epoch(&why, out);
         }
-        // The target is recomputed when the group epoch is ahead of it and
-        // the assignment interval has passed since the last computation
-        // (`canComputeNextTargetAssignment`); meanwhile members reconcile
-        // towards the previous target.
-        let interval_passed = self
-            .last_assignment_at
-            .is_none_or(|at| now >= at + self.config.assignment_interval);
-        if self.group_epoch > self.assignment_epoch && interval_passed {
-            self.last_assignment_at = Some(now);
-            self.compute_target(out);
-        }
+        self.maybe_compute_target(now, out);
         self.maybe_reconcile(now, &id, hb.owned.as_deref(), out);
         self.restart_session(now, &id, out);
         self.update_state(&format!("member {id} heartbeat"), out);
@@ -162,7 +151,6 @@ impl ConsumerGroupCoordinator {
         current: CurrentAssignment,
         out: &mut CoordinatorOutbox,
     ) {
-        let id = hb.member_id.clone();
         let member = Member {
             endpoint: from,
             instance_id: hb.instance_id.clone(),
@@ -174,20 +162,9 @@ impl ConsumerGroupCoordinator {
             session_deadline: Time::ZERO,
             session_timer: None,
             rebalance_timer: None,
+            classic: None,
         };
-        if !member.is_reconciled_to(self.assignment_epoch) {
-            self.unreconciled += 1;
-        }
-        let current = member.current.clone();
-        self.members.insert(id.clone(), member);
-        self.hold(&id, &current);
-        if let Some(instance) = &hb.instance_id {
-            self.static_ids.insert(instance.clone(), id.clone());
-        }
-        out.facts.push(Fact::MemberAdded {
-            member: id.to_string(),
-            instance: hb.instance_id.clone(),
-        });
+        self.add_member(hb.member_id.clone(), member, out);
     }
 
     /// A new instance takes over a static member that left with epoch -2:
@@ -200,43 +177,16 @@ impl ConsumerGroupCoordinator {
         old: &Arc<str>,
         out: &mut CoordinatorOutbox,
     ) {
-        let Some(previous) = self.members.remove(old) else {
-            return;
-        };
-        if !previous.is_reconciled_to(self.assignment_epoch) {
-            self.unreconciled -= 1;
-        }
-        self.release(old, &previous.current);
-        let target = self.target.remove(old).unwrap_or_default();
-        let mut current = previous.current.clone();
-        current.epoch = 0;
-        current.previous_epoch = 0;
-        let id = hb.member_id.clone();
-        let mut member = previous;
-        member.endpoint = from;
-        member.current = current.clone();
-        member.session_timer = None;
-        member.rebalance_timer = None;
-        if !member.is_reconciled_to(self.assignment_epoch) {
-            self.unreconciled += 1;
-        }
-        self.members.insert(id.clone(), member);
-        self.hold(&id, &current);
-        self.target.insert(id.clone(), target);
-        if let Some(instance) = &hb.instance_id {
-            self.static_ids.insert(instance.clone(), id.clone());
-            out.facts.push(Fact::MemberReplaced {
-                instance: instance.clone(),
-                old: old.to_string(),
-                new: id.to_string(),
-            });
+        self.replace_with(from, old, &hb.member_id, hb.instance_id.clone(), out);
+        if let Some(m) = self.members.get_mut(&hb.member_id) {
+            m.classic = None;
         }
     }
 
     /// `maybeReconcile`: moves the member towards its target unless it is
     /// reconciled to the assignment epoch already; (re)arms or cancels its
     /// rebalance timeout.
-    fn maybe_reconcile(
+    pub(super) fn maybe_reconcile(
         &mut self,
         now: Time,
         id: &Arc<str>,

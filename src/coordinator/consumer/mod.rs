@@ -11,6 +11,8 @@
 //! assignor run), `reconcile` (the pure `CurrentAssignmentBuilder`), this
 //! file (the group's state, timers, fencing and offset commits).
 
+mod classic_members;
+mod convert;
 mod heartbeat;
 pub mod reconcile;
 mod target;
@@ -21,7 +23,7 @@ use super::protocol::{Endpoint, GroupError, Response};
 use super::{CoordinatorOutbox, OffsetStore};
 use crate::assign::{AssignorSet, Subscription, TopicPartition, TopicSpec};
 use crate::events::{Fact, GroupState};
-use crate::sim::{Duration, Time};
+use crate::sim::{Duration, SimRng, Time};
 use reconcile::{CurrentAssignment, ReconcileState};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,6 +45,8 @@ pub struct ConsumerGroupConfig {
     /// OffsetCommit is fenced by member epoch (Kafka always is; `false` is
     /// a what-if that accepts a zombie's commit).
     pub fencing: bool,
+    /// `group.consumer.migration.policy` allows the online downgrade.
+    pub downgrade: bool,
 }
 
 /// Timers the consumer group sets; stale ones are recognised by token.
@@ -84,6 +88,9 @@ struct Member {
     session_timer: Option<u64>,
     /// The pending rebalance timer's token.
     rebalance_timer: Option<u64>,
+    /// Set for a member speaking the classic protocol (after an online
+    /// upgrade).
+    classic: Option<classic_members::ClassicMetadata>,
 }
 
 impl Member {
@@ -129,6 +136,11 @@ pub struct ConsumerGroupCoordinator {
     /// When the last target assignment was computed.
     last_assignment_at: Option<Time>,
     next_token: u64,
+    /// Draws member ids for classic members (MEMBER_ID_REQUIRED).
+    rng: SimRng,
+    /// The last consumer-protocol member left a group of classic members:
+    /// the coordinator converts it back to a classic group.
+    downgrade_pending: bool,
 }
 
 impl ConsumerGroupCoordinator {
@@ -138,6 +150,7 @@ impl ConsumerGroupCoordinator {
         config: ConsumerGroupConfig,
         topics: Vec<TopicSpec>,
         assignors: AssignorSet,
+        rng: SimRng,
     ) -> Self {
         ConsumerGroupCoordinator {
             config,
@@ -153,6 +166,8 @@ impl ConsumerGroupCoordinator {
             unreconciled: 0,
             last_assignment_at: None,
             next_token: 0,
+            rng,
+            downgrade_pending: false,
         }
     }
 
@@ -269,10 +284,15 @@ impl ConsumerGroupCoordinator {
     /// (one timer stays pending; it re-arms itself when the deadline
     /// moved).
     fn restart_session(&mut self, now: Time, member: &Arc<str>, out: &mut CoordinatorOutbox) {
-        let deadline = now + self.config.session_timeout;
         let Some(m) = self.members.get_mut(member) else {
             return;
         };
+        // A classic member's session is the one its JoinGroup asked for.
+        let timeout = m
+            .classic
+            .as_ref()
+            .map_or(self.config.session_timeout, |c| c.session_timeout);
+        let deadline = now + timeout;
         m.session_deadline = deadline;
         if m.session_timer.is_none() {
             self.arm_session(member, deadline, out);
@@ -282,13 +302,22 @@ impl ConsumerGroupCoordinator {
     /// `consumerGroupFenceMember`: the member and its target go, what it
     /// held is free, and the group epoch is bumped.
     fn fence(&mut self, member: &Arc<str>, reason: &'static str, out: &mut CoordinatorOutbox) {
-        let Some(m) = self.members.remove(member) else {
+        // validateOnlineDowngradeWithFencedMember: the last consumer-protocol
+        // member leaves a group of classic members (more than one member
+        // before it leaves): convert instead of bumping the epoch.
+        let downgrade = self.config.downgrade
+            && self.members.len() > 1
+            && self
+                .members
+                .get(member)
+                .is_some_and(|m| m.classic.is_none())
+            && self
+                .members
+                .iter()
+                .all(|(id, m)| id == member || m.classic.is_some());
+        let Some(m) = self.remove_member(member) else {
             return;
         };
-        if !m.is_reconciled_to(self.assignment_epoch) {
-            self.unreconciled -= 1;
-        }
-        self.release(member, &m.current);
         self.target.remove(member);
         if let Some(instance) = &m.instance_id {
             if self.static_ids.get(instance) == Some(member) {
@@ -299,7 +328,58 @@ impl ConsumerGroupCoordinator {
             member: member.to_string(),
             reason,
         });
+        if downgrade {
+            self.downgrade_pending = true;
+            return;
+        }
         self.bump_epoch(&format!("member {member} removed ({reason})"), out);
+    }
+
+    /// Adds `member` under `id`: counted, its partitions held.
+    fn add_member_quietly(&mut self, id: Arc<str>, member: Member) {
+        if !member.is_reconciled_to(self.assignment_epoch) {
+            self.unreconciled += 1;
+        }
+        let current = member.current.clone();
+        self.members.insert(id.clone(), member);
+        self.hold(&id, &current);
+    }
+
+    /// Adds a new member and reports it.
+    fn add_member(&mut self, id: Arc<str>, member: Member, out: &mut CoordinatorOutbox) {
+        let instance = member.instance_id.clone();
+        self.add_member_quietly(id.clone(), member);
+        if let Some(instance) = &instance {
+            self.static_ids.insert(instance.clone(), id.clone());
+        }
+        out.facts.push(Fact::MemberAdded {
+            member: id.to_string(),
+            instance,
+        });
+    }
+
+    /// Takes `id` out of the member table, its partitions released.
+    fn remove_member(&mut self, id: &Arc<str>) -> Option<Member> {
+        let m = self.members.remove(id)?;
+        if !m.is_reconciled_to(self.assignment_epoch) {
+            self.unreconciled -= 1;
+        }
+        self.release(id, &m.current);
+        Some(m)
+    }
+
+    /// Recomputes the target when the group epoch is ahead of it and the
+    /// assignment interval has passed since the last computation
+    /// (`canComputeNextTargetAssignment`); meanwhile members reconcile
+    /// towards the previous target.
+    fn maybe_compute_target(&mut self, now: Time, out: &mut CoordinatorOutbox) {
+        let interval_passed = self
+            .last_assignment_at
+            .is_none_or(|at| now >= at + self.config.assignment_interval);
+        if self.group_epoch > self.assignment_epoch && interval_passed {
+            self.last_assignment_at = Some(now);
+            self.compute_target(out);
+        }
     }
 
     /// Forgets the partitions `current` held for `member`.
@@ -372,6 +452,11 @@ impl ConsumerGroupCoordinator {
         } else {
             match self.members.get(member_id) {
                 None => Err(GroupError::UnknownMemberId),
+                // validateMemberEpoch: ILLEGAL_GENERATION for classic
+                // members, STALE_MEMBER_EPOCH for the others.
+                Some(m) if m.current.epoch != epoch && m.classic.is_some() => {
+                    Err(GroupError::IllegalGeneration)
+                }
                 Some(m) if m.current.epoch != epoch => Err(GroupError::StaleMemberEpoch),
                 Some(_) => Ok(()),
             }

@@ -1,0 +1,149 @@
+//! What an online upgrade takes from a classic group
+//! (`ConsumerGroup.fromClassicGroup`): its generation and each member with
+//! its subscription, timeouts and last assignment; and the requests parked
+//! in a join or sync phase, which the conversion answers with
+//! REBALANCE_IN_PROGRESS (`GroupMetadataManager.convertToConsumerGroup`).
+
+use super::ClassicCoordinator;
+use crate::assign::{MemberSpec, TopicPartition};
+use crate::coordinator::protocol::{Endpoint, MemberId};
+use crate::sim::Duration;
+
+/// One classic member as the conversion sees it.
+#[derive(Debug, Clone)]
+pub struct ExportedMember {
+    /// Member id.
+    pub id: MemberId,
+    /// The process behind it.
+    pub endpoint: Endpoint,
+    /// `group.instance.id`.
+    pub instance_id: Option<String>,
+    /// Its last subscription.
+    pub metadata: MemberSpec,
+    /// Its assignors.
+    pub protocols: Vec<String>,
+    /// `session.timeout.ms` of its JoinGroup.
+    pub session_timeout: Duration,
+    /// Its rebalance timeout.
+    pub rebalance_timeout: Duration,
+    /// The partitions of its last generation.
+    pub assignment: Vec<TopicPartition>,
+}
+
+/// A request parked in the classic group, to be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parked {
+    /// A JoinGroup waits for the join phase.
+    Join(Endpoint),
+    /// A SyncGroup waits for the leader's assignment.
+    Sync(Endpoint),
+}
+
+/// The classic group's state for an online upgrade.
+#[derive(Debug, Clone)]
+pub struct ClassicExport {
+    /// The generation (the consumer group's first epoch).
+    pub generation: i32,
+    /// Members in member-id order.
+    pub members: Vec<ExportedMember>,
+    /// Requests waiting for an answer.
+    pub parked: Vec<Parked>,
+}
+
+impl ClassicCoordinator {
+    /// The group's members and parked requests, for an online upgrade.
+    pub fn export(&self) -> ClassicExport {
+        let mut members: Vec<ExportedMember> = self
+            .members
+            .iter()
+            .map(|(id, m)| ExportedMember {
+                id: id.clone(),
+                endpoint: m.endpoint,
+                instance_id: m.instance_id.clone(),
+                metadata: m.metadata.clone(),
+                protocols: m.protocols.clone(),
+                session_timeout: m.session_timeout,
+                rebalance_timeout: m.rebalance_timeout,
+                assignment: m.assignment.clone(),
+            })
+            .collect();
+        members.sort_by(|a, b| a.id.cmp(&b.id));
+        let parked = self
+            .members
+            .iter()
+            .filter_map(|(_, m)| {
+                if m.awaiting_join {
+                    Some(Parked::Join(m.endpoint))
+                } else if m.awaiting_sync {
+                    Some(Parked::Sync(m.endpoint))
+                } else {
+                    None
+                }
+            })
+            .collect::<Vec<_>>();
+        ClassicExport {
+            generation: self.generation,
+            members,
+            parked,
+        }
+    }
+}
+
+impl ClassicCoordinator {
+    /// The classic group an online downgrade makes of a consumer group
+    /// whose last consumer-protocol member left (`ClassicGroup
+    /// .fromConsumerGroup`, then `prepareRebalance`): Stable at the
+    /// consumer group's epoch with each member's target assignment, then a
+    /// rebalance the members join through their next heartbeat.
+    pub fn from_downgrade(
+        config: super::CoordinatorConfig,
+        rng: crate::sim::SimRng,
+        generation: i32,
+        members: Vec<ExportedMember>,
+        now: crate::sim::Time,
+        out: &mut crate::coordinator::CoordinatorOutbox,
+    ) -> Self {
+        let mut c = ClassicCoordinator::new(config, rng);
+        c.created = true;
+        c.generation = generation;
+        c.state = crate::events::GroupState::Stable;
+        c.previous_state = Some(crate::events::GroupState::Stable);
+        for m in members {
+            let slot = c.order.insert(&m.id);
+            let member = super::members::Member {
+                endpoint: m.endpoint,
+                instance_id: m.instance_id.clone(),
+                metadata: MemberSpec {
+                    id: m.id.to_string(),
+                    ..m.metadata
+                },
+                protocols: m.protocols,
+                session_timeout: m.session_timeout,
+                rebalance_timeout: m.rebalance_timeout,
+                awaiting_join: false,
+                awaiting_sync: false,
+                is_new: false,
+                assignment: m.assignment,
+                slot,
+            };
+            c.recount_protocols(&[], &member.protocols);
+            if let Some(i) = &m.instance_id {
+                c.static_ids.insert(i.clone(), m.id.clone());
+            }
+            // ClassicGroup.add: the first member leads.
+            if c.leader.is_none() {
+                c.leader = Some(m.id.clone());
+            }
+            let timeout = member.session_timeout;
+            c.members.insert(m.id.clone(), member);
+            c.reschedule_heartbeat(now, &m.id, timeout, out);
+        }
+        c.protocol = c.select_protocol();
+        c.prepare_rebalance(
+            now,
+            "online downgrade: the last consumer-protocol member left".into(),
+            out,
+        );
+        c
+    }
+}
