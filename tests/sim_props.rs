@@ -16,7 +16,7 @@ struct Fault {
 /// Builds a timeline that respects each consumer's life cycle: stopped
 /// consumers can only join; running ones can leave, crash, restart,
 /// pause or stall.
-fn timeline(consumers: usize, raw: &[Fault]) -> String {
+fn timeline(consumers: usize, raw: &[Fault], mixed: bool) -> String {
     let mut running = vec![true; consumers];
     let mut busy_until = vec![0u32; consumers];
     let mut raw = raw.to_vec();
@@ -28,9 +28,21 @@ fn timeline(consumers: usize, raw: &[Fault]) -> String {
             continue;
         }
         let name = format!("c{}", c + 1);
+        // Mixed groups: a process (re)starts speaking either protocol, so
+        // the group converts between classic and consumer (online
+        // migration) as members come and go.
+        let protocol = if mixed {
+            if f.kind / 5 % 2 == 0 {
+                "\nprotocol = \"consumer\""
+            } else {
+                "\nprotocol = \"classic\""
+            }
+        } else {
+            ""
+        };
         let entry = if !running[c] {
             running[c] = true;
-            "action = \"join\"".to_string()
+            format!("action = \"join\"{protocol}")
         } else {
             match f.kind % 5 {
                 0 => {
@@ -44,7 +56,7 @@ fn timeline(consumers: usize, raw: &[Fault]) -> String {
                 2 => {
                     busy_until[c] = f.at_s + f.length_s;
                     format!(
-                        "action = \"restart\"\ndowntime = \"{}s\"\ngraceful = {}",
+                        "action = \"restart\"\ndowntime = \"{}s\"\ngraceful = {}{protocol}",
                         f.length_s,
                         f.length_s % 2 == 0
                     )
@@ -71,6 +83,7 @@ fn scenario_text(
     commit: &str,
     static_members: bool,
     faults: &[Fault],
+    mixed: bool,
 ) -> String {
     format!(
         r#"
@@ -101,7 +114,7 @@ count = {consumers}
 static_membership = {static_members}
 processing = {{ dist = "exponential", mean = "200us" }}
 {}"#,
-        timeline(consumers, faults),
+        timeline(consumers, faults, mixed),
         // uniform and server-range are the consumer protocol's (KIP-848).
         assignor_line = if matches!(assignor, "uniform" | "server-range") {
             format!("protocol = \"consumer\"\nremote_assignor = \"{assignor}\"")
@@ -113,7 +126,7 @@ processing = {{ dist = "exponential", mean = "200us" }}
 
 fn faults() -> impl Strategy<Value = Vec<Fault>> {
     prop::collection::vec(
-        (0u32..50, 0usize..4, 0u8..5, 1u32..12).prop_map(|(at_s, consumer, kind, length_s)| {
+        (0u32..50, 0usize..4, 0u8..10, 1u32..12).prop_map(|(at_s, consumer, kind, length_s)| {
             Fault {
                 at_s,
                 consumer,
@@ -143,7 +156,7 @@ proptest! {
         faults in faults(),
         seed in 0u64..1000,
     ) {
-        let text = scenario_text(partitions, consumers, assignor, commit, static_members, &faults);
+        let text = scenario_text(partitions, consumers, assignor, commit, static_members, &faults, false);
         let scenario = Scenario::from_toml(&text, "random.toml", "random", &[])
             .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         let a = Simulation::new(scenario.clone(), seed).expect("valid").run();
@@ -153,5 +166,28 @@ proptest! {
         let b = Simulation::new(scenario, seed).expect("valid").run();
         prop_assert_eq!(&a.summary.trace_digest, &b.summary.trace_digest);
         prop_assert_eq!(a.events, b.events);
+    }
+
+    /// Mixed groups: classic members and members restarted with the
+    /// consumer protocol, so the group converts both ways.
+    #[test]
+    fn random_mixed_protocol_timelines_keep_every_invariant(
+        partitions in 1u32..10,
+        consumers in 2usize..5,
+        assignor in prop::sample::select(vec!["range", "cooperative-sticky"]),
+        commit in prop::sample::select(vec!["auto", "sync"]),
+        static_members in any::<bool>(),
+        faults in faults(),
+        seed in 0u64..1000,
+    ) {
+        let text = scenario_text(partitions, consumers, assignor, commit, static_members, &faults, true);
+        let scenario = Scenario::from_toml(&text, "random.toml", "random", &[])
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let a = Simulation::new(scenario.clone(), seed).expect("valid").run();
+        prop_assert!(a.summary.violations.is_empty(), "{:?}\n{}", a.summary.violations, text);
+        prop_assert_eq!(a.summary.lost, 0);
+        prop_assert_eq!(a.summary.converged, Some(true), "{}", text);
+        let b = Simulation::new(scenario, seed).expect("valid").run();
+        prop_assert_eq!(&a.summary.trace_digest, &b.summary.trace_digest);
     }
 }

@@ -259,13 +259,14 @@ impl GroupCoordinator {
         setup: &GroupSetup,
         out: &mut CoordinatorOutbox,
     ) {
-        let GroupCoordinator::Classic(c) = &*self else {
+        let GroupCoordinator::Classic(c) = self else {
             return;
         };
         let joining = matches!(request, Request::ConsumerHeartbeat(hb) if hb.member_epoch == 0);
         if !joining || c.member_count() == 0 || !setup.migration.allows_upgrade() {
             return;
         }
+        c.flush_for_conversion(out);
         let export = c.export();
         let generation = export.generation;
         let group = ConsumerGroupCoordinator::from_classic(

@@ -41,8 +41,13 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
         &mut t,
         "rebalances",
         format!(
-            "{} (final generation {}), {} rebalancing",
+            "{} (final {} {}), {} rebalancing",
             s.rebalances,
+            if s.final_group_type == "consumer" {
+                "group epoch"
+            } else {
+                "generation"
+            },
             s.final_generation,
             ms(s.time_in_rebalance_ms)
         ),

@@ -47,8 +47,11 @@ pub struct Summary {
     pub assignor: String,
     /// Rebalances: new generations formed.
     pub rebalances: u32,
-    /// The generation at the end.
+    /// The generation (classic) or group epoch (consumer group) at the end.
     pub final_generation: i32,
+    /// The group's type at the end: "classic" or "consumer" (an online
+    /// migration changes it).
+    pub final_group_type: String,
     /// Time spent in PreparingRebalance or CompletingRebalance (ms).
     pub time_in_rebalance_ms: u64,
     /// Integral over time of subscribed partitions nobody held.
@@ -305,6 +308,11 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         }),
         rebalances: sim.metrics.rebalances(),
         final_generation: sim.coordinator.generation(),
+        final_group_type: if sim.coordinator.is_consumer_group() {
+            "consumer".to_string()
+        } else {
+            "classic".to_string()
+        },
         time_in_rebalance_ms: sim.metrics.time_in_rebalance().millis(),
         unowned_partition_seconds: sim.metrics.unowned_partition_seconds(),
         stalled_partition_seconds: sim.metrics.stalled_partition_seconds(),

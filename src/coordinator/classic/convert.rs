@@ -51,6 +51,18 @@ pub struct ClassicExport {
 }
 
 impl ClassicCoordinator {
+    /// Before the group is converted: responses waiting on the
+    /// coordinator's log (commits, heartbeats) are sent now, a little
+    /// early — the conversion's own records follow theirs in the same log
+    /// in Kafka — and the group-state writes are dropped with the group.
+    pub fn flush_for_conversion(&mut self, out: &mut crate::coordinator::CoordinatorOutbox) {
+        for then in self.log.committed(u64::MAX) {
+            if let super::append::Deferred::Respond(to, response) = then {
+                out.responses.push((to, response));
+            }
+        }
+    }
+
     /// The group's members and parked requests, for an online upgrade.
     pub fn export(&self) -> ClassicExport {
         let mut members: Vec<ExportedMember> = self

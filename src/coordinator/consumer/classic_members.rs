@@ -61,7 +61,7 @@ impl ConsumerGroupCoordinator {
             session_timeout: req.session_timeout,
             protocols: req.protocols.clone(),
         };
-        let mut bump = false;
+        let mut bump = self.metadata_changed();
         let existing = match &req.instance_id {
             Some(instance) => self.static_ids.get(instance).cloned(),
             None => self.members.contains_key(&id).then(|| id.clone()),

@@ -32,6 +32,7 @@ impl ConsumerGroupCoordinator {
         let epoch = classic.generation;
         group.group_epoch = epoch;
         group.assignment_epoch = epoch;
+        group.metadata_unrecorded = true;
         for m in classic.members {
             let id: Arc<str> = Arc::from(m.id.as_str());
             let mut assigned = m.assignment.clone();

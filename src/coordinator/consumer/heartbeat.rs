@@ -48,7 +48,8 @@ impl ConsumerGroupCoordinator {
         let id = hb.member_id.clone();
         let new_member = self.get_or_subscribe(from, &hb, out)?;
         let before = self.members.get(&id).map(|m| m.current.assigned.clone());
-        let mut bump = new_member;
+        let metadata_changed = self.metadata_changed();
+        let mut subscription_changed = false;
         if let Some(m) = self.members.get_mut(&id) {
             m.endpoint = from;
             if let Some(t) = hb.rebalance_timeout {
@@ -63,16 +64,22 @@ impl ConsumerGroupCoordinator {
             if let Some(sub) = &hb.subscription {
                 if *sub != m.subscription {
                     m.subscription = sub.clone();
-                    bump = true;
+                    subscription_changed = true;
                 }
             }
         }
-        if bump {
-            let why = if new_member {
-                format!("member {id} joined")
-            } else {
-                format!("member {id} changed its subscription")
-            };
+        let why = if new_member {
+            Some(format!("member {id} joined"))
+        } else if subscription_changed {
+            Some(format!("member {id} changed its subscription"))
+        } else if metadata_changed {
+            Some(format!(
+                "subscription metadata refreshed after the conversion (member {id} heartbeat)"
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = why {
             self.bump_epoch(&why, out);
         }
         self.maybe_compute_target(now, out);
@@ -121,9 +128,13 @@ impl ConsumerGroupCoordinator {
                 }
                 Some(old) => {
                     let old_member = self.members.get(&old).ok_or(GroupError::UnknownMemberId)?;
-                    // throwIfInstanceIdIsUnreleased: only a member that sent
-                    // its static leave (epoch -2) may be replaced.
-                    if old_member.current.epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH {
+                    // throwIfInstanceIdIsUnreleased: between two
+                    // consumer-protocol instances, only a member that sent
+                    // its static leave (epoch -2) may be replaced; a classic
+                    // one always is (it sends no such leave).
+                    if old_member.classic.is_none()
+                        && old_member.current.epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH
+                    {
                         return Err(GroupError::UnreleasedInstanceId);
                     }
                     self.replace_static(from, hb, &old, out);

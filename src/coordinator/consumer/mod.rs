@@ -141,6 +141,11 @@ pub struct ConsumerGroupCoordinator {
     /// The last consumer-protocol member left a group of classic members:
     /// the coordinator converts it back to a classic group.
     downgrade_pending: bool,
+    /// Converted from a classic group: no subscription metadata recorded
+    /// yet, so the next heartbeat's metadata refresh finds it changed and
+    /// bumps the group epoch (`hasMetadataExpired`, `fromClassicGroup`
+    /// writes none).
+    metadata_unrecorded: bool,
 }
 
 impl ConsumerGroupCoordinator {
@@ -168,6 +173,7 @@ impl ConsumerGroupCoordinator {
             next_token: 0,
             rng,
             downgrade_pending: false,
+            metadata_unrecorded: false,
         }
     }
 
@@ -372,6 +378,12 @@ impl ConsumerGroupCoordinator {
     /// assignment interval has passed since the last computation
     /// (`canComputeNextTargetAssignment`); meanwhile members reconcile
     /// towards the previous target.
+    /// The subscription metadata is refreshed: a converted group's first
+    /// refresh bumps the epoch.
+    fn metadata_changed(&mut self) -> bool {
+        std::mem::take(&mut self.metadata_unrecorded)
+    }
+
     fn maybe_compute_target(&mut self, now: Time, out: &mut CoordinatorOutbox) {
         let interval_passed = self
             .last_assignment_at

@@ -21,9 +21,11 @@ fn group(fencing: bool) -> ConsumerGroupCoordinator {
             assignment_interval: Duration::ZERO,
             assignors: vec!["uniform".into(), "server-range".into()],
             fencing,
+            downgrade: true,
         },
         vec![TopicSpec::new("t", 4)],
         AssignorSet::builtin(),
+        crate::sim::rng_stream(1, "test"),
     )
 }
 
@@ -354,4 +356,99 @@ fn the_most_requested_remote_assignor_wins() {
     assert_eq!(g.preferred_assignor(), "uniform");
     let none = group(true);
     assert_eq!(none.preferred_assignor(), "uniform");
+}
+
+fn classic_join(id: &str, owned: &[u32]) -> crate::coordinator::protocol::JoinRequest {
+    crate::coordinator::protocol::JoinRequest {
+        member_id: crate::coordinator::protocol::MemberId::from(id),
+        client_id: "c".into(),
+        instance_id: None,
+        metadata: crate::assign::MemberSpec {
+            id: id.into(),
+            topics: Arc::from([0u32]),
+            owned: tps(owned),
+            ..Default::default()
+        },
+        protocols: vec!["cooperative-sticky".into()],
+        session_timeout: Duration::from_secs(45),
+        rebalance_timeout: Duration::from_secs(300),
+    }
+}
+
+/// A classic member in a consumer group: JoinGroup answered at once with
+/// the member epoch as generation; SyncGroup validated by it; the
+/// heartbeat asks it to rejoin while its reconciliation can move on.
+#[test]
+fn a_classic_member_of_a_consumer_group_reconciles_through_rejoins() {
+    use crate::coordinator::protocol::MemberId;
+    let mut g = group(true);
+    send(&mut g, Time::ZERO, 0, join("a", None))
+        .0
+        .expect("a joined");
+    // A new classic member without an id: MEMBER_ID_REQUIRED first.
+    let mut out = CoordinatorOutbox::default();
+    g.handle_classic_join(Time::ZERO, ep(1), classic_join("", &[]), &mut out);
+    let Response::MemberIdRequired { member_id } = &out.responses[0].1 else {
+        panic!("{:?}", out.responses);
+    };
+    let id = member_id.clone();
+    let mut out = CoordinatorOutbox::default();
+    g.handle_classic_join(Time::ZERO, ep(1), classic_join(id.as_str(), &[]), &mut out);
+    let Response::Join(Ok(joined)) = &out.responses[0].1 else {
+        panic!("{:?}", out.responses);
+    };
+    assert_eq!(joined.generation, 2, "the member epoch");
+    assert!(
+        joined.members.is_none(),
+        "never the leader: the broker assigns"
+    );
+    // Nothing is free yet (a holds everything): Sync returns nothing, and a
+    // wrong generation is ILLEGAL_GENERATION.
+    let sync = |g: &mut ConsumerGroupCoordinator, generation| {
+        let mut out = CoordinatorOutbox::default();
+        g.handle_classic_sync(Time::ZERO + T, ep(1), &id, generation, &mut out);
+        match &out.responses[0].1 {
+            Response::Sync(r) => r.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(sync(&mut g, 2), Ok(Vec::new()));
+    assert_eq!(sync(&mut g, 7), Err(GroupError::IllegalGeneration));
+    // a revokes half; then b's heartbeat says "rejoin", and the rejoin
+    // gets the released partitions.
+    let (r, _) = send(&mut g, Time::ZERO + s(2), 0, beat("a", 1, None));
+    let kept: Vec<u32> = r
+        .expect("a")
+        .assignment
+        .expect("a")
+        .iter()
+        .map(|t| t.partition)
+        .collect();
+    send(&mut g, Time::ZERO + s(3), 0, beat("a", 1, Some(&kept)))
+        .0
+        .expect("a acks");
+    let mut out = CoordinatorOutbox::default();
+    g.handle_classic_heartbeat(Time::ZERO + s(4), ep(1), &id, 2, &mut out);
+    assert!(matches!(
+        out.responses[0].1,
+        Response::Heartbeat(Err(GroupError::RebalanceInProgress))
+    ));
+    let mut out = CoordinatorOutbox::default();
+    g.handle_classic_join(
+        Time::ZERO + s(5),
+        ep(1),
+        classic_join(id.as_str(), &[]),
+        &mut out,
+    );
+    assert_eq!(sync(&mut g, 2).map(|p| p.len()), Ok(2));
+    let mut out2 = CoordinatorOutbox::default();
+    g.handle_classic_heartbeat(
+        Time::ZERO + s(6),
+        ep(1),
+        &MemberId::from(id.as_str()),
+        2,
+        &mut out2,
+    );
+    assert!(matches!(out2.responses[0].1, Response::Heartbeat(Ok(()))));
+    assert_eq!(g.state(), GroupState::Stable);
 }
