@@ -375,3 +375,34 @@ fn client_side_assignors_are_refused_with_the_consumer_protocol_and_server_side_
     ));
     assert_eq!(r.summary.assignor, "server-range");
 }
+
+#[test]
+fn the_static_rolling_restart_under_kip_848_stalls_each_share_for_its_downtime_without_a_rebalance()
+{
+    let r = load("rolling-restart-consumer-protocol-static");
+    assert!(
+        r.summary.violations.is_empty(),
+        "{:?}",
+        r.summary.violations
+    );
+    assert_eq!(r.summary.converged, Some(true));
+    // Only the initial joins bump the epoch; each restart is a -2 leave and
+    // a replacement.
+    assert!(
+        r.events
+            .iter()
+            .filter(|e| e.event == "epoch_bumped")
+            .all(|e| e.time_ms < 30_000.0)
+    );
+    assert_eq!(
+        r.events
+            .iter()
+            .filter(|e| e.event == "member_replaced")
+            .count(),
+        6
+    );
+    assert!(r.events.iter().all(|e| e.event != "member_removed"));
+    // 4 partitions × 5 s × 6 restarts held but not processed.
+    let stalled = r.summary.stalled_partition_seconds;
+    assert!((110.0..=130.0).contains(&stalled), "{stalled}");
+}
