@@ -406,3 +406,51 @@ fn the_static_rolling_restart_under_kip_848_stalls_each_share_for_its_downtime_w
     let stalled = r.summary.stalled_partition_seconds;
     assert!((110.0..=130.0).contains(&stalled), "{stalled}");
 }
+
+#[test]
+fn a_poll_timeout_leaves_with_epoch_minus_one_loses_the_partitions_and_rejoins_at_the_next_poll() {
+    // c1's application thread blocks for 40 s, past max.poll.interval.ms
+    // (20 s): the heartbeat manager sends the leave at once, the
+    // partitions move to the others, and c1 rejoins when its poll returns.
+    let text = GROUP
+        .replace(
+            "protocol = \"consumer\"",
+            "protocol = \"consumer\"\nmax_poll_interval = \"20s\"",
+        )
+        .replace("duration = \"2m\"", "duration = \"3m\"")
+        + "[[timeline]]\nat = \"30s\"\naction = \"stall\"\nconsumer = \"c1\"\nduration = \"40s\"\n";
+    let r = run(&text);
+    assert!(
+        r.summary.violations.is_empty(),
+        "{:?}",
+        r.summary.violations
+    );
+    let timeout = rows(&r, "poll_timeout", "c1");
+    assert_eq!(timeout.len(), 1);
+    let at = timeout[0].time_ms;
+    assert!((50_000.0..51_000.0).contains(&at), "{at}");
+    // The leave is processed at once: the member is removed within a
+    // round trip, not after the 45 s session timeout.
+    let removed = r
+        .events
+        .iter()
+        .find(|e| e.event == "member_removed" && e.subject.starts_with("c1-"))
+        .expect("c1 removed");
+    assert!(
+        removed.time_ms - at < 100.0,
+        "removed at {}",
+        removed.time_ms
+    );
+    assert!(removed.detail.contains("left the group"));
+    // Lost at the next poll (after the stall), then a rejoin at epoch 0:
+    // c1 gets partitions again.
+    let lost = rows(&r, "partitions_lost", "c1");
+    assert_eq!(lost.len(), 1);
+    assert!(lost[0].time_ms >= 70_000.0);
+    assert!(
+        rows(&r, "partitions_assigned", "c1")
+            .iter()
+            .any(|e| e.time_ms > 70_000.0 && !partitions(e).is_empty())
+    );
+    assert_eq!(r.summary.converged, Some(true));
+}
