@@ -138,6 +138,28 @@ fn faults() -> impl Strategy<Value = Vec<Fault>> {
     )
 }
 
+/// Runs `text` twice with `seed`: no violation, nothing lost, converged,
+/// and the same digest and events both times.
+fn keeps_every_invariant_and_replays(text: &str, seed: u64) -> Result<(), TestCaseError> {
+    let scenario = Scenario::from_toml(text, "random.toml", "random", &[])
+        .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+    let a = Simulation::new(scenario.clone(), seed)
+        .expect("valid")
+        .run();
+    prop_assert!(
+        a.summary.violations.is_empty(),
+        "{:?}\n{}",
+        a.summary.violations,
+        text
+    );
+    prop_assert_eq!(a.summary.lost, 0);
+    prop_assert_eq!(a.summary.converged, Some(true), "{}", text);
+    let b = Simulation::new(scenario, seed).expect("valid").run();
+    prop_assert_eq!(&a.summary.trace_digest, &b.summary.trace_digest);
+    prop_assert_eq!(a.events, b.events);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/sim_props.txt"))),
@@ -157,15 +179,7 @@ proptest! {
         seed in 0u64..1000,
     ) {
         let text = scenario_text(partitions, consumers, assignor, commit, static_members, &faults, false);
-        let scenario = Scenario::from_toml(&text, "random.toml", "random", &[])
-            .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        let a = Simulation::new(scenario.clone(), seed).expect("valid").run();
-        prop_assert!(a.summary.violations.is_empty(), "{:?}\n{}", a.summary.violations, text);
-        prop_assert_eq!(a.summary.lost, 0);
-        prop_assert_eq!(a.summary.converged, Some(true), "{}", text);
-        let b = Simulation::new(scenario, seed).expect("valid").run();
-        prop_assert_eq!(&a.summary.trace_digest, &b.summary.trace_digest);
-        prop_assert_eq!(a.events, b.events);
+        keeps_every_invariant_and_replays(&text, seed)?;
     }
 
     /// Mixed groups: classic members and members restarted with the
@@ -181,13 +195,6 @@ proptest! {
         seed in 0u64..1000,
     ) {
         let text = scenario_text(partitions, consumers, assignor, commit, static_members, &faults, true);
-        let scenario = Scenario::from_toml(&text, "random.toml", "random", &[])
-            .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        let a = Simulation::new(scenario.clone(), seed).expect("valid").run();
-        prop_assert!(a.summary.violations.is_empty(), "{:?}\n{}", a.summary.violations, text);
-        prop_assert_eq!(a.summary.lost, 0);
-        prop_assert_eq!(a.summary.converged, Some(true), "{}", text);
-        let b = Simulation::new(scenario, seed).expect("valid").run();
-        prop_assert_eq!(&a.summary.trace_digest, &b.summary.trace_digest);
+        keeps_every_invariant_and_replays(&text, seed)?;
     }
 }
