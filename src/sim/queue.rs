@@ -1,22 +1,60 @@
-//! The event queue: a 4-ary min-heap on (time, insertion sequence), so
-//! events at the same instant run in the order they were scheduled. The
-//! heap holds small keys (a 4-ary heap has half the levels of a binary one,
-//! and a node's children share a cache line, which matters with hundreds of
-//! thousands of pending timers); payloads sit in a slab so sifting never
-//! moves them.
+//! The event queue: events in (time, insertion sequence) order, so events
+//! at the same instant run in the order they were scheduled.
+//!
+//! A calendar queue of small keys; payloads sit in a slab from push to pop
+//! and never move. A large run keeps hundreds of thousands of events
+//! pending (every consumer's next heartbeat, poll wake-up and commit), and
+//! one heap over all of them spent most of a pop on cache misses down its
+//! levels. Here the next [`SPAN`] of time is a ring of buckets of about a
+//! millisecond, each an unordered list of keys appended to on push; when
+//! its time comes a bucket is sorted once and popped in order (`current`).
+//! Events scheduled into the time already reached go to a small heap
+//! (`near`); each pop takes the earlier of the two. Events beyond the ring
+//! (session and join timeouts) wait in a heap (`far`) and move into the
+//! ring as it reaches them.
+//!
+//! The order is exactly a single heap's: `current` and `near` together
+//! hold every pending event before `horizon`, each ordered by (time,
+//! sequence); the ring and `far` hold only events at or after it. An
+//! event may be scheduled at any time, even before the last one popped
+//! (it goes to `near`).
 
 use super::Time;
 
-/// (time, sequence, slot), ordered by time then sequence.
-type Key = (Time, u64, u32);
+/// Width of a ring bucket: 2^10 µs (about 1 ms).
+const BUCKET_BITS: u32 = 10;
+const WIDTH: u64 = 1 << BUCKET_BITS;
+/// Buckets in the ring: 2^14, so the ring spans [`SPAN`].
+const RING_BITS: u32 = 14;
+const RING: usize = 1 << RING_BITS;
+/// Time the ring covers from `horizon`: about 16.8 s (heartbeat, poll and
+/// commit intervals fall inside it).
+const SPAN: u64 = WIDTH << RING_BITS;
 
-const ARITY: usize = 4;
+/// (time, insertion sequence, payload slot): ordered by time, then
+/// sequence (unique, so the slot never decides).
+type Key = (Time, u64, u32);
 
 /// Pending events ordered by (time, insertion sequence).
 pub struct EventQueue<E> {
-    heap: Vec<Key>,
+    /// Payloads by slot.
     slots: Vec<Option<E>>,
+    /// Free slots, the latest freed on top (reused while still in cache).
     free: Vec<u32>,
+    /// Keys of the bucket before `horizon`, latest first (popped from the
+    /// end).
+    current: Vec<Key>,
+    /// Keys of the other pending events before `horizon`.
+    near: KeyHeap,
+    /// Keys in `[horizon, horizon + SPAN)`, unordered, in the bucket of
+    /// their `WIDTH` of time (index: time / WIDTH modulo `RING`).
+    ring: Vec<Vec<Key>>,
+    /// Number of keys in the ring.
+    in_ring: usize,
+    /// Keys at or after `horizon + SPAN`.
+    far: KeyHeap,
+    /// Start of the ring's first bucket (µs, a multiple of `WIDTH`).
+    horizon: u64,
     next_seq: u64,
 }
 
@@ -30,9 +68,14 @@ impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            heap: Vec::new(),
             slots: Vec::new(),
             free: Vec::new(),
+            current: Vec::new(),
+            near: KeyHeap::default(),
+            ring: std::iter::repeat_with(Vec::new).take(RING).collect(),
+            in_ring: 0,
+            far: KeyHeap::default(),
+            horizon: 0,
             next_seq: 0,
         }
     }
@@ -48,23 +91,41 @@ impl<E> EventQueue<E> {
             }
             None => {
                 self.slots.push(Some(event));
-                (self.slots.len() - 1) as u32
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pending events")
             }
         };
-        self.heap.push((at, seq, slot));
-        self.sift_up(self.heap.len() - 1);
+        self.place((at, seq, slot));
+    }
+
+    /// Puts a key where its time belongs.
+    fn place(&mut self, key: Key) {
+        let t = key.0.micros();
+        if t < self.horizon {
+            self.near.push(key);
+        } else if t - self.horizon < SPAN {
+            self.ring[bucket_of(t)].push(key);
+            self.in_ring += 1;
+        } else {
+            self.far.push(key);
+        }
     }
 
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        let last = self.heap.pop()?;
-        let (at, _, slot) = if self.heap.is_empty() {
-            last
-        } else {
-            let top = std::mem::replace(&mut self.heap[0], last);
-            self.sift_down(0);
-            top
+        let from_current = match (self.current.last(), self.near.peek()) {
+            (Some(c), Some(n)) => c < n,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => {
+                self.advance()?;
+                true
+            }
         };
+        let (at, _, slot) = if from_current {
+            self.current.pop()
+        } else {
+            self.near.pop()
+        }?;
         self.free.push(slot);
         let event = self.slots[slot as usize]
             .take()
@@ -72,8 +133,106 @@ impl<E> EventQueue<E> {
         Some((at, event))
     }
 
-    fn sift_up(&mut self, mut i: usize) {
-        let key = self.heap[i];
+    /// With nothing pending before `horizon`: the ring's first non-empty
+    /// bucket (sorted) becomes `current` and the ring moves past it, taking
+    /// in the far events that now fall inside it. None when nothing at all
+    /// is pending.
+    fn advance(&mut self) -> Option<()> {
+        debug_assert!(self.current.is_empty() && self.near.is_empty());
+        loop {
+            if self.in_ring == 0 {
+                // Nothing within the ring: move it to the next far event.
+                let next = self.far.peek()?.0.micros();
+                self.horizon = self.horizon.max(next & !(WIDTH - 1));
+                self.refill_from_far();
+            }
+            let bucket = bucket_of(self.horizon);
+            // The bucket now stands for the time just past the ring's end.
+            self.horizon += WIDTH;
+            if self.ring[bucket].is_empty() {
+                self.refill_from_far();
+                continue;
+            }
+            // The bucket's list grows from empty again (handing it the
+            // emptied `current` would give every bucket the capacity of the
+            // busiest one).
+            self.current = std::mem::take(&mut self.ring[bucket]);
+            self.in_ring -= self.current.len();
+            self.refill_from_far();
+            // Latest first.
+            self.current.sort_unstable_by(|a, b| b.cmp(a));
+            return Some(());
+        }
+    }
+
+    /// Far events before the ring's end move into the ring.
+    fn refill_from_far(&mut self) {
+        let end = self.horizon.saturating_add(SPAN);
+        while self.far.peek().is_some_and(|k| k.0.micros() < end) {
+            if let Some(key) = self.far.pop() {
+                self.place(key);
+            }
+        }
+    }
+
+    /// The time of the earliest pending event.
+    pub fn peek_time(&self) -> Option<Time> {
+        let before = [self.current.last(), self.near.peek()];
+        if let Some(k) = before.into_iter().flatten().min() {
+            return Some(k.0);
+        }
+        if self.in_ring > 0 {
+            // The first non-empty bucket from the horizon holds the earliest.
+            let first = bucket_of(self.horizon);
+            return (0..RING)
+                .map(|i| &self.ring[(first + i) % RING])
+                .find(|b| !b.is_empty())
+                .and_then(|b| b.iter().min())
+                .map(|k| k.0);
+        }
+        self.far.peek().map(|k| k.0)
+    }
+
+    /// Number of pending events.
+    pub fn len(&self) -> usize {
+        self.current.len() + self.near.len() + self.in_ring + self.far.len()
+    }
+
+    /// True when nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The ring bucket of time `t` (µs).
+fn bucket_of(t: u64) -> usize {
+    (t >> BUCKET_BITS) as usize & (RING - 1)
+}
+
+const ARITY: usize = 4;
+
+/// A 4-ary min-heap of keys (a node's children share a cache line).
+#[derive(Default)]
+struct KeyHeap {
+    heap: Vec<Key>,
+}
+
+impl KeyHeap {
+    fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
+    fn peek(&self) -> Option<&Key> {
+        self.heap.first()
+    }
+
+    fn push(&mut self, key: Key) {
+        self.heap.push(key);
+        let mut i = self.heap.len() - 1;
         while i > 0 {
             let parent = (i - 1) / ARITY;
             if self.heap[parent] <= key {
@@ -85,43 +244,35 @@ impl<E> EventQueue<E> {
         self.heap[i] = key;
     }
 
-    fn sift_down(&mut self, mut i: usize) {
+    fn pop(&mut self) -> Option<Key> {
+        let last = self.heap.pop()?;
+        if self.heap.is_empty() {
+            return Some(last);
+        }
+        let top = self.heap[0];
+        // Sift `last` down from the root.
         let n = self.heap.len();
-        let key = self.heap[i];
+        let mut i = 0;
         loop {
             let first = i * ARITY + 1;
             if first >= n {
                 break;
             }
-            let last = (first + ARITY).min(n);
+            let end = (first + ARITY).min(n);
             let mut best = first;
-            for c in first + 1..last {
+            for c in first + 1..end {
                 if self.heap[c] < self.heap[best] {
                     best = c;
                 }
             }
-            if self.heap[best] >= key {
+            if self.heap[best] >= last {
                 break;
             }
             self.heap[i] = self.heap[best];
             i = best;
         }
-        self.heap[i] = key;
-    }
-
-    /// The time of the earliest pending event.
-    pub fn peek_time(&self) -> Option<Time> {
-        self.heap.first().map(|k| k.0)
-    }
-
-    /// Number of pending events.
-    pub fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    /// True when nothing is pending.
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.heap[i] = last;
+        Some(top)
     }
 }
 
@@ -140,24 +291,54 @@ mod tests {
         assert_eq!(order, ["a", "b", "c", "d"]);
     }
 
-    #[test]
-    fn every_pop_is_the_smallest_pending_time_and_insertion() {
+    /// Random pushes (`spread` µs around the last pop, earlier ones
+    /// included) and pops, against an ordered set.
+    fn matches_an_ordered_set(spread: u64, seed: u64) {
         let mut q = EventQueue::new();
         let mut reference = std::collections::BTreeSet::new();
-        let mut x: u64 = 7;
-        for i in 0..5000u64 {
+        let mut x: u64 = seed;
+        let mut now = 0;
+        for i in 0..20_000u64 {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            let t = Time((x >> 40) % 300);
+            let t = Time((now + (x >> 33) % spread).saturating_sub(spread / 8));
             q.push(t, i);
             reference.insert((t, i));
+            assert_eq!(q.len(), reference.len());
             if x % 3 == 0 {
+                assert_eq!(q.peek_time(), reference.first().map(|e| e.0));
                 let first = reference.pop_first();
                 assert_eq!(q.pop(), first);
+                now = first.map_or(now, |(t, _)| t.micros());
             }
         }
         while let Some(first) = reference.pop_first() {
+            assert_eq!(q.peek_time(), Some(first.0));
             assert_eq!(q.pop(), Some(first));
         }
         assert!(q.is_empty());
+        assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn every_pop_is_the_smallest_pending_time_and_insertion() {
+        // Within a bucket, across the ring, and beyond it (far events).
+        for (spread, seed) in [(300, 7), (50_000, 8), (3 * SPAN, 9), (400 * SPAN, 10)] {
+            matches_an_ordered_set(spread, seed);
+        }
+    }
+
+    #[test]
+    fn an_idle_gap_jumps_to_the_next_far_event() {
+        let mut q = EventQueue::new();
+        q.push(Time(10 * SPAN + 3), "late");
+        q.push(Time(2), "early");
+        q.push(Time(10 * SPAN + 3), "late, second");
+        assert_eq!(q.pop(), Some((Time(2), "early")));
+        assert_eq!(q.pop(), Some((Time(10 * SPAN + 3), "late")));
+        // Before the horizon now, but still in order.
+        q.push(Time(5), "in the past");
+        assert_eq!(q.pop(), Some((Time(5), "in the past")));
+        assert_eq!(q.pop(), Some((Time(10 * SPAN + 3), "late, second")));
+        assert_eq!(q.pop(), None);
     }
 }

@@ -71,6 +71,22 @@ enum ConsumerEvent {
     PauseOver,
 }
 
+/// What the simulation keeps about one consumer process beside the
+/// consumer itself. Every consumer event reads it, so it is one record
+/// (one cache line; three vectors cost three misses per event in a group
+/// of 100,000).
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(align(64))]
+struct Process {
+    /// Incremented at every start: events for an earlier run are dropped.
+    incarnation: u32,
+    /// A stalled process handles nothing until then.
+    paused_until: Option<Time>,
+    /// A graceful restart in progress: started again at this time, once
+    /// stopped.
+    restart_at: Option<Time>,
+}
+
 /// A simulation of one scenario with one seed.
 pub struct Simulation {
     scenario: Arc<Scenario>,
@@ -86,9 +102,7 @@ pub struct Simulation {
     /// are dropped).
     group_incarnation: u32,
     consumers: Vec<Consumer>,
-    incarnations: Vec<u32>,
-    paused_until: Vec<Option<Time>>,
-    restart_at: Vec<Option<Time>>,
+    processes: Vec<Process>,
     assignors: AssignorSet,
     /// With a custom assignor: every consumer's strategy.
     custom_strategy: Option<Strategy>,
@@ -230,9 +244,7 @@ impl Simulation {
             coordinator,
             group_setup,
             group_incarnation: 0,
-            incarnations: vec![0; n],
-            paused_until: vec![None; n],
-            restart_at: vec![None; n],
+            processes: vec![Process::default(); n],
             checker: Checker::new(
                 partitions,
                 Time::ZERO + scenario.last_fault_end(),
@@ -320,10 +332,10 @@ impl Simulation {
                 incarnation,
                 kind,
             } => {
-                if incarnation != self.incarnations[consumer] {
+                if incarnation != self.processes[consumer].incarnation {
                     return; // meant for a previous run of the process
                 }
-                if let Some(until) = self.paused_until[consumer] {
+                if let Some(until) = self.processes[consumer].paused_until {
                     if self.now < until && !matches!(kind, ConsumerEvent::PauseOver) {
                         // A stalled process handles nothing until it resumes.
                         self.queue.push(
@@ -378,7 +390,7 @@ impl Simulation {
                 consumer,
                 incarnation,
             } => {
-                if incarnation == self.incarnations[consumer] {
+                if incarnation == self.processes[consumer].incarnation {
                     self.apply_facts(vec![Fact::StallEnded { consumer }]);
                 }
             }
@@ -398,7 +410,7 @@ impl Simulation {
         let running = consumer.is_running();
         (
             running,
-            running && consumer.is_stable() && self.paused_until[c].is_none(),
+            running && consumer.is_stable() && self.processes[c].paused_until.is_none(),
         )
     }
 
@@ -417,7 +429,7 @@ impl Simulation {
 
     fn set_paused(&mut self, c: usize, until: Option<Time>) {
         let before = self.health(c);
-        self.paused_until[c] = until;
+        self.processes[c].paused_until = until;
         self.count_health(c, before);
     }
 
@@ -443,9 +455,9 @@ impl Simulation {
         if epoch_changed && self.consumers[c].is_consumer_protocol() {
             self.update_convergence();
         }
-        if let Some(at) = self.restart_at[c] {
+        if let Some(at) = self.processes[c].restart_at {
             if !self.consumers[c].is_running() {
-                self.restart_at[c] = None;
+                self.processes[c].restart_at = None;
                 self.queue.push(at.max(self.now), Event::RestartUp(c));
             }
         }
@@ -460,7 +472,10 @@ impl Simulation {
                 self.with_consumer(c, |cons, now, env, out| cons.on_response(now, r, env, out))
             }
             ConsumerEvent::PauseOver => {
-                if self.paused_until[c].is_some_and(|u| u <= self.now) {
+                if self.processes[c]
+                    .paused_until
+                    .is_some_and(|u| u <= self.now)
+                {
                     self.set_paused(c, None);
                     self.apply_facts(vec![Fact::ConsumerResumed { consumer: c }]);
                 }
@@ -472,7 +487,7 @@ impl Simulation {
         if self.consumers[c].is_running() {
             return;
         }
-        self.incarnations[c] += 1;
+        self.processes[c].incarnation += 1;
         self.set_paused(c, None);
         self.with_consumer(c, |cons, now, env, out| cons.start(now, env, out));
     }
@@ -498,7 +513,7 @@ impl Simulation {
             Action::Restart { downtime, graceful } => {
                 let up = self.now + downtime;
                 if graceful {
-                    self.restart_at[c] = Some(up);
+                    self.processes[c].restart_at = Some(up);
                     self.with_consumer(c, |cons, now, _, out| cons.request_close(now, out));
                 } else {
                     self.crash(c);
@@ -508,7 +523,7 @@ impl Simulation {
             Action::Stall { duration } => {
                 let until = self.now + duration;
                 self.apply_facts(vec![Fact::ConsumerStalled { consumer: c, until }]);
-                let incarnation = self.incarnations[c];
+                let incarnation = self.processes[c].incarnation;
                 self.queue.push(
                     until,
                     Event::StallOver {
@@ -523,7 +538,7 @@ impl Simulation {
                 self.set_paused(c, Some(until));
                 self.with_consumer(c, |cons, now, _, out| cons.pause(now, until, out));
                 self.apply_facts(vec![Fact::ConsumerPaused { consumer: c, until }]);
-                let incarnation = self.incarnations[c];
+                let incarnation = self.processes[c].incarnation;
                 self.queue.push(
                     until,
                     Event::Consumer {
@@ -540,13 +555,13 @@ impl Simulation {
         self.set_paused(c, None);
         self.with_consumer(c, |cons, now, _, out| cons.crash(now, out));
         // Anything still addressed to the dead process is dropped.
-        self.incarnations[c] += 1;
+        self.processes[c].incarnation += 1;
     }
 
     fn apply_consumer(&mut self, c: usize, out: ConsumerOutbox) {
         let from = Endpoint {
             consumer: c,
-            incarnation: self.incarnations[c],
+            incarnation: self.processes[c].incarnation,
         };
         for request in out.requests {
             let at = self.network.arrival_at_coordinator(c, self.now);
