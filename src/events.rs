@@ -44,6 +44,9 @@ pub enum StopReason {
     Crash,
     /// Closed cleanly.
     Graceful,
+    /// The application got a fatal group error and exited (as a crash:
+    /// no commit, no leave).
+    Fatal,
 }
 
 /// Something that happened in the model.

@@ -454,3 +454,97 @@ fn a_poll_timeout_leaves_with_epoch_minus_one_loses_the_partitions_and_rejoins_a
     );
     assert_eq!(r.summary.converged, Some(true));
 }
+
+#[test]
+fn classic_only_client_settings_are_refused_with_the_consumer_protocol_and_broker_bounds_are_settings()
+ {
+    let refused = |extra: &str| {
+        Scenario::from_toml(
+            &GROUP.replace(
+                "protocol = \"consumer\"",
+                &format!("protocol = \"consumer\"\n{extra}"),
+            ),
+            "x.toml",
+            "x",
+            &[],
+        )
+        .expect_err("refused")
+        .to_string()
+    };
+    assert!(refused("session_timeout = \"10s\"").contains("consumer_session_timeout"));
+    assert!(refused("heartbeat_interval = \"1s\"").contains("consumer_heartbeat_interval"));
+    assert!(
+        refused("consumer_session_timeout = \"10s\"")
+            .contains("cluster.group_consumer_min/max_session_timeout")
+    );
+    // Kafka's name for the server-side range assignor, and any case for
+    // the protocol, as Kafka takes them.
+    let r = run(&GROUP.replace(
+        "protocol = \"consumer\"",
+        "protocol = \"Consumer\"\nremote_assignor = \"range\"",
+    ));
+    assert_eq!(r.summary.assignor, "server-range");
+    // A faster failover needs the broker's bounds lowered.
+    let text = GROUP
+        .replace(
+            "[group]",
+            "[cluster]\ngroup_consumer_min_session_timeout = \"10s\"\n[group]",
+        )
+        .replace(
+            "protocol = \"consumer\"",
+            "protocol = \"consumer\"\nconsumer_session_timeout = \"10s\"",
+        )
+        + "[[timeline]]\nat = \"30s\"\naction = \"crash\"\nconsumer = \"c2\"\n";
+    let r = run(&text);
+    let expired = r
+        .events
+        .iter()
+        .find(|e| e.event == "session_expired")
+        .expect("c2 expires");
+    assert!(expired.time_ms < 40_500.0, "{}", expired.time_ms);
+    // Per-consumer client assignors are refused too.
+    let e = Scenario::from_toml(
+        &(GROUP.to_string() + "[[consumers.named]]\nname = \"x\"\nassignors = [\"range\"]\n"),
+        "x.toml",
+        "x",
+        &[],
+    )
+    .expect_err("refused");
+    assert!(e.to_string().contains("remote_assignor"), "{e}");
+}
+
+#[test]
+fn without_a_rebalance_listener_a_fenced_member_loses_its_partitions_and_rejoins_at_once() {
+    // As the rebalance-timeout test, with no revoke callback: the lost
+    // callback completes on the background thread, so c1 rejoins while its
+    // application thread is still stalled.
+    let text = GROUP
+        .replace(
+            "protocol = \"consumer\"",
+            "protocol = \"consumer\"\nrebalance_timeout = \"10s\"\ncommit_on_revoke = false",
+        )
+        .replace("duration = \"2m\"", "duration = \"3m\"")
+        + "[[timeline]]\nat = \"30s\"\naction = \"stall\"\nconsumer = \"c1\"\nduration = \"60s\"\n\
+           [[timeline]]\nat = \"31s\"\naction = \"join\"\nconsumer = \"c4\"\n";
+    let r = run(&text);
+    assert!(
+        r.summary.violations.is_empty(),
+        "{:?}",
+        r.summary.violations
+    );
+    let lost = rows(&r, "partitions_lost", "c1");
+    assert_eq!(lost.len(), 1);
+    assert!(
+        lost[0].time_ms < 60_000.0,
+        "lost at {} ms, before the stall ends",
+        lost[0].time_ms
+    );
+    let rejoined = r
+        .events
+        .iter()
+        .filter(|e| {
+            e.event == "member_added" && e.subject.starts_with("c1-") && e.time_ms > 40_000.0
+        })
+        .count();
+    assert_eq!(rejoined, 1);
+}

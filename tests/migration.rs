@@ -143,4 +143,12 @@ fn a_migration_policy_without_upgrade_refuses_the_consumer_protocol_member() {
         "the consumer-protocol member gets GROUP_ID_NOT_FOUND and exits"
     );
     assert_eq!(r.summary.final_group_type, "classic");
+    // It does not come back, and the summary says so.
+    assert_eq!(
+        r.summary.fatal_exits.len(),
+        1,
+        "{:?}",
+        r.summary.fatal_exits
+    );
+    assert!(r.summary.fatal_exits[0].starts_with("c1 at "));
 }

@@ -104,8 +104,7 @@ produce_rate = 20
 {assignor_line}
 commit = "{commit}"
 auto_offset_reset = "earliest"
-session_timeout = "8s"
-heartbeat_interval = "1s"
+{classic_timing}
 max_poll_interval = "15s"
 initial_rebalance_delay = "1s"
 
@@ -115,6 +114,13 @@ static_membership = {static_members}
 processing = {{ dist = "exponential", mean = "200us" }}
 {}"#,
         timeline(consumers, faults, mixed),
+        // The consumer protocol takes its session and heartbeat from the
+        // broker.
+        classic_timing = if matches!(assignor, "uniform" | "server-range") {
+            ""
+        } else {
+            "session_timeout = \"8s\"\nheartbeat_interval = \"1s\""
+        },
         // uniform and server-range are the consumer protocol's (KIP-848).
         assignor_line = if matches!(assignor, "uniform" | "server-range") {
             format!("protocol = \"consumer\"\nremote_assignor = \"{assignor}\"")

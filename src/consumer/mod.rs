@@ -321,7 +321,7 @@ impl Consumer {
         });
         if !self.owned.is_empty() {
             let partitions = self.owned.take_all();
-            if self.in_generation() && reason == StopReason::Crash {
+            if self.in_generation() && reason != StopReason::Graceful {
                 out.facts.push(Fact::PartitionsOrphaned {
                     consumer: self.index,
                     member: self.member_id().unwrap_or_default().to_string(),

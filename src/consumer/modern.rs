@@ -39,17 +39,7 @@ impl Consumer {
             Some(ModernState::Fenced | ModernState::Stale) => {
                 // onPartitionsLost runs on the application thread, then the
                 // member rejoins with epoch 0 and a full heartbeat.
-                if !self.owned.is_empty() {
-                    out.facts.push(Fact::PartitionsLost {
-                        consumer: self.index,
-                        partitions: self.owned.take_all(),
-                    });
-                }
-                self.modern_fetch = None;
-                if let Some(m) = self.modern() {
-                    m.rejoin();
-                }
-                self.send_heartbeat_if_idle(now, out);
+                self.rejoin_after_loss(now, out);
                 false
             }
             Some(ModernState::Reconciling) => {
@@ -63,6 +53,35 @@ impl Consumer {
             Some(ModernState::Stable | ModernState::Acknowledging) => true,
             _ => false,
         }
+    }
+
+    /// The application has a rebalance listener (its revoke callback
+    /// commits): the lost callback then runs on the application thread at
+    /// its next `poll()`; without one it completes at once on the
+    /// background thread (`ConsumerMembershipManager
+    /// .invokeOnPartitionsLostCallback`).
+    fn has_rebalance_listener(&self) -> bool {
+        self.group.commit_on_revoke
+    }
+
+    /// Partitions lost, epoch 0, a full heartbeat (`transitionToFenced`
+    /// once the lost callback completed, or `maybeRejoinStaleMember`).
+    fn rejoin_after_loss(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        self.lose_all(out);
+        if let Some(m) = self.modern() {
+            m.rejoin();
+        }
+        self.send_heartbeat_if_idle(now, out);
+    }
+
+    fn lose_all(&mut self, out: &mut ConsumerOutbox) {
+        if !self.owned.is_empty() {
+            out.facts.push(Fact::PartitionsLost {
+                consumer: self.index,
+                partitions: self.owned.take_all(),
+            });
+        }
+        self.modern_fetch = None;
     }
 
     /// `maybeReconcile`: with auto-commit, everything consumed is
@@ -245,6 +264,7 @@ impl Consumer {
             return; // a leave: the answer is ignored
         }
         let owned = self.owned.partitions();
+        let listener = self.has_rebalance_listener();
         let Some(m) = self.modern.as_mut() else {
             return;
         };
@@ -279,6 +299,11 @@ impl Consumer {
                     consumer: self.index,
                     cause: format!("heartbeat: {error}: partitions lost, rejoin at epoch 0"),
                 });
+                if !listener {
+                    // No callback to wait for: lost and rejoining now.
+                    self.rejoin_after_loss(now, out);
+                    return;
+                }
             }
             Err(
                 e @ (GroupError::UnreleasedInstanceId
@@ -291,7 +316,7 @@ impl Consumer {
                     cause: format!("{e}: the application gets an exception and exits"),
                 });
                 self.poll.batch = None;
-                self.stop(StopReason::Crash, out);
+                self.stop(StopReason::Fatal, out);
                 return;
             }
             Err(_) => m.send_all = true,
@@ -358,6 +383,11 @@ impl Consumer {
         self.send_leave(out);
         if let Some(m) = self.modern() {
             m.transition(ModernState::Stale);
+        }
+        if !self.has_rebalance_listener() {
+            // The lost callback completes at once; the rejoin still waits
+            // for the application's next poll().
+            self.lose_all(out);
         }
     }
 

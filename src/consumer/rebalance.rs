@@ -178,7 +178,7 @@ impl Consumer {
             cause: format!("{error}: the application gets an exception and exits"),
         });
         self.poll.batch = None;
-        self.stop(StopReason::Crash, out);
+        self.stop(StopReason::Fatal, out);
     }
 
     /// The heartbeat thread's beat: a member in a generation sends a

@@ -164,6 +164,10 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             match reason {
                 StopReason::Crash => "crashed".into(),
                 StopReason::Graceful => "closed gracefully".into(),
+                StopReason::Fatal => {
+                    "exited on a fatal group error (see rejoin_needed); it does not come back"
+                        .into()
+                }
             },
         ),
         Fact::ConsumerPaused { consumer, until } => (

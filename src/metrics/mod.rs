@@ -87,6 +87,8 @@ pub struct Metrics {
     sample_interval: Duration,
     /// (time, consumer) of every `max.poll.interval.ms` expiry.
     poll_timeouts: Vec<(Time, usize)>,
+    /// (time, consumer) of every exit on a fatal group error.
+    fatal_exits: Vec<(Time, usize)>,
     zombie_records: u64,
     zombie_micros: u128,
     ownership: OwnershipLog,
@@ -110,6 +112,7 @@ impl Metrics {
             processed_buckets: Vec::new(),
             sample_interval,
             poll_timeouts: Vec::new(),
+            fatal_exits: Vec::new(),
             zombie_records: 0,
             zombie_micros: 0,
             ownership: OwnershipLog::new(subscribed_len),
@@ -168,7 +171,10 @@ impl Metrics {
             }
             Fact::StallEnded { consumer } => self.coverage.set_stalled(now, *consumer, false),
             Fact::ConsumerStarted { consumer } => self.consumers[*consumer].started(now),
-            Fact::ConsumerStopped { consumer, .. } => {
+            Fact::ConsumerStopped { consumer, reason } => {
+                if *reason == crate::events::StopReason::Fatal {
+                    self.fatal_exits.push((now, *consumer));
+                }
                 self.coverage.set_paused(now, *consumer, false);
                 self.coverage.set_stalled(now, *consumer, false);
                 self.consumers[*consumer].stopped(now);
@@ -235,6 +241,12 @@ impl Metrics {
                 self.samples[j].processed_per_s = round3(records / (now - prev));
             }
         }
+    }
+
+    /// (time, consumer) of every exit on a fatal group error
+    /// (FENCED_INSTANCE_ID, UNRELEASED_INSTANCE_ID, GROUP_ID_NOT_FOUND, ...).
+    pub fn fatal_exits(&self) -> &[(Time, usize)] {
+        &self.fatal_exits
     }
 
     /// (time, consumer) of every `max.poll.interval.ms` expiry.

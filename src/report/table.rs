@@ -97,6 +97,17 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
     if s.skipped_by_reset > 0 {
         row(&mut t, "skipped (reset)", thousands(s.skipped_by_reset));
     }
+    if !s.fatal_exits.is_empty() {
+        row(
+            &mut t,
+            "fatal exits",
+            format!(
+                "{} consumer(s) exited on a fatal group error and stay down: {} (rejoin_needed in events.csv says why; convergence counts only the consumers still running)",
+                s.fatal_exits.len(),
+                s.fatal_exits.join(", ")
+            ),
+        );
+    }
     let bound = ms(s.convergence_bound_ms);
     row(
         &mut t,

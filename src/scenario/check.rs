@@ -212,6 +212,33 @@ impl Scenario {
                 ),
             ));
         }
+        if g.consumer_session_timeout < c.group_consumer_min_session_timeout
+            || g.consumer_session_timeout > c.group_consumer_max_session_timeout
+        {
+            return Err(fail(
+                "group.consumer_session_timeout",
+                format!(
+                    "{} is outside the broker's allowed range {}..{}",
+                    g.consumer_session_timeout,
+                    c.group_consumer_min_session_timeout,
+                    c.group_consumer_max_session_timeout
+                ),
+            ));
+        }
+        if g.consumer_heartbeat_interval < c.group_consumer_min_heartbeat_interval
+            || g.consumer_heartbeat_interval > c.group_consumer_max_heartbeat_interval
+            || g.consumer_heartbeat_interval >= g.consumer_session_timeout
+        {
+            return Err(fail(
+                "group.consumer_heartbeat_interval",
+                format!(
+                    "{} is outside the broker's allowed range {}..{} or not below the session timeout",
+                    g.consumer_heartbeat_interval,
+                    c.group_consumer_min_heartbeat_interval,
+                    c.group_consumer_max_heartbeat_interval
+                ),
+            ));
+        }
         if g.heartbeat_interval >= g.session_timeout {
             return Err(fail(
                 "group.heartbeat_interval",

@@ -70,6 +70,14 @@ pub struct ClusterConfig {
     pub group_min_session_timeout: Duration,
     /// `group.max.session.timeout.ms`.
     pub group_max_session_timeout: Duration,
+    /// `group.consumer.min.session.timeout.ms` (KIP-848).
+    pub group_consumer_min_session_timeout: Duration,
+    /// `group.consumer.max.session.timeout.ms` (KIP-848).
+    pub group_consumer_max_session_timeout: Duration,
+    /// `group.consumer.min.heartbeat.interval.ms` (KIP-848).
+    pub group_consumer_min_heartbeat_interval: Duration,
+    /// `group.consumer.max.heartbeat.interval.ms` (KIP-848).
+    pub group_consumer_max_heartbeat_interval: Duration,
     /// `group.coordinator.append.linger.ms`: how long the coordinator's
     /// writes (SyncGroup's assignment, OffsetCommit) wait for more before
     /// the batch is flushed.

@@ -169,6 +169,10 @@ pub struct RawCluster {
     pub offsets_topic_partitions: Option<Count>,
     pub group_min_session_timeout: Option<KafkaMs<1>>,
     pub group_max_session_timeout: Option<KafkaMs<1>>,
+    pub group_consumer_min_session_timeout: Option<KafkaMs<1>>,
+    pub group_consumer_max_session_timeout: Option<KafkaMs<1>>,
+    pub group_consumer_min_heartbeat_interval: Option<KafkaMs<1>>,
+    pub group_consumer_max_heartbeat_interval: Option<KafkaMs<1>>,
     pub append_linger: Option<KafkaMs<0>>,
     pub replication_latency: Option<KafkaMs<0>>,
 }

@@ -276,6 +276,32 @@ fn build_cluster(rep: &Reporter<'_>, raw: RawCluster) -> Result<ClusterConfig, S
             format!("cluster.group_min_session_timeout ({min}) is above cluster.group_max_session_timeout ({max})"),
         ));
     }
+    // GroupCoordinatorConfig: group.consumer.min/max.session.timeout.ms
+    // 45 s / 60 s, group.consumer.min/max.heartbeat.interval.ms 5 s / 15 s.
+    let bound =
+        |v: Option<KafkaMs<1>>, default_s: u64| v.map_or(Duration::from_secs(default_s), |d| d.0);
+    let consumer_session = (
+        bound(raw.group_consumer_min_session_timeout, 45),
+        bound(raw.group_consumer_max_session_timeout, 60),
+    );
+    let consumer_heartbeat = (
+        bound(raw.group_consumer_min_heartbeat_interval, 5),
+        bound(raw.group_consumer_max_heartbeat_interval, 15),
+    );
+    for ((lo, hi), name) in [
+        (consumer_session, "group_consumer_min/max_session_timeout"),
+        (
+            consumer_heartbeat,
+            "group_consumer_min/max_heartbeat_interval",
+        ),
+    ] {
+        if lo > hi {
+            return Err(rep.at(
+                None,
+                format!("cluster.{name}: the minimum ({lo}) is above the maximum ({hi})"),
+            ));
+        }
+    }
     let brokers = raw.brokers.map_or(3, |c| c.0);
     Ok(ClusterConfig {
         brokers,
@@ -297,6 +323,10 @@ fn build_cluster(rep: &Reporter<'_>, raw: RawCluster) -> Result<ClusterConfig, S
         offsets_topic_partitions: raw.offsets_topic_partitions.map_or(50, |c| c.0),
         group_min_session_timeout: min,
         group_max_session_timeout: max,
+        group_consumer_min_session_timeout: consumer_session.0,
+        group_consumer_max_session_timeout: consumer_session.1,
+        group_consumer_min_heartbeat_interval: consumer_heartbeat.0,
+        group_consumer_max_heartbeat_interval: consumer_heartbeat.1,
         // Kafka 4.0's default (5 ms since KAFKA-16770's 10 ms was lowered
         // before the release); later releases default to -1, an adaptive
         // linger that flushes when the coordinator's queue is drained,
@@ -397,6 +427,20 @@ fn build_group(
         }
         if let Some(list) = &raw.assignors {
             return Err(rep.spanned(list, CLIENT_ASSIGNOR_WITH_CONSUMER_PROTOCOL));
+        }
+        // ConsumerConfig.CONSUMER_PROTOCOL_UNSUPPORTED_CONFIGS: the broker
+        // decides the session and the heartbeat interval.
+        if let Some(s) = &raw.session_timeout {
+            return Err(rep.spanned(
+                s,
+                "session.timeout.ms is not used with group.protocol = \"consumer\" (Kafka's client rejects it): the broker's group.consumer.session.timeout.ms applies; set consumer_session_timeout",
+            ));
+        }
+        if let Some(h) = &raw.heartbeat_interval {
+            return Err(rep.spanned(
+                h,
+                "heartbeat.interval.ms is not used with group.protocol = \"consumer\" (Kafka's client rejects it): the broker gives group.consumer.heartbeat.interval.ms; set consumer_heartbeat_interval",
+            ));
         }
     }
     let remote_assignor = match &raw.remote_assignor {
@@ -540,39 +584,47 @@ fn build_group(
         None => "rebalance-sim".into(),
     };
     let consumer_ms = |v: &Option<Spanned<KafkaMs<1>>>,
-                       default_ms: u64,
-                       (min, max): (u64, u64),
-                       name: &str|
+                       default: Duration,
+                       (min, max): (Duration, Duration),
+                       name: &str,
+                       bounds: &str|
      -> Result<Duration, ScenarioError> {
         let Some(s) = v else {
-            return Ok(Duration::from_millis(default_ms));
+            // The default, brought within the broker's bounds as Kafka's
+            // GroupCoordinatorConfig requires them to contain it.
+            return Ok(default.max(min).min(max));
         };
         let d = s.get_ref().0;
-        if d.millis() < min || d.millis() > max {
+        if d < min || d > max {
             return Err(rep.spanned(
                 s,
                 format!(
-                    "{d} is outside Kafka's allowed range {}..{} for {name} (group.consumer.min/max settings)",
-                    Duration::from_millis(min),
-                    Duration::from_millis(max)
+                    "{d} is outside the broker's allowed range {min}..{max} for {name} (set {bounds})"
                 ),
             ));
         }
         Ok(d)
     };
-    // GroupCoordinatorConfig: heartbeat 5 s (min 5 s, max 15 s), session
-    // 45 s (min 45 s, max 60 s).
+    // GroupCoordinatorConfig: heartbeat 5 s, session 45 s by default.
     let consumer_heartbeat_interval = consumer_ms(
         &raw.consumer_heartbeat_interval,
-        5_000,
-        (5_000, 15_000),
+        Duration::from_secs(5),
+        (
+            cluster.group_consumer_min_heartbeat_interval,
+            cluster.group_consumer_max_heartbeat_interval,
+        ),
         "group.consumer.heartbeat.interval.ms",
+        "cluster.group_consumer_min/max_heartbeat_interval",
     )?;
     let consumer_session_timeout = consumer_ms(
         &raw.consumer_session_timeout,
-        45_000,
-        (45_000, 60_000),
+        Duration::from_secs(45),
+        (
+            cluster.group_consumer_min_session_timeout,
+            cluster.group_consumer_max_session_timeout,
+        ),
         "group.consumer.session.timeout.ms",
+        "cluster.group_consumer_min/max_session_timeout",
     )?;
     if let (Some(s), true) = (
         &raw.consumer_session_timeout,
@@ -632,9 +684,11 @@ fn parse_protocol(
     rep: &Reporter<'_>,
     value: &Spanned<String>,
 ) -> Result<GroupProtocol, ScenarioError> {
+    // Kafka takes the value in any case (GroupProtocol.of upper-cases it).
+    let lower = Spanned::new(value.span(), value.get_ref().to_ascii_lowercase());
     one_of(
         rep,
-        value,
+        &lower,
         &[
             ("classic", GroupProtocol::Classic),
             ("consumer", GroupProtocol::Consumer),
@@ -654,8 +708,11 @@ fn server_assignor(
         &[
             ("uniform", AssignorName::Uniform),
             ("server-range", AssignorName::ServerRange),
+            // Kafka's name for its server-side RangeAssignor
+            // (RangeAssignor.RANGE_ASSIGNOR_NAME); server-range here.
+            ("range", AssignorName::ServerRange),
         ],
-        " (server-side assignors of the consumer protocol; range, roundrobin, sticky and cooperative-sticky are client-side, set with `assignors` under group.protocol = \"classic\")",
+        " (server-side assignors of the consumer protocol; roundrobin, sticky and cooperative-sticky are client-side, set with `assignors` under group.protocol = \"classic\")",
     )
 }
 
@@ -767,6 +824,9 @@ fn build_consumers(
         }
         if let Some(p) = &n.protocol {
             c.protocol = parse_protocol(rep, p)?;
+        }
+        if let (Some(list), GroupProtocol::Consumer) = (&n.assignors, c.protocol) {
+            return Err(rep.spanned(list, CLIENT_ASSIGNOR_WITH_CONSUMER_PROTOCOL));
         }
         if let Some(i) = &c.instance_id {
             if let Some(other) = instances.insert(i.clone(), c.name.clone()) {
@@ -1025,6 +1085,11 @@ fn build_timeline(
             }
             None => None,
         };
+        if let (Some(list), GroupProtocol::Consumer) =
+            (&e.assignors, protocol.unwrap_or(consumers[index].protocol))
+        {
+            return Err(rep.spanned(list, CLIENT_ASSIGNOR_WITH_CONSUMER_PROTOCOL));
+        }
         out.push(TimelineEvent {
             at,
             consumer: index,

@@ -101,6 +101,10 @@ pub struct Summary {
     /// Records processed by zombies: consumers the coordinator had removed
     /// or replaced (fenced), still working on what they held.
     pub zombie_records: u64,
+    /// Consumers that exited on a fatal group error, with when: "c3 at
+    /// 61.002s" (they do not come back, and convergence is judged
+    /// without them).
+    pub fatal_exits: Vec<String>,
     /// Partition-seconds of zombie processing.
     pub zombie_partition_seconds: f64,
     /// Per kind of rebalance: how many, and what they cost.
@@ -195,7 +199,11 @@ fn rebalance_label(sim: &Simulation, at: Time, reason: &str) -> (&'static str, S
 
 /// The kind of a rebalance, from the coordinator's reason.
 fn rebalance_kind(reason: &str, after_poll_timeout: bool) -> &'static str {
-    if reason.contains("session expired") {
+    if reason.contains("rebalance timeout") {
+        "rebalance timeout"
+    } else if reason.contains("online upgrade") || reason.contains("online downgrade") {
+        "migration"
+    } else if reason.contains("session expired") {
         "session expiry"
     } else if reason.contains(" left") && after_poll_timeout {
         "max.poll.interval expiry"
@@ -335,6 +343,12 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         disruptions,
         max_unowned_partitions: sim.metrics.coverage().max_unowned(),
         zombie_records: sim.metrics.zombie_totals().0,
+        fatal_exits: sim
+            .metrics
+            .fatal_exits()
+            .iter()
+            .map(|&(at, c)| format!("{} at {:.3}s", sim.consumer_names[c], at.as_secs_f64()))
+            .collect(),
         zombie_partition_seconds: sim.metrics.zombie_totals().1,
         rebalance_costs: Vec::new(),
         violations: sim.checker.violations().to_vec(),

@@ -249,6 +249,7 @@ impl ConsumerGroupCoordinator {
             return;
         };
         let was = m.is_reconciled_to(epoch);
+        let was_away = m.is_away();
         let old = m.current.clone();
         self.release(id, &old);
         self.hold(id, &next);
@@ -258,6 +259,11 @@ impl ConsumerGroupCoordinator {
             match (was, is) {
                 (true, false) => self.unreconciled += 1,
                 (false, true) => self.unreconciled -= 1,
+                _ => {}
+            }
+            match (was_away, m.is_away()) {
+                (false, true) => self.away += 1,
+                (true, false) => self.away -= 1,
                 _ => {}
             }
         }
@@ -297,7 +303,7 @@ impl ConsumerGroupCoordinator {
             if let Some(m) = self.members.get_mut(&id) {
                 m.rebalance_timer = None;
             }
-            self.update_state(&format!("static member {id} left temporarily"), out);
+            self.update_state(&format!("static member {id} away (epoch -2)"), out);
         } else {
             self.fence(&id, "left the group", out);
         }

@@ -97,6 +97,11 @@ impl Member {
     fn is_reconciled_to(&self, epoch: i32) -> bool {
         self.current.state == ReconcileState::Stable && self.current.epoch == epoch
     }
+
+    /// A static member that left with epoch -2 and may come back.
+    fn is_away(&self) -> bool {
+        self.current.epoch == super::protocol::LEAVE_GROUP_STATIC_MEMBER_EPOCH
+    }
 }
 
 /// A member as the rest of the simulation may see it.
@@ -133,6 +138,8 @@ pub struct ConsumerGroupCoordinator {
     /// Members not reconciled to the assignment epoch (kept as a count so
     /// the group's state is O(1) to derive).
     unreconciled: usize,
+    /// Static members away (epoch -2), counted among `unreconciled`.
+    away: usize,
     /// When the last target assignment was computed.
     last_assignment_at: Option<Time>,
     next_token: u64,
@@ -169,6 +176,7 @@ impl ConsumerGroupCoordinator {
             target: BTreeMap::new(),
             holders: BTreeMap::new(),
             unreconciled: 0,
+            away: 0,
             last_assignment_at: None,
             next_token: 0,
             rng,
@@ -338,13 +346,23 @@ impl ConsumerGroupCoordinator {
             self.downgrade_pending = true;
             return;
         }
-        self.bump_epoch(&format!("member {member} removed ({reason})"), out);
+        // Worded as the classic group's reasons, which the rebalance
+        // accounting classifies.
+        let why = match reason {
+            "session timeout" => format!("member {member} session expired"),
+            "left the group" => format!("member {member} left"),
+            other => format!("member {member} removed ({other})"),
+        };
+        self.bump_epoch(&why, out);
     }
 
     /// Adds `member` under `id`: counted, its partitions held.
     fn add_member_quietly(&mut self, id: Arc<str>, member: Member) {
         if !member.is_reconciled_to(self.assignment_epoch) {
             self.unreconciled += 1;
+        }
+        if member.is_away() {
+            self.away += 1;
         }
         let current = member.current.clone();
         self.members.insert(id.clone(), member);
@@ -369,6 +387,9 @@ impl ConsumerGroupCoordinator {
         let m = self.members.remove(id)?;
         if !m.is_reconciled_to(self.assignment_epoch) {
             self.unreconciled -= 1;
+        }
+        if m.is_away() {
+            self.away -= 1;
         }
         self.release(id, &m.current);
         Some(m)
@@ -430,7 +451,11 @@ impl ConsumerGroupCoordinator {
             GroupState::Empty
         } else if self.group_epoch > self.assignment_epoch {
             GroupState::Assigning
-        } else if self.unreconciled > 0 {
+        } else if self.unreconciled > self.away {
+            // Kafka reads RECONCILING while a static member is away (its
+            // epoch -2 is not the target's); here a group whose only
+            // non-reconciled members are away reads Stable: nothing is
+            // being rebalanced, their partitions are just not processed.
             GroupState::Reconciling
         } else {
             GroupState::Stable
