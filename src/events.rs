@@ -109,6 +109,11 @@ pub enum Fact {
         epoch: i32,
         members: usize,
     },
+    /// A consumer's per-record processing time changed (`slow`).
+    ProcessingChanged {
+        consumer: usize,
+        mean: crate::sim::Duration,
+    },
     /// KIP-848: the consumer group's epoch was bumped (a rebalance of the
     /// consumer protocol).
     EpochBumped {

@@ -4,7 +4,7 @@
 
 mod produce;
 
-pub use produce::ProduceRate;
+pub use produce::{ProduceRate, Production};
 
 use crate::assign::{TopicPartition, TopicSpec};
 use crate::scenario::Scenario;
@@ -19,15 +19,18 @@ pub struct Broker {
     pub rack: Option<String>,
 }
 
-/// One topic: partitions fed at a constant rate, spread evenly.
+/// One topic: partitions fed at a rate (constant or shaped over time),
+/// dealt round-robin or by key weights.
 #[derive(Debug, Clone)]
 pub struct Topic {
     /// Topic name.
     pub name: String,
     /// Number of partitions.
     pub partitions: u32,
-    /// Production rate over the whole topic.
-    pub rate: ProduceRate,
+    /// Production over the whole topic.
+    pub rate: Production,
+    /// Key skew: how records are dealt to partitions (`None`: evenly).
+    pub weights: Option<std::sync::Arc<Weights>>,
     /// Producer batches reach the broker at multiples of this (0: at once).
     pub linger: Duration,
     /// Replicas per partition.
@@ -66,7 +69,11 @@ impl Cluster {
                 let topic = Topic {
                     name: t.name.clone(),
                     partitions: t.partitions,
-                    rate: ProduceRate::per_second(t.produce_rate),
+                    rate: Production::new(t.produce_rate, t.load.as_ref()),
+                    weights: t
+                        .weights
+                        .as_ref()
+                        .map(|w| std::sync::Arc::new(Weights::new(w))),
                     linger: t.linger,
                     replication_factor: t.replication_factor,
                     first_index,
@@ -133,11 +140,7 @@ impl Cluster {
     /// offset. Producers send what they gathered at each `linger` boundary.
     pub fn log_end_offset(&self, tp: TopicPartition, now: Time) -> u64 {
         let t = &self.topics[tp.topic as usize];
-        partition_share(
-            self.visible_records(tp.topic, now),
-            t.partitions,
-            tp.partition,
-        )
+        t.share(self.visible_records(tp.topic, now), tp.partition)
     }
 
     /// Records of the whole topic visible to consumers at `now`.
@@ -153,7 +156,7 @@ impl Cluster {
     /// Log-end offset of partition `p` of `topic` when the topic as a
     /// whole holds `visible` records (see [`Cluster::visible_records`]).
     pub fn share_of(&self, topic: u32, p: u32, visible: u64) -> u64 {
-        partition_share(visible, self.topics[topic as usize].partitions, p)
+        self.topics[topic as usize].share(visible, p)
     }
 
     /// When the topic as a whole first holds `records` records visible to
@@ -168,11 +171,24 @@ impl Cluster {
     }
 
     /// The topic-wide record count at which partition `p` holds `offset + 1`
-    /// records (records are dealt round-robin: record n goes to n % P).
+    /// records (round-robin: record n goes to n % P; with key weights, each
+    /// period of W records gives partition p its w_p in one block).
     pub fn records_needed(&self, topic: u32, p: u32, offset: u64) -> Option<u64> {
-        offset
-            .checked_mul(u64::from(self.topics[topic as usize].partitions))?
-            .checked_add(u64::from(p) + 1)
+        let t = &self.topics[topic as usize];
+        match &t.weights {
+            None => offset
+                .checked_mul(u64::from(t.partitions))?
+                .checked_add(u64::from(p) + 1),
+            Some(w) => {
+                let own = w.weight(p);
+                if own == 0 {
+                    return None;
+                }
+                (offset / own)
+                    .checked_mul(w.total)?
+                    .checked_add(w.before(p) + offset % own + 1)
+            }
+        }
     }
 
     /// When `tp`'s log-end offset first exceeds `offset`, if ever.
@@ -216,6 +232,61 @@ impl Cluster {
     }
 }
 
+impl Topic {
+    /// Of `produced` records of the topic, how many partition `p` holds.
+    pub fn share(&self, produced: u64, p: u32) -> u64 {
+        match &self.weights {
+            None => partition_share(produced, self.partitions, p),
+            Some(w) => w.share(produced, p),
+        }
+    }
+}
+
+/// Key skew as integer weights per partition: in every period of `total`
+/// records, partition p receives `weight(p)` consecutive ones, so a
+/// partition's count is monotone and exact, and its inverse closed-form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Weights {
+    /// `cum[p]`: the weights of the partitions before p.
+    cum: Vec<u64>,
+    /// Sum of all weights (one period).
+    pub total: u64,
+}
+
+impl Weights {
+    /// Weights of each partition (at least one positive).
+    pub fn new(weights: &[u32]) -> Self {
+        let mut cum = Vec::with_capacity(weights.len() + 1);
+        let mut sum = 0u64;
+        for &w in weights {
+            cum.push(sum);
+            sum += u64::from(w);
+        }
+        cum.push(sum);
+        Weights {
+            cum,
+            total: sum.max(1),
+        }
+    }
+
+    fn before(&self, p: u32) -> u64 {
+        self.cum[p as usize]
+    }
+
+    fn weight(&self, p: u32) -> u64 {
+        self.cum[p as usize + 1] - self.cum[p as usize]
+    }
+
+    /// Of `produced` records, how many partition `p` holds.
+    pub fn share(&self, produced: u64, p: u32) -> u64 {
+        let w = self.weight(p);
+        let rest = (produced % self.total)
+            .saturating_sub(self.before(p))
+            .min(w);
+        (produced / self.total) * w + rest
+    }
+}
+
 /// Of `produced` records dealt round-robin over `partitions`, how many
 /// partition `p` holds.
 fn partition_share(produced: u64, partitions: u32, p: u32) -> u64 {
@@ -245,6 +316,22 @@ mod tests {
         assert_eq!(java_abs_hash("hello"), 99_162_322);
         // "polygenelubricants".hashCode() == Integer.MIN_VALUE; Utils.abs masks to 0.
         assert_eq!(java_abs_hash("polygenelubricants"), 0);
+    }
+
+    #[test]
+    fn weighted_shares_add_up_grow_and_invert() {
+        let w = Weights::new(&[3, 1, 0, 2]);
+        for n in 0..40u64 {
+            let total: u64 = (0..4).map(|p| w.share(n, p)).sum();
+            assert_eq!(total, n);
+            for p in 0..4 {
+                assert!(w.share(n + 1, p) >= w.share(n, p));
+            }
+        }
+        assert_eq!(
+            (0..4).map(|p| w.share(12, p)).collect::<Vec<_>>(),
+            [6, 2, 0, 4]
+        );
     }
 
     #[test]

@@ -187,6 +187,12 @@ impl Consumer {
         self.protocol = protocol;
     }
 
+    /// Each record takes a time drawn from `processing` from now on (the
+    /// batch in progress keeps the time it was given).
+    pub fn set_processing(&mut self, processing: crate::scenario::TimeDist) {
+        self.config.processing = processing;
+    }
+
     /// True when the process speaks the KIP-848 consumer protocol.
     pub fn is_consumer_protocol(&self) -> bool {
         self.modern.is_some()

@@ -269,6 +269,12 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
                 )
             },
         ),
+        Fact::ProcessingChanged { consumer, mean } => (
+            "processing_changed",
+            c(consumer),
+            None,
+            format!("each record now takes {mean} on average"),
+        ),
         Fact::EpochBumped {
             epoch,
             members,

@@ -150,6 +150,22 @@ impl Scenario {
                     format!("{} is out of range; expected 0 to 1e12", t.produce_rate),
                 ));
             }
+            if let Some(w) = &t.weights {
+                if w.len() != t.partitions as usize
+                    || w.iter().all(|&x| x == 0)
+                    || w.iter().any(|&x| x > 1_000_000)
+                {
+                    return Err(fail(
+                        &field("partition_weights"),
+                        "one weight per partition, 0 to 1,000,000, not all 0".into(),
+                    ));
+                }
+            }
+            if let Some(load) = &t.load {
+                if let Err(m) = check_load(load) {
+                    return Err(fail(&field("load"), m));
+                }
+            }
             ms(fail, &field("linger"), t.linger, 0)?;
             if t.replication_factor == 0
                 || t.replication_factor > c.brokers
@@ -338,6 +354,17 @@ impl Scenario {
             if let Some(list) = &e.assignors {
                 check_assignors(fail, &format!("{field}.assignors"), list)?;
             }
+            if let Action::Slow {
+                processing: TimeDist::Uniform { min, max },
+            } = e.action
+            {
+                if min > max {
+                    return Err(fail(
+                        &format!("{field}.processing"),
+                        "min is above max".into(),
+                    ));
+                }
+            }
             let state = life_at(life[e.consumer], consumer.starts_at_zero, e.at);
             let next =
                 next_life(state, e.action, e.at, &consumer.name).map_err(|m| fail(&field, m))?;
@@ -376,4 +403,54 @@ fn check_assignors(
 
 fn ms(fail: &Fail<'_>, field: &str, v: Duration, min_ms: u64) -> Result<(), ScenarioError> {
     check_kafka_ms(v, min_ms).map_err(|m| fail(field, m))
+}
+
+/// The rules `load` shapes follow (as the scenario file's parser checks).
+fn check_load(load: &RateShape) -> Result<(), String> {
+    let rate = |r: f64| r.is_finite() && (0.0..=1e12).contains(&r);
+    match load {
+        RateShape::Steps(steps) => {
+            if steps.first().is_none_or(|&(at, _)| at != Duration::ZERO) {
+                return Err("the first step must be at 0s".into());
+            }
+            if steps.windows(2).any(|w| w[1].0 <= w[0].0) {
+                return Err("steps must be in increasing time order".into());
+            }
+            if !steps.iter().all(|&(_, r)| rate(r)) {
+                return Err("step rates must be 0 to 1e12".into());
+            }
+        }
+        &RateShape::Ramp {
+            from,
+            to,
+            start,
+            end,
+        } => {
+            if !rate(from) || !rate(to) || end <= start {
+                return Err("rates 0 to 1e12 and `end` after `start`".into());
+            }
+        }
+        &RateShape::Bursts {
+            base,
+            burst,
+            every,
+            length,
+            ..
+        } => {
+            if !rate(base) || !rate(burst) || length == Duration::ZERO || length > every {
+                return Err("rates 0 to 1e12 and 0 < length <= every".into());
+            }
+        }
+        &RateShape::Sine {
+            mean,
+            amplitude,
+            period,
+            ..
+        } => {
+            if !rate(mean) || !rate(amplitude) || amplitude > mean || period == Duration::ZERO {
+                return Err("rates 0 to 1e12, amplitude <= mean, period > 0".into());
+            }
+        }
+    }
+    Ok(())
 }

@@ -94,8 +94,15 @@ pub struct TopicConfig {
     pub name: String,
     /// Number of partitions.
     pub partitions: u32,
-    /// Records per second over the whole topic, spread evenly.
+    /// Records per second over the whole topic (the constant rate; with a
+    /// `load` shape, unused).
     pub produce_rate: f64,
+    /// A production rate that changes over time (`load`), instead of the
+    /// constant `produce_rate`.
+    pub load: Option<RateShape>,
+    /// Per-partition weights of the keys (hot partitions); `None`: records
+    /// dealt round-robin, evenly.
+    pub weights: Option<Vec<u32>>,
     /// Producer `linger.ms`: records become visible to consumers in
     /// batches sent at this cadence (Kafka 4.0's default is 5 ms).
     pub linger: Duration,
@@ -199,6 +206,50 @@ pub struct GroupConfig {
     pub topics: Vec<String>,
 }
 
+/// A topic's production rate over time (records per second for the whole
+/// topic). Produced counts stay closed-form functions of time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RateShape {
+    /// `rate` from each step's time on (the first step is at 0 s).
+    Steps(Vec<(Duration, f64)>),
+    /// `from` until `start`, then linearly to `to` at `end`, `to` after.
+    Ramp {
+        /// Rate up to `start`.
+        from: f64,
+        /// Rate from `end` on.
+        to: f64,
+        /// Start of the ramp.
+        start: Duration,
+        /// End of the ramp.
+        end: Duration,
+    },
+    /// `base`, and `burst` instead for `length` every `every` from `start`.
+    Bursts {
+        /// Rate outside bursts.
+        base: f64,
+        /// Rate during a burst.
+        burst: f64,
+        /// Time between burst starts.
+        every: Duration,
+        /// Length of a burst.
+        length: Duration,
+        /// Start of the first burst.
+        start: Duration,
+    },
+    /// `mean + amplitude × sin(2π (t + phase) / period)` (a daily cycle with
+    /// `period = "24h"`); `amplitude` at most `mean`.
+    Sine {
+        /// Mean rate.
+        mean: f64,
+        /// Swing around the mean.
+        amplitude: f64,
+        /// Length of a cycle.
+        period: Duration,
+        /// Shift of the cycle.
+        phase: Duration,
+    },
+}
+
 /// A distribution of durations: per-record processing time, network
 /// latency.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -263,7 +314,7 @@ pub struct TimelineEvent {
 }
 
 /// What a timeline event does to its consumer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Action {
     /// The consumer starts and joins the group.
     Join,
@@ -292,6 +343,12 @@ pub enum Action {
         /// Stall length.
         duration: Duration,
     },
+    /// From now on each record takes a time drawn from `processing` (a
+    /// slower downstream, a bad deploy).
+    Slow {
+        /// The new per-record processing time.
+        processing: TimeDist,
+    },
 }
 
 impl CommitMode {
@@ -311,6 +368,7 @@ impl Action {
             Action::Restart { .. } => "restart",
             Action::Pause { .. } => "pause",
             Action::Stall { .. } => "stall",
+            Action::Slow { .. } => "slow",
         }
     }
 

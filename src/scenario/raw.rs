@@ -185,6 +185,9 @@ pub struct RawTopic {
     pub partitions: Bounded<1, { crate::limits::MAX_PARTITIONS_PER_TOPIC }>,
     #[serde(default)]
     pub produce_rate: Option<Rate>,
+    pub load: Option<Spanned<toml::Value>>,
+    pub partition_weights: Option<Spanned<Vec<u32>>>,
+    pub key_skew: Option<Spanned<toml::Value>>,
     pub linger: Option<KafkaMs<0>>,
     pub replication_factor: Option<Spanned<Bounded<1, { crate::limits::MAX_REPLICAS }>>>,
 }
@@ -253,4 +256,5 @@ pub struct RawEvent {
     pub graceful: Option<bool>,
     pub assignors: Option<Spanned<Vec<Spanned<String>>>>,
     pub protocol: Option<Spanned<String>>,
+    pub processing: Option<Spanned<toml::Value>>,
 }

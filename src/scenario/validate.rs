@@ -385,10 +385,23 @@ fn build_topics(
                 format!("topic \"{}\" is declared twice", t.name.get_ref()),
             ));
         }
+        let load = match &t.load {
+            Some(v) if t.produce_rate.is_some() => {
+                return Err(rep.spanned(
+                    v,
+                    "give either `produce_rate` (constant) or `load` (a rate changing over time), not both",
+                ));
+            }
+            Some(v) => Some(parse_load(rep, v)?),
+            None => None,
+        };
+        let weights = parse_key_skew(rep, &t, t.partitions.0)?;
         out.push(TopicConfig {
             name: t.name.into_inner(),
             partitions: t.partitions.0,
             produce_rate: t.produce_rate.map_or(0.0, |r| r.0),
+            load,
+            weights,
             linger: t.linger.map_or(Duration::from_millis(5), |d| d.0),
             replication_factor: match &t.replication_factor {
                 None => brokers.min(3),
@@ -857,6 +870,187 @@ const DIST_HELP: &str = "a duration such as \"2ms\", or a table: \
 { dist = \"uniform\", min = \"1ms\", max = \"3ms\" }, { dist = \"normal\", mean = \"2ms\", stddev = \"500us\" } \
 or { dist = \"exponential\", mean = \"2ms\" }";
 
+const LOAD_HELP: &str = "a table: { shape = \"steps\", steps = [{ at = \"0s\", rate = 1000 }, { at = \"2m\", rate = 10000 }] }, \
+{ shape = \"ramp\", from = 1000, to = 5000, start = \"1m\", end = \"3m\" }, \
+{ shape = \"bursts\", base = 1000, burst = 10000, every = \"10m\", length = \"2m\", start = \"1m\" } \
+or { shape = \"sine\", mean = 1000, amplitude = 500, period = \"24h\", phase = \"0s\" }";
+
+/// `[[topics]] load`: a production rate that changes over time.
+fn parse_load(rep: &Reporter<'_>, v: &Spanned<toml::Value>) -> Result<RateShape, ScenarioError> {
+    let fail = |m: String| rep.spanned(v, format!("load: {m}; expected {LOAD_HELP}"));
+    let toml::Value::Table(t) = v.get_ref() else {
+        return Err(fail("not a table".into()));
+    };
+    let rate_of = |value: Option<&toml::Value>, key: &str| -> Result<f64, ScenarioError> {
+        let n = match value {
+            Some(toml::Value::Integer(i)) => *i as f64,
+            Some(toml::Value::Float(f)) => *f,
+            Some(_) => {
+                return Err(fail(format!(
+                    "`{key}` must be records per second, a number"
+                )));
+            }
+            None => return Err(fail(format!("`{key}` is missing"))),
+        };
+        if !n.is_finite() || !(0.0..=1e12).contains(&n) {
+            return Err(fail(format!(
+                "`{key}` = {n} is out of range (0 to 1e12 records/s)"
+            )));
+        }
+        Ok(n)
+    };
+    let dur_of = |value: Option<&toml::Value>, key: &str, default: Option<Duration>| match value {
+        None => default.ok_or_else(|| fail(format!("`{key}` is missing"))),
+        Some(toml::Value::String(s)) => {
+            parse_duration(s).map_err(|e| fail(format!("`{key}`: {e}")))
+        }
+        Some(_) => Err(fail(format!("`{key}` must be a quoted duration"))),
+    };
+    let shape = t
+        .get("shape")
+        .and_then(|s| s.as_str())
+        .ok_or_else(|| fail("the table needs `shape`".into()))?;
+    let allowed: &[&str] = match shape {
+        "steps" => &["shape", "steps"],
+        "ramp" => &["shape", "from", "to", "start", "end"],
+        "bursts" => &["shape", "base", "burst", "every", "length", "start"],
+        "sine" => &["shape", "mean", "amplitude", "period", "phase"],
+        other => {
+            return Err(fail(format!(
+                "unknown shape \"{other}\" (steps, ramp, bursts, sine)"
+            )));
+        }
+    };
+    if let Some(k) = t.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(fail(format!("`{k}` does not belong to shape \"{shape}\"")));
+    }
+    Ok(match shape {
+        "steps" => {
+            let Some(toml::Value::Array(list)) = t.get("steps") else {
+                return Err(fail("`steps` must be a list of { at, rate }".into()));
+            };
+            let mut steps = Vec::new();
+            for s in list {
+                let toml::Value::Table(s) = s else {
+                    return Err(fail("each step is a table { at, rate }".into()));
+                };
+                let at = dur_of(s.get("at"), "at", None)?;
+                if steps.last().is_some_and(|&(prev, _)| at <= prev) {
+                    return Err(fail("steps must be in increasing `at` order".into()));
+                }
+                if steps.is_empty() && at != Duration::ZERO {
+                    return Err(fail("the first step must be at \"0s\"".into()));
+                }
+                steps.push((at, rate_of(s.get("rate"), "rate")?));
+            }
+            if steps.is_empty() {
+                return Err(fail("`steps` is empty".into()));
+            }
+            RateShape::Steps(steps)
+        }
+        "ramp" => {
+            let start = dur_of(t.get("start"), "start", Some(Duration::ZERO))?;
+            let end = dur_of(t.get("end"), "end", None)?;
+            if end <= start {
+                return Err(fail("`end` must be after `start`".into()));
+            }
+            RateShape::Ramp {
+                from: rate_of(t.get("from"), "from")?,
+                to: rate_of(t.get("to"), "to")?,
+                start,
+                end,
+            }
+        }
+        "bursts" => {
+            let every = dur_of(t.get("every"), "every", None)?;
+            let length = dur_of(t.get("length"), "length", None)?;
+            if length == Duration::ZERO || length > every {
+                return Err(fail(
+                    "`length` must be longer than zero and at most `every`".into(),
+                ));
+            }
+            RateShape::Bursts {
+                base: rate_of(t.get("base"), "base")?,
+                burst: rate_of(t.get("burst"), "burst")?,
+                every,
+                length,
+                start: dur_of(t.get("start"), "start", Some(Duration::ZERO))?,
+            }
+        }
+        _ => {
+            let mean = rate_of(t.get("mean"), "mean")?;
+            let amplitude = rate_of(t.get("amplitude"), "amplitude")?;
+            if amplitude > mean {
+                return Err(fail(
+                    "`amplitude` must be at most `mean` (a rate is never negative)".into(),
+                ));
+            }
+            let period = dur_of(t.get("period"), "period", None)?;
+            if period == Duration::ZERO {
+                return Err(fail("`period` must be longer than zero".into()));
+            }
+            RateShape::Sine {
+                mean,
+                amplitude,
+                period,
+                phase: dur_of(t.get("phase"), "phase", Some(Duration::ZERO))?,
+            }
+        }
+    })
+}
+
+/// `[[topics]] partition_weights` or `key_skew = { zipf = s }`: how keys
+/// spread over partitions. Zipf weights are 1000 / (p + 1)^s, at least 1.
+fn parse_key_skew(
+    rep: &Reporter<'_>,
+    t: &RawTopic,
+    partitions: u32,
+) -> Result<Option<Vec<u32>>, ScenarioError> {
+    match (&t.partition_weights, &t.key_skew) {
+        (Some(w), Some(_)) => {
+            Err(rep.spanned(w, "give either `partition_weights` or `key_skew`, not both"))
+        }
+        (Some(w), None) => {
+            let list = w.get_ref();
+            if list.len() != partitions as usize {
+                return Err(rep.spanned(
+                    w,
+                    format!(
+                        "{} weights for {partitions} partitions: give one per partition",
+                        list.len()
+                    ),
+                ));
+            }
+            if list.iter().all(|&x| x == 0) || list.iter().any(|&x| x > 1_000_000) {
+                return Err(rep.spanned(w, "weights must be 0 to 1,000,000 and not all 0"));
+            }
+            Ok(Some(list.clone()))
+        }
+        (None, Some(v)) => {
+            let zipf = match v.get_ref() {
+                toml::Value::Table(t) if t.len() == 1 => match t.get("zipf") {
+                    Some(toml::Value::Float(f)) => Some(*f),
+                    Some(toml::Value::Integer(i)) => Some(*i as f64),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match zipf {
+                Some(s) if s.is_finite() && (0.0..=4.0).contains(&s) => Ok(Some(
+                    (0..partitions)
+                        .map(|p| (1000.0 / libm::pow(f64::from(p) + 1.0, s)).round().max(1.0) as u32)
+                        .collect(),
+                )),
+                _ => Err(rep.spanned(
+                    v,
+                    "key_skew: expected { zipf = s } with an exponent s from 0 to 4 (partition p gets keys in proportion to 1 / (p + 1)^s)",
+                )),
+            }
+        }
+        (None, None) => Ok(None),
+    }
+}
+
 fn parse_dist(rep: &Reporter<'_>, v: &Spanned<toml::Value>) -> Result<TimeDist, ScenarioError> {
     let fail = |m: String| rep.spanned(v, format!("{m}; expected {DIST_HELP}"));
     let dur = |value: Option<&toml::Value>, key: &str| -> Result<Duration, ScenarioError> {
@@ -952,7 +1146,7 @@ pub(super) fn next_life(
         (Life::PausedUntil(_), Action::Crash) => Life::Stopped,
         (Life::Running, Action::Restart { downtime, .. }) => Life::DownUntil(at + downtime),
         (Life::Running, Action::Pause { duration }) => Life::PausedUntil(at + duration),
-        (Life::Running, Action::Stall { .. }) => Life::Running,
+        (Life::Running, Action::Stall { .. } | Action::Slow { .. }) => Life::Running,
         (Life::Stopped, _) => {
             return Err(format!(
                 "consumer \"{name}\" is not running at {at}; `join` it first"
@@ -1001,6 +1195,7 @@ fn build_timeline(
                 ("restart", 3),
                 ("pause", 4),
                 ("stall", 5),
+                ("slow", 6),
             ],
             "",
         )?;
@@ -1026,11 +1221,25 @@ fn build_timeline(
             4 => Action::Pause {
                 duration: length()?,
             },
-            _ => Action::Stall {
+            5 => Action::Stall {
                 duration: length()?,
             },
+            _ => Action::Slow {
+                processing: match &e.processing {
+                    Some(v) => parse_dist(rep, v)?,
+                    None => {
+                        return Err(rep.spanned(
+                            ev,
+                            "a slow needs `processing`, the new per-record time, e.g. processing = \"5ms\"",
+                        ));
+                    }
+                },
+            },
         };
-        if let (Some(d), true) = (&e.duration, kind < 4) {
+        if let (Some(p), false) = (&e.processing, kind == 6) {
+            return Err(rep.spanned(p, "`processing` applies to `slow` only"));
+        }
+        if let (Some(d), true) = (&e.duration, kind < 4 || kind == 6) {
             return Err(rep.spanned(d, "`duration` applies to `pause` and `stall` only"));
         }
         if (e.downtime.is_some() || e.graceful.is_some()) && kind != 3 {

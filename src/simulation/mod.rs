@@ -520,6 +520,13 @@ impl Simulation {
                     self.queue.push(up, Event::RestartUp(c));
                 }
             }
+            Action::Slow { processing } => {
+                self.consumers[c].set_processing(processing);
+                self.apply_facts(vec![Fact::ProcessingChanged {
+                    consumer: c,
+                    mean: crate::consumer::mean_time(&processing),
+                }]);
+            }
             Action::Stall { duration } => {
                 let until = self.now + duration;
                 self.apply_facts(vec![Fact::ConsumerStalled { consumer: c, until }]);

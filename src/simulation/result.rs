@@ -537,7 +537,8 @@ fn capacity(sim: &Simulation, samples: &[Sample]) -> Capacity {
             let first = sim.cluster.topics[*t].first_index as usize;
             sim.subscribed.get(first).copied().unwrap_or(false)
         })
-        .map(|(_, t)| t.rate.records_per_sec())
+        // A shaped load: the rate at the end is what must be kept up with.
+        .map(|(_, t)| t.rate.rate_at(Time::ZERO + sim.scenario.duration))
         .sum();
     let mut capacity = Some(0.0);
     for (c, config) in sim.consumers.iter().zip(&sim.scenario.consumers) {

@@ -1,0 +1,146 @@
+//! Load shapes, key skew and processing-time changes on whole runs: the
+//! produced totals follow each shape's closed form, hot partitions lag
+//! alone, a burst's backlog drains, and a consumer slowed past
+//! `max.poll.interval.ms` is expelled.
+
+use rebalance_sim::{RunResult, Scenario, Simulation};
+
+fn load(name: &str) -> RunResult {
+    let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    let scenario = Scenario::load(path.as_ref(), &[]).expect("valid scenario");
+    Simulation::new(scenario, 1).expect("valid").run()
+}
+
+fn run(text: &str) -> RunResult {
+    let scenario = Scenario::from_toml(text, "inline.toml", "inline", &[]).expect("valid scenario");
+    Simulation::new(scenario, 1).expect("valid").run()
+}
+
+fn produced(load: &str, duration: &str) -> u64 {
+    let text = format!(
+        "[scenario]\nduration = \"{duration}\"\n[[topics]]\nname = \"t\"\npartitions = 4\nlinger = \"0ms\"\nload = {load}\n[consumers]\ncount = 1\n"
+    );
+    run(&text).summary.records_produced
+}
+
+#[test]
+fn each_load_shape_produces_its_closed_form_total() {
+    // Steps: 100/s for 10 s, then 1000/s for 10 s.
+    assert_eq!(
+        produced(
+            r#"{ shape = "steps", steps = [{ at = "0s", rate = 100 }, { at = "10s", rate = 1000 }] }"#,
+            "20s"
+        ),
+        11_000
+    );
+    // Ramp 0 → 100/s over 10 s (500 records), then 100/s for 10 s.
+    assert_eq!(
+        produced(
+            r#"{ shape = "ramp", from = 0, to = 100, start = "0s", end = "10s" }"#,
+            "20s"
+        ),
+        1_500
+    );
+    // Bursts: 10/s, 100/s for 10 s every 60 s from 30 s: two bursts in 2 min.
+    assert_eq!(
+        produced(
+            r#"{ shape = "bursts", base = 10, burst = 100, every = "60s", length = "10s", start = "30s" }"#,
+            "2m"
+        ),
+        1_200 + 2 * 10 * 90
+    );
+    // Sine: whole periods produce the mean.
+    assert_eq!(
+        produced(
+            r#"{ shape = "sine", mean = 100, amplitude = 60, period = "50s", phase = "0s" }"#,
+            "100s"
+        ),
+        10_000
+    );
+}
+
+#[test]
+fn a_burst_on_a_group_with_little_headroom_builds_a_backlog_that_drains_after_it() {
+    let r = load("traffic-burst");
+    assert!(
+        r.summary.violations.is_empty(),
+        "{:?}",
+        r.summary.violations
+    );
+    // 3,500/s for 10 min plus 31,500/s more for 2 min.
+    assert_eq!(r.summary.records_produced, 3_500 * 600 + 31_500 * 120);
+    let at = |t: f64| r.samples.iter().find(|s| s.time_s >= t).expect("a sample");
+    assert_eq!(at(180.0).produced_per_s, 35_000.0);
+    assert!(at(240.0).backlog_total > 2_000_000);
+    assert!(at(480.0).backlog_total < 1_000, "drained by 8 min");
+    assert_eq!(r.summary.rebalances, 1, "lag alone does not rebalance");
+}
+
+#[test]
+fn a_hot_partition_lags_alone_and_a_new_consumer_does_not_fix_it() {
+    let r = load("hot-partition");
+    assert!(
+        r.summary.violations.is_empty(),
+        "{:?}",
+        r.summary.violations
+    );
+    let lag = |name: &str| {
+        r.partition_rows
+            .iter()
+            .find(|p| p.partition == name)
+            .map(|p| p.lag_max)
+            .expect("partition row")
+    };
+    assert!(
+        lag("orders-0") > 20 * lag("orders-11").max(1),
+        "{} vs {}",
+        lag("orders-0"),
+        lag("orders-11")
+    );
+    assert!(r.summary.lag_growing);
+}
+
+#[test]
+fn a_consumer_slowed_past_max_poll_interval_is_expelled() {
+    let text = r#"
+[scenario]
+duration = "3m"
+[[topics]]
+name = "t"
+partitions = 4
+produce_rate = 400
+[group]
+max_poll_interval = "30s"
+max_poll_records = 100
+[consumers]
+count = 2
+processing = "1ms"
+[[timeline]]
+at = "30s"
+action = "slow"
+consumer = "c1"
+processing = "500ms"
+"#;
+    let r = run(text);
+    assert!(
+        r.events
+            .iter()
+            .any(|e| e.event == "processing_changed" && e.subject == "c1")
+    );
+    // 100 records × 500 ms = 50 s per batch > 30 s: expelled, and expelled
+    // again after every rejoin — the group never settles, which
+    // invariant 5 reports (and nothing else breaks).
+    let timeouts = r
+        .events
+        .iter()
+        .filter(|e| e.event == "poll_timeout" && e.subject == "c1")
+        .count();
+    assert!(timeouts >= 2, "{timeouts}");
+    assert!(!r.summary.violations.is_empty());
+    assert!(
+        r.summary.violations.iter().all(|v| v.invariant == 5),
+        "{:?}",
+        r.summary.violations
+    );
+    assert_eq!(r.summary.lost, 0);
+}
