@@ -109,6 +109,13 @@ pub enum Fact {
         epoch: i32,
         members: usize,
     },
+    /// A timeline event expanded from a shorthand happens (logged so the
+    /// expansion can be read in `events.csv`).
+    ShorthandStep {
+        consumer: usize,
+        action: &'static str,
+        via: String,
+    },
     /// A consumer's per-record processing time changed (`slow`).
     ProcessingChanged {
         consumer: usize,

@@ -550,6 +550,7 @@ fn a_timeline_event_naming_a_missing_consumer_is_refused() {
         action: Action::Crash,
         assignors: None,
         protocol: None,
+        via: None,
     });
     let e = Simulation::new(s, 1).err().expect("refused");
     assert!(

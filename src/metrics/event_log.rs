@@ -269,6 +269,11 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
                 )
             },
         ),
+        Fact::ShorthandStep {
+            consumer,
+            action,
+            via,
+        } => ("timeline", c(consumer), None, format!("{action} ({via})")),
         Fact::ProcessingChanged { consumer, mean } => (
             "processing_changed",
             c(consumer),

@@ -311,6 +311,9 @@ pub struct TimelineEvent {
     /// A `join` or `restart` that starts the consumer with another
     /// `group.protocol` (the online migration).
     pub protocol: Option<GroupProtocol>,
+    /// The shorthand this event was expanded from ("rolling-restart at
+    /// 30s, 2 of 6"); logged in `events.csv`.
+    pub via: Option<String>,
 }
 
 /// What a timeline event does to its consumer.

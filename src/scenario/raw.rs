@@ -245,12 +245,19 @@ pub struct RawNamedConsumer {
 }
 
 /// One `[[timeline]]` entry.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEvent {
     pub at: Spanned<Dur>,
     pub action: Spanned<String>,
-    pub consumer: Spanned<String>,
+    /// The consumer (every action but the shorthands).
+    pub consumer: Option<Spanned<String>>,
+    /// Shorthands: the consumers of a `rolling-restart`.
+    pub consumers: Option<Spanned<Vec<String>>>,
+    /// Shorthands: the time between their steps.
+    pub every: Option<Dur>,
+    /// Shorthands: how many consumers `scale-out` adds or `scale-in` stops.
+    pub count: Option<Bounded<1, { crate::limits::MAX_CONSUMERS }>>,
     pub duration: Option<Spanned<PosDur>>,
     pub downtime: Option<Dur>,
     pub graceful: Option<bool>,

@@ -1163,6 +1163,124 @@ pub(super) fn next_life(
     })
 }
 
+/// Expands the shorthands into the events they stand for, each labelled
+/// with where it came from: `rolling-restart` (a `restart` of each of
+/// `consumers`, default all declared ones, `every` apart), `scale-out`
+/// (`count` new consumers join, `every` apart), `scale-in` (the last
+/// `count` consumers leave, `every` apart).
+fn expand_shorthands(
+    rep: &Reporter<'_>,
+    raw: Vec<Spanned<RawEvent>>,
+    consumers: &[ConsumerConfig],
+) -> Result<Vec<(Spanned<RawEvent>, Option<String>)>, ScenarioError> {
+    let mut names: Vec<String> = consumers.iter().map(|c| c.name.clone()).collect();
+    // Consumers joined by name elsewhere in the timeline exist too.
+    for e in &raw {
+        if let Some(c) = &e.get_ref().consumer {
+            if !names.contains(c.get_ref()) {
+                names.push(c.get_ref().clone());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for ev in raw {
+        let e = ev.get_ref();
+        let kind = e.action.get_ref().as_str();
+        if !matches!(kind, "rolling-restart" | "scale-out" | "scale-in") {
+            out.push((ev, None));
+            continue;
+        }
+        if e.consumer.is_some() {
+            return Err(rep.spanned(
+                &ev,
+                format!("a {kind} names its consumers with `consumers` (rolling-restart) or `count` (scale-out, scale-in), not `consumer`"),
+            ));
+        }
+        let every = e.every.map_or(Duration::from_secs(30), |d| d.0);
+        let at = e.at.get_ref().0;
+        let targets: Vec<String> = match kind {
+            "rolling-restart" => {
+                if e.count.is_some() {
+                    return Err(
+                        rep.spanned(&ev, "a rolling-restart takes `consumers`, not `count`")
+                    );
+                }
+                match &e.consumers {
+                    Some(list) => {
+                        for n in list.get_ref() {
+                            if !names.contains(n) {
+                                return Err(rep.spanned(
+                                    list,
+                                    format!(
+                                        "unknown consumer \"{n}\"; known consumers: {}",
+                                        names.join(", ")
+                                    ),
+                                ));
+                            }
+                        }
+                        list.get_ref().clone()
+                    }
+                    None => consumers.iter().map(|c| c.name.clone()).collect(),
+                }
+            }
+            _ => {
+                if e.consumers.is_some() {
+                    return Err(
+                        rep.spanned(&ev, format!("a {kind} takes `count`, not `consumers`"))
+                    );
+                }
+                let Some(count) = e.count else {
+                    return Err(rep.spanned(&ev, format!("a {kind} needs `count`, e.g. count = 2")));
+                };
+                if kind == "scale-out" {
+                    let mut fresh = Vec::new();
+                    let mut k = 1;
+                    while fresh.len() < count.0 as usize {
+                        let name = format!("c{k}");
+                        if !names.contains(&name) {
+                            names.push(name.clone());
+                            fresh.push(name);
+                        }
+                        k += 1;
+                    }
+                    fresh
+                } else {
+                    let n = count.0 as usize;
+                    if n > names.len() {
+                        return Err(rep.spanned(
+                            &ev,
+                            format!("scale-in of {n} consumers, but only {} exist", names.len()),
+                        ));
+                    }
+                    names[names.len() - n..].iter().rev().cloned().collect()
+                }
+            }
+        };
+        let total = targets.len();
+        let step = match kind {
+            "rolling-restart" => "restart",
+            "scale-out" => "join",
+            _ => "leave",
+        };
+        for (i, name) in targets.into_iter().enumerate() {
+            let mut one = e.clone();
+            one.action = Spanned::new(e.action.span(), step.to_string());
+            one.consumer = Some(Spanned::new(e.action.span(), name));
+            one.consumers = None;
+            one.every = None;
+            one.count = None;
+            one.at = Spanned::new(e.at.span(), Dur(at + Duration(every.micros() * i as u64)));
+            if step != "restart" {
+                one.downtime = None;
+                one.graceful = None;
+            }
+            let via = format!("{kind} at {at}, {} of {total}", i + 1);
+            out.push((Spanned::new(ev.span(), one), Some(via)));
+        }
+    }
+    Ok(out)
+}
+
 fn build_timeline(
     rep: &Reporter<'_>,
     raw: Vec<Spanned<RawEvent>>,
@@ -1170,14 +1288,30 @@ fn build_timeline(
     defaults: &ConsumerDefaults,
     run_length: Duration,
 ) -> Result<(Vec<ConsumerConfig>, Vec<TimelineEvent>), ScenarioError> {
-    let mut events: Vec<(Spanned<RawEvent>, usize)> =
-        raw.into_iter().enumerate().map(|(i, e)| (e, i)).collect();
-    events.sort_by_key(|(e, i)| (e.get_ref().at.get_ref().0, *i));
+    let raw = expand_shorthands(rep, raw, &consumers)?;
+    let mut events: Vec<(Spanned<RawEvent>, usize, Option<String>)> = raw
+        .into_iter()
+        .enumerate()
+        .map(|(i, (e, via))| (e, i, via))
+        .collect();
+    events.sort_by_key(|(e, i, _)| (e.get_ref().at.get_ref().0, *i));
 
     let mut life: BTreeMap<String, Life> = BTreeMap::new();
     let mut out = Vec::new();
-    for (ev, _) in &events {
+    for (ev, _, via) in &events {
         let e = ev.get_ref();
+        let Some(consumer_field) = &e.consumer else {
+            return Err(rep.spanned(
+                &e.action,
+                format!("a {} needs `consumer`", e.action.get_ref()),
+            ));
+        };
+        if e.consumers.is_some() || e.every.is_some() || e.count.is_some() {
+            return Err(rep.spanned(
+                ev,
+                "`consumers`, `every` and `count` belong to the shorthands rolling-restart, scale-out and scale-in",
+            ));
+        }
         let at = e.at.get_ref().0;
         if at > run_length {
             return Err(rep.spanned(
@@ -1245,11 +1379,11 @@ fn build_timeline(
         if (e.downtime.is_some() || e.graceful.is_some()) && kind != 3 {
             return Err(rep.spanned(ev, "`downtime` and `graceful` apply to `restart` only"));
         }
-        let name = e.consumer.get_ref();
+        let name = consumer_field.get_ref();
         let index = match consumers.iter().position(|c| &c.name == name) {
             Some(i) => i,
             None if kind == 0 => {
-                check_name(rep, &e.consumer, "consumer name")?;
+                check_name(rep, consumer_field, "consumer name")?;
                 let mut c = new_consumer(name.clone(), defaults);
                 c.starts_at_zero = false;
                 consumers.push(c);
@@ -1258,7 +1392,7 @@ fn build_timeline(
             None => {
                 let known: Vec<&str> = consumers.iter().map(|c| c.name.as_str()).collect();
                 return Err(rep.spanned(
-                    &e.consumer,
+                    consumer_field,
                     format!(
                         "unknown consumer \"{name}\"; known consumers: {} (a `join` creates a new one)",
                         if known.is_empty() { "none".to_string() } else { known.join(", ") }
@@ -1305,6 +1439,7 @@ fn build_timeline(
             action,
             assignors,
             protocol,
+            via: via.clone(),
         });
     }
     Ok((consumers, out))

@@ -495,6 +495,13 @@ impl Simulation {
     fn timeline(&mut self, i: usize) {
         let event = self.scenario.timeline[i].clone();
         let c = event.consumer;
+        if let Some(via) = &event.via {
+            self.apply_facts(vec![Fact::ShorthandStep {
+                consumer: c,
+                action: event.action.name(),
+                via: via.clone(),
+            }]);
+        }
         if let (Some(list), None) = (&event.assignors, &self.custom_strategy) {
             // The process starts (again) with another assignment strategy.
             let strategy = Strategy::of(list, &self.assignors);
