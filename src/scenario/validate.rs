@@ -1163,6 +1163,9 @@ pub(super) fn next_life(
     })
 }
 
+/// A timeline entry and the shorthand it came from, if any.
+type Expanded = (Spanned<RawEvent>, Option<String>);
+
 /// Expands the shorthands into the events they stand for, each labelled
 /// with where it came from: `rolling-restart` (a `restart` of each of
 /// `consumers`, default all declared ones, `every` apart), `scale-out`
@@ -1172,7 +1175,7 @@ fn expand_shorthands(
     rep: &Reporter<'_>,
     raw: Vec<Spanned<RawEvent>>,
     consumers: &[ConsumerConfig],
-) -> Result<Vec<(Spanned<RawEvent>, Option<String>)>, ScenarioError> {
+) -> Result<Vec<Expanded>, ScenarioError> {
     let mut names: Vec<String> = consumers.iter().map(|c| c.name.clone()).collect();
     // Consumers joined by name elsewhere in the timeline exist too.
     for e in &raw {
