@@ -116,6 +116,11 @@ pub enum Fact {
         action: &'static str,
         via: String,
     },
+    /// A consumer called `subscribe()` with new topics.
+    SubscriptionChanged {
+        consumer: usize,
+        topics: Vec<String>,
+    },
     /// A consumer's per-record processing time changed (`slow`).
     ProcessingChanged {
         consumer: usize,

@@ -551,6 +551,7 @@ fn a_timeline_event_naming_a_missing_consumer_is_refused() {
         assignors: None,
         protocol: None,
         via: None,
+        topics: None,
     });
     let e = Simulation::new(s, 1).err().expect("refused");
     assert!(

@@ -32,7 +32,7 @@ fn timeline(consumers: usize, raw: &[Fault], mixed: bool) -> String {
         // the group converts between classic and consumer (online
         // migration) as members come and go.
         let protocol = if mixed {
-            if f.kind / 5 % 2 == 0 {
+            if f.kind / 6 % 2 == 0 {
                 "\nprotocol = \"consumer\""
             } else {
                 "\nprotocol = \"classic\""
@@ -44,7 +44,7 @@ fn timeline(consumers: usize, raw: &[Fault], mixed: bool) -> String {
             running[c] = true;
             format!("action = \"join\"{protocol}")
         } else {
-            match f.kind % 5 {
+            match f.kind % 6 {
                 0 => {
                     running[c] = false;
                     "action = \"leave\"".to_string()
@@ -65,7 +65,12 @@ fn timeline(consumers: usize, raw: &[Fault], mixed: bool) -> String {
                     busy_until[c] = f.at_s + f.length_s;
                     format!("action = \"pause\"\nduration = \"{}s\"", f.length_s)
                 }
-                _ => format!("action = \"stall\"\nduration = \"{}s\"", f.length_s),
+                4 => format!("action = \"stall\"\nduration = \"{}s\"", f.length_s),
+                // A subscription change: one topic, the other, or both.
+                _ => format!(
+                    "action = \"subscribe\"\ntopics = {}",
+                    ["[\"a\"]", "[\"b\"]", "[\"a\", \"b\"]"][f.length_s as usize % 3]
+                ),
             }
         };
         out.push_str(&format!(
@@ -132,7 +137,7 @@ processing = {{ dist = "exponential", mean = "200us" }}
 
 fn faults() -> impl Strategy<Value = Vec<Fault>> {
     prop::collection::vec(
-        (0u32..50, 0usize..4, 0u8..10, 1u32..12).prop_map(|(at_s, consumer, kind, length_s)| {
+        (0u32..50, 0usize..4, 0u8..12, 1u32..12).prop_map(|(at_s, consumer, kind, length_s)| {
             Fault {
                 at_s,
                 consumer,

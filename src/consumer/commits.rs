@@ -175,7 +175,7 @@ impl Consumer {
             }
         }
         match self.member.state() {
-            MemberState::Committing(t) if t == token => self.revoke_then_join(now, out),
+            MemberState::Committing(t) if t == token => self.revoke_then_join(now, env, out),
             MemberState::Revoking(t) if t == token => {
                 if let Some((assigned, revoked)) = self.pending_assignment.take() {
                     self.complete_join(assigned, revoked, env, out);

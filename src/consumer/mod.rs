@@ -187,6 +187,43 @@ impl Consumer {
         self.protocol = protocol;
     }
 
+    /// The application calls `subscribe()` with `topics` (sorted topic
+    /// ids): a classic member rejoins at its next `poll()` (cooperative:
+    /// revoking the partitions of topics it dropped), a consumer-protocol
+    /// member sends its new subscription in a heartbeat at once.
+    pub fn subscribe(
+        &mut self,
+        now: Time,
+        topics: crate::assign::Subscription,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
+        if topics == self.subscription {
+            return;
+        }
+        self.subscription = topics;
+        if !self.running {
+            return;
+        }
+        if self.modern.is_some() {
+            self.send_heartbeat_if_idle(now, out);
+        } else {
+            self.member.rejoin_needed = true;
+            out.facts.push(Fact::RejoinNeeded {
+                consumer: self.index,
+                cause: "subscription changed".into(),
+            });
+            if self.poll.in_poll {
+                self.drive_poll(now, env, out);
+            }
+        }
+    }
+
+    /// The topics the consumer subscribes to (sorted topic ids).
+    pub fn subscription(&self) -> &crate::assign::Subscription {
+        &self.subscription
+    }
+
     /// Each record takes a time drawn from `processing` from now on (the
     /// batch in progress keeps the time it was given).
     pub fn set_processing(&mut self, processing: crate::scenario::TimeDist) {

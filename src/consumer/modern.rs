@@ -225,17 +225,19 @@ impl Consumer {
         };
         let all = m.send_all;
         let owned_changed = m.owned_sent.as_ref() != Some(&owned);
+        let subscription_changed = m.subscription_sent.as_ref() != Some(&subscription);
         let request = ConsumerHeartbeat {
             member_id: m.member_id().clone(),
             instance_id,
             member_epoch: m.epoch(),
             rack: if all { rack } else { None },
             rebalance_timeout: all.then_some(rebalance_timeout),
-            subscription: all.then_some(subscription),
+            subscription: (all || subscription_changed).then(|| subscription.clone()),
             assignor: if all { assignor } else { None },
             owned: (all || owned_changed).then(|| owned.clone()),
         };
         m.owned_sent = Some(owned);
+        m.subscription_sent = Some(subscription);
         m.in_flight = true;
         m.due = false;
         // onHeartbeatRequestGenerated: the acknowledgement sent, the member

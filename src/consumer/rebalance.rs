@@ -49,8 +49,8 @@ impl Consumer {
             }
         }
         match self.member.state() {
-            MemberState::Unjoined => self.prepare_join(now, out),
-            MemberState::Stable if self.member.rejoin_needed => self.prepare_join(now, out),
+            MemberState::Unjoined => self.prepare_join(now, env, out),
+            MemberState::Stable if self.member.rejoin_needed => self.prepare_join(now, env, out),
             MemberState::Stable => return true,
             _ => {} // waiting for a response
         }
@@ -64,7 +64,7 @@ impl Consumer {
     /// onJoinPrepare: commit first — eager: auto-commit or the revoke
     /// callback, before revoking everything; cooperative: auto-commit only
     /// (nothing is revoked) — then send JoinGroup.
-    fn prepare_join(&mut self, now: Time, out: &mut ConsumerOutbox) {
+    fn prepare_join(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
         let commits = if self.strategy.cooperative {
             matches!(self.group.commit, CommitMode::Auto { .. })
         } else {
@@ -75,17 +75,36 @@ impl Consumer {
             self.member.transition(MemberState::Committing(token));
             return;
         }
-        self.revoke_then_join(now, out);
+        self.revoke_then_join(now, env, out);
     }
 
     /// After onJoinPrepare's commit (or without one): a member still in its
     /// generation revokes its partitions; one whose generation is gone
     /// (fenced, expelled) loses them and cannot commit. Then JoinGroup.
-    pub(super) fn revoke_then_join(&mut self, now: Time, out: &mut ConsumerOutbox) {
+    pub(super) fn revoke_then_join(
+        &mut self,
+        now: Time,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
         if self.member.in_generation() {
-            // Cooperative: only partitions of topics no longer subscribed
-            // are revoked here, and subscriptions do not change.
-            if !self.strategy.cooperative {
+            if self.strategy.cooperative {
+                // Cooperative onJoinPrepare: only partitions of topics no
+                // longer subscribed are revoked (ConsumerCoordinator).
+                let gone: Vec<TopicPartition> = self
+                    .owned
+                    .partitions()
+                    .into_iter()
+                    .filter(|tp| self.subscription.binary_search(&tp.topic).is_err())
+                    .collect();
+                if !gone.is_empty() {
+                    self.owned.remove(&gone, env.cluster);
+                    out.facts.push(Fact::PartitionsRevoked {
+                        consumer: self.index,
+                        partitions: gone,
+                    });
+                }
+            } else {
                 self.revoke_all(out);
             }
         } else if !self.owned.is_empty() {
@@ -166,9 +185,24 @@ impl Consumer {
 
     /// A JoinGroup or SyncGroup failed: react, then join again at once
     /// (the member is inside `poll()` waiting for the rebalance).
-    fn rejoin_after(&mut self, error: GroupError, now: Time, out: &mut ConsumerOutbox) {
+    /// An error that reset the generation goes through onJoinPrepare again
+    /// (AbstractCoordinator.resetStateAndRejoin sets needsJoinPrepare), so
+    /// a cooperative member loses what it still owns before rejoining
+    /// instead of keeping — and later committing — partitions of a
+    /// generation it no longer belongs to.
+    fn rejoin_after(
+        &mut self,
+        error: GroupError,
+        now: Time,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
         if self.react_to(error, out) {
-            self.send_join(now, out);
+            if self.member.in_generation() {
+                self.send_join(now, out);
+            } else {
+                self.revoke_then_join(now, env, out);
+            }
         }
     }
 
@@ -259,7 +293,7 @@ impl Consumer {
         }
         let joined = match result {
             Ok(r) => r,
-            Err(e) => return self.rejoin_after(e, now, out),
+            Err(e) => return self.rejoin_after(e, now, env, out),
         };
         self.member
             .joined(joined.member_id.clone(), joined.generation);
@@ -381,7 +415,7 @@ impl Consumer {
         }
         let mut assigned = match result {
             Ok(p) => p,
-            Err(e) => return self.rejoin_after(e, now, out),
+            Err(e) => return self.rejoin_after(e, now, env, out),
         };
         assigned.sort_unstable();
         assigned.dedup();

@@ -194,6 +194,12 @@ impl Coverage {
         }
     }
 
+    /// Partition `p` starts or stops being subscribed by the group.
+    pub fn set_subscribed(&mut self, now: Time, p: usize, subscribed: bool) {
+        self.flush(now);
+        self.update(p, |s| s.subscribed[p] = subscribed);
+    }
+
     /// Consumer `c` got partitions `ps`.
     pub fn assigned(&mut self, now: Time, c: usize, ps: impl Iterator<Item = usize>) {
         self.flush(now);

@@ -274,6 +274,12 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             action,
             via,
         } => ("timeline", c(consumer), None, format!("{action} ({via})")),
+        Fact::SubscriptionChanged { consumer, topics } => (
+            "subscription_changed",
+            c(consumer),
+            None,
+            format!("subscribe({})", topics.join(", ")),
+        ),
         Fact::ProcessingChanged { consumer, mean } => (
             "processing_changed",
             c(consumer),

@@ -243,6 +243,11 @@ impl Metrics {
         }
     }
 
+    /// Partition `p` is now subscribed by some consumer, or no longer.
+    pub fn set_subscribed(&mut self, now: Time, p: usize, subscribed: bool) {
+        self.coverage.set_subscribed(now, p, subscribed);
+    }
+
     /// (time, consumer) of every exit on a fatal group error
     /// (FENCED_INSTANCE_ID, UNRELEASED_INSTANCE_ID, GROUP_ID_NOT_FOUND, ...).
     pub fn fatal_exits(&self) -> &[(Time, usize)] {

@@ -354,6 +354,18 @@ impl Scenario {
             if let Some(list) = &e.assignors {
                 check_assignors(fail, &format!("{field}.assignors"), list)?;
             }
+            if e.action == Action::Subscribe {
+                let known = |t: &String| self.topics.iter().any(|k| &k.name == t);
+                if e.topics
+                    .as_ref()
+                    .is_none_or(|l| l.is_empty() || !l.iter().all(known))
+                {
+                    return Err(fail(
+                        &format!("{field}.topics"),
+                        "a subscribe needs one or more topics of [[topics]]".into(),
+                    ));
+                }
+            }
             if let Action::Slow {
                 processing: TimeDist::Uniform { min, max },
             } = e.action

@@ -314,6 +314,8 @@ pub struct TimelineEvent {
     /// The shorthand this event was expanded from ("rolling-restart at
     /// 30s, 2 of 6"); logged in `events.csv`.
     pub via: Option<String>,
+    /// `subscribe`: the new topics (names of `[[topics]]`).
+    pub topics: Option<Vec<String>>,
 }
 
 /// What a timeline event does to its consumer.
@@ -346,6 +348,8 @@ pub enum Action {
         /// Stall length.
         duration: Duration,
     },
+    /// The application calls `subscribe()` with the event's `topics`.
+    Subscribe,
     /// From now on each record takes a time drawn from `processing` (a
     /// slower downstream, a bad deploy).
     Slow {
@@ -372,6 +376,7 @@ impl Action {
             Action::Pause { .. } => "pause",
             Action::Stall { .. } => "stall",
             Action::Slow { .. } => "slow",
+            Action::Subscribe => "subscribe",
         }
     }
 

@@ -264,4 +264,6 @@ pub struct RawEvent {
     pub assignors: Option<Spanned<Vec<Spanned<String>>>>,
     pub protocol: Option<Spanned<String>>,
     pub processing: Option<Spanned<toml::Value>>,
+    /// `subscribe`: the consumer's new topics.
+    pub topics: Option<Spanned<Vec<Spanned<String>>>>,
 }

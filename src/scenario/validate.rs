@@ -201,7 +201,15 @@ fn build(
         .start_jitter
         .map_or(group.heartbeat_interval, |d| d.0);
     let (consumers, defaults) = build_consumers(rep, raw.consumers, &group)?;
-    let (consumers, timeline) = build_timeline(rep, raw.timeline, consumers, &defaults, duration)?;
+    let known_topics: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
+    let (consumers, timeline) = build_timeline(
+        rep,
+        raw.timeline,
+        consumers,
+        &defaults,
+        duration,
+        &known_topics,
+    )?;
     if consumers.is_empty() {
         return Err(rep.at(
             None,
@@ -1146,7 +1154,9 @@ pub(super) fn next_life(
         (Life::PausedUntil(_), Action::Crash) => Life::Stopped,
         (Life::Running, Action::Restart { downtime, .. }) => Life::DownUntil(at + downtime),
         (Life::Running, Action::Pause { duration }) => Life::PausedUntil(at + duration),
-        (Life::Running, Action::Stall { .. } | Action::Slow { .. }) => Life::Running,
+        (Life::Running, Action::Stall { .. } | Action::Slow { .. } | Action::Subscribe) => {
+            Life::Running
+        }
         (Life::Stopped, _) => {
             return Err(format!(
                 "consumer \"{name}\" is not running at {at}; `join` it first"
@@ -1290,6 +1300,7 @@ fn build_timeline(
     mut consumers: Vec<ConsumerConfig>,
     defaults: &ConsumerDefaults,
     run_length: Duration,
+    known_topics: &[String],
 ) -> Result<(Vec<ConsumerConfig>, Vec<TimelineEvent>), ScenarioError> {
     let raw = expand_shorthands(rep, raw, &consumers)?;
     let mut events: Vec<(Spanned<RawEvent>, usize, Option<String>)> = raw
@@ -1333,6 +1344,7 @@ fn build_timeline(
                 ("pause", 4),
                 ("stall", 5),
                 ("slow", 6),
+                ("subscribe", 7),
             ],
             "",
         )?;
@@ -1361,6 +1373,7 @@ fn build_timeline(
             5 => Action::Stall {
                 duration: length()?,
             },
+            7 => Action::Subscribe,
             _ => Action::Slow {
                 processing: match &e.processing {
                     Some(v) => parse_dist(rep, v)?,
@@ -1376,6 +1389,40 @@ fn build_timeline(
         if let (Some(p), false) = (&e.processing, kind == 6) {
             return Err(rep.spanned(p, "`processing` applies to `slow` only"));
         }
+        let topics = match (&e.topics, kind == 7) {
+            (Some(list), true) => {
+                let mut names: Vec<String> = Vec::new();
+                for t in list.get_ref() {
+                    if !known_topics.contains(t.get_ref()) {
+                        return Err(rep.spanned(
+                            t,
+                            format!(
+                                "unknown topic \"{}\"; the [[topics]] are: {}",
+                                t.get_ref(),
+                                known_topics.join(", ")
+                            ),
+                        ));
+                    }
+                    if !names.contains(t.get_ref()) {
+                        names.push(t.get_ref().clone());
+                    }
+                }
+                if names.is_empty() {
+                    return Err(rep.spanned(list, "a subscription needs at least one topic"));
+                }
+                Some(names)
+            }
+            (None, true) => {
+                return Err(rep.spanned(
+                    ev,
+                    "a subscribe needs `topics`, e.g. topics = [\"orders\", \"payments\"]",
+                ));
+            }
+            (Some(list), false) => {
+                return Err(rep.spanned(list, "`topics` applies to `subscribe` only"));
+            }
+            (None, false) => None,
+        };
         if let (Some(d), true) = (&e.duration, kind < 4 || kind == 6) {
             return Err(rep.spanned(d, "`duration` applies to `pause` and `stall` only"));
         }
@@ -1443,6 +1490,7 @@ fn build_timeline(
             assignors,
             protocol,
             via: via.clone(),
+            topics,
         });
     }
     Ok((consumers, out))

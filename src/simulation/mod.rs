@@ -121,6 +121,9 @@ pub struct Simulation {
     /// joins cost O(N²)).
     running: usize,
     settled: usize,
+    /// A `subscribe` event happened: consumers' subscriptions differ, and
+    /// the subscribed partitions follow who runs.
+    subscriptions_vary: bool,
     /// Largest committed lag sampled, per partition (`partitions.csv`).
     partition_lag_max: Vec<u64>,
     /// The group's committed offsets: outside the coordinator's group
@@ -267,6 +270,7 @@ impl Simulation {
             scenario,
             running: 0,
             settled: 0,
+            subscriptions_vary: false,
             events_handled: 0,
         };
         sim.schedule_initial();
@@ -451,6 +455,9 @@ impl Simulation {
         // A KIP-848 member learns a new epoch from a heartbeat response
         // that may carry no fact; convergence depends on it.
         let epoch_changed = self.consumers[c].generation() != epoch_before;
+        if self.subscriptions_vary && self.consumers[c].is_running() != before.0 {
+            self.refresh_subscribed();
+        }
         self.apply_consumer(c, out);
         if epoch_changed && self.consumers[c].is_consumer_protocol() {
             self.update_convergence();
@@ -527,6 +534,26 @@ impl Simulation {
                     self.queue.push(up, Event::RestartUp(c));
                 }
             }
+            Action::Subscribe => {
+                let mut ids: Vec<u32> = event
+                    .topics
+                    .iter()
+                    .flatten()
+                    .filter_map(|t| self.cluster.topic_id(t))
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                if ids.is_empty() {
+                    return;
+                }
+                self.apply_facts(vec![Fact::SubscriptionChanged {
+                    consumer: c,
+                    topics: event.topics.clone().unwrap_or_default(),
+                }]);
+                let ids: crate::assign::Subscription = ids.into();
+                self.with_consumer(c, |cons, now, env, out| cons.subscribe(now, ids, env, out));
+                self.refresh_subscribed();
+            }
             Action::Slow { processing } => {
                 self.consumers[c].set_processing(processing);
                 self.apply_facts(vec![Fact::ProcessingChanged {
@@ -563,6 +590,29 @@ impl Simulation {
                 );
             }
         }
+    }
+
+    /// The partitions of topics some running consumer subscribes to: what
+    /// must be owned for the group to converge, and what the coverage
+    /// counts. (Until a `subscribe` event, every consumer subscribes to
+    /// the group's topics and this never changes.)
+    fn refresh_subscribed(&mut self) {
+        self.subscriptions_vary = true;
+        let mut now_subscribed = vec![false; self.subscribed.len()];
+        for consumer in self.consumers.iter().filter(|c| c.is_running()) {
+            for &t in consumer.subscription().iter() {
+                let topic = &self.cluster.topics[t as usize];
+                for p in 0..topic.partitions {
+                    now_subscribed[(topic.first_index + p) as usize] = true;
+                }
+            }
+        }
+        for (p, (&was, &is)) in self.subscribed.iter().zip(&now_subscribed).enumerate() {
+            if was != is {
+                self.metrics.set_subscribed(self.now, p, is);
+            }
+        }
+        self.subscribed = now_subscribed;
     }
 
     fn crash(&mut self, c: usize) {

@@ -95,6 +95,8 @@ pub struct ModernMember {
     /// The owned partitions last sent (owned partitions go again when
     /// they change).
     pub owned_sent: Option<Vec<TopicPartition>>,
+    /// The subscription last sent (it goes again when it changes).
+    pub subscription_sent: Option<crate::assign::Subscription>,
     /// `group.consumer.heartbeat.interval.ms` as the broker gave it.
     pub interval: Option<crate::sim::Duration>,
 }
@@ -111,6 +113,7 @@ impl ModernMember {
             send_all: true,
             due: false,
             owned_sent: None,
+            subscription_sent: None,
             interval: None,
         }
     }
@@ -152,6 +155,7 @@ impl ModernMember {
         self.target = None;
         self.send_all = true;
         self.owned_sent = None;
+        self.subscription_sent = None;
         self.transition(ModernState::Joining);
     }
 }
