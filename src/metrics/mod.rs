@@ -325,9 +325,11 @@ impl Metrics {
         let (produced_per_s, processed_per_s) = match self.last_point {
             Some((t, produced, processed)) if now > t => {
                 let secs = now.since(t).as_secs_f64();
+                // `produced` counts the subscribed topics: it drops when a
+                // `subscribe` drops the last subscriber of a topic.
                 (
-                    (point.produced - produced) as f64 / secs,
-                    (point.processed - processed) as f64 / secs,
+                    point.produced.saturating_sub(produced) as f64 / secs,
+                    point.processed.saturating_sub(processed) as f64 / secs,
                 )
             }
             _ => (0.0, 0.0),
