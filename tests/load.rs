@@ -144,3 +144,49 @@ processing = "500ms"
     );
     assert_eq!(r.summary.lost, 0);
 }
+
+#[test]
+fn a_topic_with_its_own_processing_time_is_processed_at_that_pace() {
+    // Two topics read by one consumer: "slow" records take 10 ms each,
+    // "fast" ones the consumer's 100 µs. The consumer keeps up with fast
+    // (100/s) but not with slow (200/s needs 2 s of work a second).
+    let text = r#"
+[scenario]
+duration = "1m"
+[[topics]]
+name = "fast"
+partitions = 2
+produce_rate = 100
+[[topics]]
+name = "slow"
+partitions = 2
+produce_rate = 200
+processing = "10ms"
+[consumers]
+count = 1
+processing = "100us"
+"#;
+    let r = run(text);
+    let lag = |name: &str| {
+        r.partition_rows
+            .iter()
+            .find(|p| p.partition == name)
+            .map(|p| p.lag_max)
+            .expect("row")
+    };
+    // The slow topic's backlog grows; the fast one only waits behind it.
+    assert!(
+        lag("slow-0") > 2 * lag("fast-0").max(1),
+        "{} vs {}",
+        lag("slow-0"),
+        lag("fast-0")
+    );
+    // The consumer spends its time on slow records: at most 100 of them a
+    // second, so well under the 18,000 produced get processed.
+    assert!(
+        r.summary.records_processed < 100 * 60 + 100 * 60 + 500,
+        "{}",
+        r.summary.records_processed
+    );
+    assert!(r.summary.lag_growing);
+}

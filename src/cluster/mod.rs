@@ -31,6 +31,9 @@ pub struct Topic {
     pub rate: Production,
     /// Key skew: how records are dealt to partitions (`None`: evenly).
     pub weights: Option<std::sync::Arc<Weights>>,
+    /// Per-record processing time of this topic's records (`None`: each
+    /// consumer's own).
+    pub processing: Option<crate::scenario::TimeDist>,
     /// Producer batches reach the broker at multiples of this (0: at once).
     pub linger: Duration,
     /// Replicas per partition.
@@ -74,6 +77,7 @@ impl Cluster {
                         .weights
                         .as_ref()
                         .map(|w| std::sync::Arc::new(Weights::new(w))),
+                    processing: t.processing,
                     linger: t.linger,
                     replication_factor: t.replication_factor,
                     first_index,
@@ -89,6 +93,11 @@ impl Cluster {
             brokers,
             topics,
         }
+    }
+
+    /// True when some topic has its own processing time.
+    pub fn has_topic_processing(&self) -> bool {
+        self.topics.iter().any(|t| t.processing.is_some())
     }
 
     /// Total partitions of all topics.

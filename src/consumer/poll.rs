@@ -82,7 +82,11 @@ impl Consumer {
         let ranges = self.owned.fetch(now, max, env.cluster);
         if !ranges.is_empty() {
             let records: u64 = ranges.iter().map(|(_, from, to)| to - from).sum();
-            let took = batch_time(&self.config.processing, records as u32, &mut self.rng);
+            let took = if env.cluster.has_topic_processing() {
+                self.batch_time_per_topic(&ranges, env)
+            } else {
+                batch_time(&self.config.processing, records as u32, &mut self.rng)
+            };
             if self.group.commit == CommitMode::BeforeProcessing && self.in_active_group() {
                 // At-most-once: commit the new positions first and wait.
                 let token = self.send_commit(out);
@@ -102,6 +106,33 @@ impl Consumer {
             let id = self.poll.wake.arm();
             out.timers.push((at.max(now), ConsumerTimer::Poll(id)));
         }
+    }
+
+    /// A batch's time when topics have their own processing times: each
+    /// topic's records drawn from its time (or the consumer's), in the
+    /// order the topics first appear in the batch.
+    fn batch_time_per_topic(
+        &mut self,
+        ranges: &[(usize, u64, u64)],
+        env: &ConsumerEnv<'_>,
+    ) -> Duration {
+        let mut per_topic: Vec<(u32, u64)> = Vec::new();
+        for &(p, from, to) in ranges {
+            let topic = env.cluster.partition_at(p).topic;
+            match per_topic.iter_mut().find(|(t, _)| *t == topic) {
+                Some((_, n)) => *n += to - from,
+                None => per_topic.push((topic, to - from)),
+            }
+        }
+        per_topic
+            .into_iter()
+            .map(|(t, n)| {
+                let dist = env.cluster.topics[t as usize]
+                    .processing
+                    .unwrap_or(self.config.processing);
+                batch_time(&dist, n as u32, &mut self.rng)
+            })
+            .fold(Duration::ZERO, |a, b| a + b)
     }
 
     /// The application leaves `poll()` with `ranges` to process for `took`.

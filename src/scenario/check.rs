@@ -161,6 +161,11 @@ impl Scenario {
                     ));
                 }
             }
+            if let Some(TimeDist::Uniform { min, max }) = t.processing {
+                if min > max {
+                    return Err(fail(&field("processing"), "min is above max".into()));
+                }
+            }
             if let Some(load) = &t.load {
                 if let Err(m) = check_load(load) {
                     return Err(fail(&field("load"), m));

@@ -103,6 +103,9 @@ pub struct TopicConfig {
     /// Per-partition weights of the keys (hot partitions); `None`: records
     /// dealt round-robin, evenly.
     pub weights: Option<Vec<u32>>,
+    /// Per-record processing time of this topic's records, for every
+    /// consumer (`None`: the consumer's own).
+    pub processing: Option<TimeDist>,
     /// Producer `linger.ms`: records become visible to consumers in
     /// batches sent at this cadence (Kafka 4.0's default is 5 ms).
     pub linger: Duration,

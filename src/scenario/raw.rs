@@ -188,6 +188,7 @@ pub struct RawTopic {
     pub load: Option<Spanned<toml::Value>>,
     pub partition_weights: Option<Spanned<Vec<u32>>>,
     pub key_skew: Option<Spanned<toml::Value>>,
+    pub processing: Option<Spanned<toml::Value>>,
     pub linger: Option<KafkaMs<0>>,
     pub replication_factor: Option<Spanned<Bounded<1, { crate::limits::MAX_REPLICAS }>>>,
 }

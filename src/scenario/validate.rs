@@ -404,12 +404,17 @@ fn build_topics(
             None => None,
         };
         let weights = parse_key_skew(rep, &t, t.partitions.0)?;
+        let processing = match &t.processing {
+            Some(v) => Some(parse_dist(rep, v)?),
+            None => None,
+        };
         out.push(TopicConfig {
             name: t.name.into_inner(),
             partitions: t.partitions.0,
             produce_rate: t.produce_rate.map_or(0.0, |r| r.0),
             load,
             weights,
+            processing,
             linger: t.linger.map_or(Duration::from_millis(5), |d| d.0),
             replication_factor: match &t.replication_factor {
                 None => brokers.min(3),
