@@ -162,10 +162,28 @@ fn locate(text: &str, path: &[&str], literal: &str) -> Result<(usize, usize, Str
                 i += 1;
             }
             DeValue::Array(items) => {
+                // A list of values, its entry named last: replace that one
+                // (`group.assignors.0=range`).
+                if i + 1 == parents.len() {
+                    if let Ok(index) = last.parse::<usize>() {
+                        let item = items.get(index).ok_or_else(|| {
+                            format!(
+                                "`{walked}` has {} entries, so there is no entry {index}",
+                                items.len()
+                            )
+                        })?;
+                        return match item.get_ref() {
+                            DeValue::Table(_) | DeValue::Array(_) => Err(format!(
+                                "`{walked}.{index}` is not a single value; --set changes scalar fields only"
+                            )),
+                            _ => Ok((item.span().start, item.span().len(), literal.to_string())),
+                        };
+                    }
+                }
                 let index = parents.get(i + 1).and_then(|s| s.parse::<usize>().ok());
                 let Some(index) = index else {
                     return Err(format!(
-                        "`{walked}` is a list with {} entries: name one by number, e.g. {walked}.0.{last}",
+                        "`{walked}` is a list with {} entries: name one by number, e.g. {walked}.0 (a value) or {walked}.0.{last} (a field of a table entry)",
                         items.len()
                     ));
                 };
@@ -240,6 +258,15 @@ mod tests {
         apply(text, "f.toml", &args)
             .map(|o| o.text)
             .unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    #[test]
+    fn an_entry_of_a_list_of_values_is_set_by_its_number() {
+        let out = set(
+            "[group]\nassignors = [\"range\", \"sticky\"]\n",
+            &["group.assignors.1=roundrobin"],
+        );
+        assert_eq!(out, "[group]\nassignors = [\"range\", \"roundrobin\"]\n");
     }
 
     #[test]
