@@ -43,6 +43,10 @@ impl ConsumerGroupCoordinator {
         if req.member_id.is_empty() && req.instance_id.is_none() {
             // JoinGroupRequest.requiresKnownMemberId: a new id, then rejoin.
             let id = format!("{}-{:012x}", req.client_id, self.rng.next_u64() >> 16);
+            out.facts.push(Fact::MemberIdRequired {
+                consumer: from.consumer,
+                member: id.clone(),
+            });
             out.responses.push((
                 from,
                 Response::MemberIdRequired {

@@ -391,6 +391,11 @@ fn a_classic_member_of_a_consumer_group_reconciles_through_rejoins() {
     let Response::MemberIdRequired { member_id } = &out.responses[0].1 else {
         panic!("{:?}", out.responses);
     };
+    assert!(
+        out.facts
+            .iter()
+            .any(|f| matches!(f, Fact::MemberIdRequired { consumer: 1, .. }))
+    );
     let id = member_id.clone();
     let mut out = CoordinatorOutbox::default();
     g.handle_classic_join(Time::ZERO, ep(1), classic_join(id.as_str(), &[]), &mut out);
