@@ -51,6 +51,8 @@ pub struct Cluster {
     pub topics: Vec<Topic>,
     /// The broker hosting the group coordinator.
     pub coordinator: u32,
+    /// Some topic has its own processing time (asked on every fetch).
+    topic_processing: bool,
 }
 
 impl Cluster {
@@ -90,6 +92,7 @@ impl Cluster {
             java_abs_hash(&scenario.group.id) % scenario.cluster.offsets_topic_partitions;
         Cluster {
             coordinator: offsets_partition % scenario.cluster.brokers,
+            topic_processing: scenario.topics.iter().any(|t| t.processing.is_some()),
             brokers,
             topics,
         }
@@ -97,7 +100,7 @@ impl Cluster {
 
     /// True when some topic has its own processing time.
     pub fn has_topic_processing(&self) -> bool {
-        self.topics.iter().any(|t| t.processing.is_some())
+        self.topic_processing
     }
 
     /// Total partitions of all topics.

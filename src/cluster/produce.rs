@@ -120,6 +120,11 @@ pub enum Production {
     },
 }
 
+/// The step in force at `t` µs (`starts` begins at 0).
+fn step_at(starts: &[u64], t: u64) -> usize {
+    starts.partition_point(|&s| s <= t).saturating_sub(1)
+}
+
 fn milli(rate: f64) -> u64 {
     (rate * 1000.0).round() as u64
 }
@@ -196,7 +201,7 @@ impl Production {
         match self {
             Production::Constant(r) => r.produced_by(now),
             Production::Steps { starts, milli, cum } => {
-                let i = starts.partition_point(|&s| s <= t).saturating_sub(1);
+                let i = step_at(starts, t);
                 let total = cum[i] + u128::from(milli[i]) * u128::from(t - starts[i]);
                 (total / MICROS_X_MILLI) as u64
             }
@@ -285,10 +290,7 @@ impl Production {
         let us = t.micros();
         match self {
             Production::Constant(r) => r.records_per_sec(),
-            Production::Steps { starts, milli, .. } => {
-                let i = starts.partition_point(|&s| s <= us).saturating_sub(1);
-                milli[i] as f64 / 1000.0
-            }
+            Production::Steps { starts, milli, .. } => milli[step_at(starts, us)] as f64 / 1000.0,
             &Production::Ramp {
                 from,
                 to,

@@ -371,17 +371,10 @@ impl Consumer {
             .as_ref()
             .is_some_and(|m| m.state().in_group() && m.epoch() > 0);
         if !in_group {
-            let id = self.poll.poll_timeout.arm();
-            out.timers.push((
-                now + self.group.consumer_heartbeat_interval,
-                ConsumerTimer::PollTimeout(id),
-            ));
+            self.recheck_poll_timeout(now + self.group.consumer_heartbeat_interval, out);
             return;
         }
-        out.facts.push(Fact::PollTimeout {
-            consumer: self.index,
-            gap_ms: now.since(self.poll.last_poll).millis(),
-        });
+        self.report_poll_timeout(now, out);
         self.send_leave(out);
         if let Some(m) = self.modern() {
             m.transition(ModernState::Stale);

@@ -238,6 +238,20 @@ impl Consumer {
         ));
     }
 
+    /// The `max.poll.interval.ms` check runs again at `at` (the member was
+    /// not in a group when it fired).
+    pub(super) fn recheck_poll_timeout(&mut self, at: Time, out: &mut ConsumerOutbox) {
+        let id = self.poll.poll_timeout.arm();
+        out.timers.push((at, ConsumerTimer::PollTimeout(id)));
+    }
+
+    pub(super) fn report_poll_timeout(&self, now: Time, out: &mut ConsumerOutbox) {
+        out.facts.push(Fact::PollTimeout {
+            consumer: self.index,
+            gap_ms: now.since(self.poll.last_poll).millis(),
+        });
+    }
+
     /// `max.poll.interval.ms` passed since the last `poll()`.
     pub(super) fn poll_timed_out(&mut self, now: Time, out: &mut ConsumerOutbox) {
         if self.modern.is_some() {
@@ -252,18 +266,11 @@ impl Consumer {
             // The heartbeat thread checks again once the member is back in
             // a generation (Kafka re-checks whenever it is enabled).
             if self.member.state() != MemberState::Unjoined {
-                let id = self.poll.poll_timeout.arm();
-                out.timers.push((
-                    now + self.group.heartbeat_interval,
-                    ConsumerTimer::PollTimeout(id),
-                ));
+                self.recheck_poll_timeout(now + self.group.heartbeat_interval, out);
             }
             return;
         }
-        out.facts.push(Fact::PollTimeout {
-            consumer: self.index,
-            gap_ms: now.since(self.poll.last_poll).millis(),
-        });
+        self.report_poll_timeout(now, out);
         if !self.is_static() {
             out.requests.push(Request::Leave {
                 member_id: self.member.wire_identity().0,

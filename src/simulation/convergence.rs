@@ -161,18 +161,31 @@ fn consumer_converged(
     {
         return false;
     }
-    let mut owned = vec![false; subscribed.len()];
-    for m in group.members() {
+    let members = group.members().map(|m| {
         let c = &consumers[m.endpoint.consumer];
         let healthy = c.is_running()
             && c.member_id() == Some(m.id)
             && c.generation() == Some(m.epoch)
             && m.epoch == group.assignment_epoch()
             && c.owns_exactly(m.assigned);
-        if !healthy {
+        healthy.then_some(m.assigned)
+    });
+    all_healthy_and_covering(members, subscribed, cluster)
+}
+
+/// True when every member is healthy (`Some` of its partitions) and
+/// together they own every subscribed partition.
+fn all_healthy_and_covering<'a>(
+    members: impl Iterator<Item = Option<&'a [crate::assign::TopicPartition]>>,
+    subscribed: &[bool],
+    cluster: &Cluster,
+) -> bool {
+    let mut owned = vec![false; subscribed.len()];
+    for assigned in members {
+        let Some(assigned) = assigned else {
             return false;
-        }
-        for &tp in m.assigned {
+        };
+        for &tp in assigned {
             owned[cluster.index_of(tp)] = true;
         }
     }
@@ -201,20 +214,14 @@ fn classic_converged(
     {
         return false;
     }
-    let mut owned = vec![false; subscribed.len()];
-    for m in coordinator.members() {
+    // Running, stable and not paused hold for everyone (the counts).
+    let members = coordinator.members().map(|m| {
         let c = &consumers[m.endpoint.consumer];
-        // Running, stable and not paused hold for everyone (the counts).
         let healthy = c.is_running()
             && c.member_id().is_some_and(|id| *id == *m.id)
             && c.generation() == Some(coordinator.generation())
             && c.owns_exactly(m.assignment);
-        if !healthy {
-            return false;
-        }
-        for &tp in m.assignment {
-            owned[cluster.index_of(tp)] = true;
-        }
-    }
-    subscribed.iter().zip(&owned).all(|(&s, &o)| !s || o)
+        healthy.then_some(m.assignment)
+    });
+    all_healthy_and_covering(members, subscribed, cluster)
 }

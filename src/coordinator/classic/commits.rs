@@ -4,7 +4,7 @@
 use super::ClassicCoordinator;
 use crate::coordinator::protocol::{Endpoint, GroupError, MemberId, Response};
 use crate::coordinator::{CoordinatorOutbox, OffsetStore};
-use crate::events::{Fact, GroupState};
+use crate::events::GroupState;
 use crate::sim::Time;
 
 impl ClassicCoordinator {
@@ -73,14 +73,7 @@ impl ClassicCoordinator {
                 self.reschedule_heartbeat(now, id, timeout, out);
             }
         }
-        for &(p, offset) in offsets {
-            store.put(p, offset);
-            out.facts.push(Fact::CommitStored {
-                partition: p,
-                offset,
-                member: id.to_string(),
-            });
-        }
+        store.store_commit(offsets, id, &mut out.facts);
         let response = Response::Commit {
             token,
             result: Ok(()),
