@@ -207,6 +207,15 @@ pub enum Fact {
     },
     /// An invariant failed.
     Violation { invariant: u8, message: String },
+    /// Something happened to a broker, to partition leadership, to the
+    /// coordinator's location or to the network (`event` names it in
+    /// `events.csv`: broker_crashed, leaders_elected, coordinator_moved,
+    /// network_partitioned, ...).
+    Cluster {
+        event: &'static str,
+        subject: String,
+        detail: String,
+    },
 }
 
 impl Fact {

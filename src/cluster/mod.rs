@@ -2,8 +2,13 @@
 //! partition's log-end offset is a closed-form function of time, so cost
 //! does not grow with message volume.
 
+mod leadership;
 mod produce;
 
+pub use leadership::{
+    BROKER_HEARTBEAT_INTERVAL, BROKER_SESSION_TIMEOUT, BrokerState,
+    LEADER_IMBALANCE_CHECK_INTERVAL, LeaderChange, Leadership, fence_time,
+};
 pub use produce::{ProduceRate, Production};
 
 use crate::assign::{TopicPartition, TopicSpec};
@@ -49,10 +54,20 @@ pub struct Cluster {
     pub brokers: Vec<Broker>,
     /// Topics sorted by name: the index is the assignors' topic id.
     pub topics: Vec<Topic>,
-    /// The broker hosting the group coordinator.
+    /// The broker hosting the group coordinator at the start.
     pub coordinator: u32,
+    /// `__consumer_offsets` partition of the group.
+    pub offsets_partition: u32,
     /// Some topic has its own processing time (asked on every fetch).
     topic_processing: bool,
+    /// Leaders of every partition, then of the group's `__consumer_offsets`
+    /// partition (the last entry): kept only when brokers can fail.
+    leadership: Option<Leadership>,
+    /// Per partition whose leader is unreachable: the topic-wide visible
+    /// record count when it became so. Producers buffer meanwhile, so its
+    /// log end stays there; when a leader is back, the buffered records
+    /// land at once.
+    frozen: Vec<Option<u64>>,
 }
 
 impl Cluster {
@@ -90,11 +105,89 @@ impl Cluster {
             .collect();
         let offsets_partition =
             java_abs_hash(&scenario.group.id) % scenario.cluster.offsets_topic_partitions;
-        Cluster {
+        let mut cluster = Cluster {
             coordinator: offsets_partition % scenario.cluster.brokers,
+            offsets_partition,
             topic_processing: scenario.topics.iter().any(|t| t.processing.is_some()),
             brokers,
             topics,
+            leadership: None,
+            frozen: Vec::new(),
+        };
+        if scenario.has_broker_faults() {
+            cluster.leadership = Some(cluster.build_leadership());
+            cluster.frozen = vec![None; cluster.partition_count()];
+        }
+        cluster
+    }
+
+    /// Replicas of every partition (Kafka's round-robin placement: replica
+    /// j of partition p of the topic with index i on broker (p + i + j) %
+    /// brokers), then of the group's `__consumer_offsets` partition
+    /// (`offsets.topic.replication.factor` 3, or fewer brokers).
+    fn build_leadership(&self) -> Leadership {
+        let n = self.brokers.len() as u32;
+        let data = self.topics.iter().enumerate().flat_map(move |(i, t)| {
+            (0..t.partitions).map(move |p| {
+                (0..t.replication_factor.min(n))
+                    .map(|j| (p + i as u32 + j) % n)
+                    .collect::<Vec<u32>>()
+            })
+        });
+        let offsets: Vec<u32> = (0..3.min(n))
+            .map(|j| (self.offsets_partition + j) % n)
+            .collect();
+        Leadership::new(n, data.chain(std::iter::once(offsets)))
+    }
+
+    /// The controller's view of brokers and leaders, when brokers can fail.
+    pub fn leadership(&self) -> Option<&Leadership> {
+        self.leadership.as_ref()
+    }
+
+    /// Applies `f` to the leadership table, then freezes or thaws the log
+    /// end of each data partition whose reachability changed at `now`.
+    /// Returns the changes (partition `partition_count()` is the group's
+    /// `__consumer_offsets` partition).
+    pub fn change_leadership(
+        &mut self,
+        now: Time,
+        f: impl FnOnce(&mut Leadership) -> Vec<LeaderChange>,
+    ) -> Vec<LeaderChange> {
+        let Some(table) = self.leadership.as_mut() else {
+            return Vec::new();
+        };
+        let changes = f(table);
+        let data = self.frozen.len();
+        for c in &changes {
+            if c.partition >= data || c.was_available == c.available {
+                continue;
+            }
+            self.frozen[c.partition] = if c.available {
+                None
+            } else {
+                let topic = self.partition_at(c.partition).topic;
+                Some(self.visible_records(topic, now))
+            };
+        }
+        changes
+    }
+
+    /// True when the partition with dense index `index` has a reachable
+    /// leader (always, when brokers cannot fail).
+    pub fn is_available(&self, index: usize) -> bool {
+        self.frozen.get(index).is_none_or(|f| f.is_none())
+    }
+
+    /// The broker hosting the group coordinator now: the leader of the
+    /// group's `__consumer_offsets` partition, if it runs.
+    pub fn coordinator_broker(&self) -> Option<u32> {
+        match &self.leadership {
+            None => Some(self.coordinator),
+            Some(l) => {
+                let k = l.len() - 1;
+                l.is_available(k).then(|| l.leader(k)).flatten()
+            }
         }
     }
 
@@ -152,7 +245,11 @@ impl Cluster {
     /// offset. Producers send what they gathered at each `linger` boundary.
     pub fn log_end_offset(&self, tp: TopicPartition, now: Time) -> u64 {
         let t = &self.topics[tp.topic as usize];
-        t.share(self.visible_records(tp.topic, now), tp.partition)
+        let visible = match self.frozen.get(self.index_of(tp)) {
+            Some(&Some(at_outage)) => at_outage,
+            _ => self.visible_records(tp.topic, now),
+        };
+        t.share(visible, tp.partition)
     }
 
     /// Records of the whole topic visible to consumers at `now`.

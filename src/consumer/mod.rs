@@ -219,6 +219,21 @@ impl Consumer {
         }
     }
 
+    /// Partition leadership changed: partitions whose leader is
+    /// unreachable are not fetched, and a `poll()` blocked for data looks
+    /// again (the fetcher learns new leaders from its metadata refresh;
+    /// here at once).
+    pub fn leaders_changed(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
+        if !self.running || self.owned.is_empty() {
+            return;
+        }
+        self.owned.refresh(env.cluster);
+        if self.poll.in_poll && self.poll.batch.is_none() {
+            let id = self.poll.wake.arm();
+            out.timers.push((now, ConsumerTimer::Poll(id)));
+        }
+    }
+
     /// The topics the consumer subscribes to (sorted topic ids).
     pub fn subscription(&self) -> &crate::assign::Subscription {
         &self.subscription

@@ -128,12 +128,22 @@ impl OwnedPartitions {
     }
 
     fn key(o: &Owned, cluster: &Cluster) -> u64 {
+        if !cluster.is_available(o.index) {
+            // No reachable leader: nothing to fetch until one is elected.
+            return NEVER;
+        }
         match o.position {
             None => NEVER,
             Some(p) => cluster
                 .records_needed(o.tp.topic, o.tp.partition, p)
                 .unwrap_or(NEVER),
         }
+    }
+
+    /// Partition leaders changed: which partitions can be fetched is read
+    /// again from `cluster`.
+    pub fn refresh(&mut self, cluster: &Cluster) {
+        self.reindex(cluster);
     }
 
     fn reindex(&mut self, cluster: &Cluster) {

@@ -137,12 +137,17 @@ impl EventLog {
 }
 
 fn list(parts: &[TopicPartition], names: &Namer<'_>) -> String {
+    list_partitions(parts, names.partition)
+}
+
+/// Partitions as `events.csv` lists them: the first 64 by name, then the
+/// count.
+pub fn list_partitions(
+    parts: &[TopicPartition],
+    name: &dyn Fn(TopicPartition) -> String,
+) -> String {
     const SHOWN: usize = 64;
-    let mut s: Vec<String> = parts
-        .iter()
-        .take(SHOWN)
-        .map(|&tp| (names.partition)(tp))
-        .collect();
+    let mut s: Vec<String> = parts.iter().take(SHOWN).map(|&tp| name(tp)).collect();
     if parts.len() > SHOWN {
         s.push(format!("... ({} in all)", parts.len()));
     }
@@ -382,6 +387,11 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             None,
             message.clone(),
         ),
+        Fact::Cluster {
+            event,
+            subject,
+            detail,
+        } => (event, subject.clone(), None, detail.clone()),
         Fact::Processed { .. } | Fact::CommitStored { .. } | Fact::OffsetReset { .. } => {
             return None;
         }

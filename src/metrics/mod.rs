@@ -1,12 +1,14 @@
 //! Measurements of a run: sampled time series, exact integrals (time in
 //! rebalance, unowned partition-seconds), and the event log.
 
+mod availability;
 mod coverage;
 mod event_log;
 mod ownership;
 
+pub use availability::Availability;
 pub use coverage::{Coverage, PartitionState, Window};
-pub use event_log::{EventLog, LogRow, Namer};
+pub use event_log::{EventLog, LogRow, Namer, list_partitions};
 pub use ownership::{OwnershipLog, OwnershipSpan};
 
 use crate::events::{Fact, GroupState};
@@ -34,6 +36,9 @@ pub struct Sample {
     /// Subscribed partitions held but not processed: the holder is paused
     /// or stalled, or crashed and not yet expired.
     pub stalled_partitions: u64,
+    /// Subscribed partitions whose leader is unreachable (a broker
+    /// problem; such a partition may be owned all the same).
+    pub unavailable_partitions: u64,
     /// Members in the group (coordinator's view).
     pub members: u64,
     /// Current generation.
@@ -75,6 +80,7 @@ pub struct Metrics {
     samples: Vec<Sample>,
     last_point: Option<(Time, u64, u64)>,
     coverage: Coverage,
+    availability: Availability,
     consumers: Vec<ConsumerStats>,
     state: GroupState,
     state_since: Time,
@@ -102,6 +108,7 @@ impl Metrics {
         Metrics {
             samples: Vec::new(),
             last_point: None,
+            availability: Availability::new(subscribed.clone()),
             coverage: Coverage::new(subscribed, consumers),
             consumers: vec![ConsumerStats::default(); consumers],
             state: GroupState::Empty,
@@ -246,6 +253,18 @@ impl Metrics {
     /// Partition `p` is now subscribed by some consumer, or no longer.
     pub fn set_subscribed(&mut self, now: Time, p: usize, subscribed: bool) {
         self.coverage.set_subscribed(now, p, subscribed);
+        self.availability.set_subscribed(now, p, subscribed);
+    }
+
+    /// Partition `p`'s leader became unreachable, or reachable again.
+    pub fn set_unavailable(&mut self, now: Time, p: usize, unavailable: bool) {
+        self.availability.set_unavailable(now, p, unavailable);
+    }
+
+    /// Partition-seconds during which subscribed partitions had no
+    /// reachable leader, up to `now`.
+    pub fn unavailable_partition_seconds(&self, now: Time) -> f64 {
+        round3(self.availability.micros_at(now) as f64 / 1e6)
     }
 
     /// (time, consumer) of every exit on a fatal group error
@@ -344,6 +363,7 @@ impl Metrics {
             backlog_total: point.backlog_total,
             unowned_partitions: self.coverage.unowned(),
             stalled_partitions: self.coverage.stalled(),
+            unavailable_partitions: self.availability.count(),
             members: point.members,
             generation: point.generation,
             rebalancing: u8::from(Self::is_rebalancing(self.state)),

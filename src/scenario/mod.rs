@@ -52,6 +52,111 @@ pub struct Scenario {
     pub start_jitter: Duration,
     /// Faults, sorted by time (file order for equal times).
     pub timeline: Vec<TimelineEvent>,
+    /// Faults of brokers and the network, sorted by time (file order for
+    /// equal times; at equal times after the consumers' events).
+    pub cluster_timeline: Vec<ClusterEvent>,
+}
+
+/// A fault of a broker or of the network at a point in time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterEvent {
+    /// When.
+    pub at: Duration,
+    /// What happens.
+    pub action: ClusterAction,
+    /// The shorthand this event was expanded from, if any.
+    pub via: Option<String>,
+}
+
+/// A node of the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Node {
+    /// A consumer process (index into [`Scenario::consumers`]).
+    Consumer(usize),
+    /// A broker by id.
+    Broker(u32),
+    /// Whichever broker hosts the group coordinator when the event
+    /// happens.
+    Coordinator,
+}
+
+/// Links a network fault cuts or heals: from `from` to `to` (every other
+/// node when `None`: `from` is isolated), and back unless `one_way`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cut {
+    /// One end.
+    pub from: Node,
+    /// The other end; `None`: every other node.
+    pub to: Option<Node>,
+    /// Only messages from `from` to `to` are dropped.
+    pub one_way: bool,
+}
+
+/// What a cluster fault does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ClusterAction {
+    /// The broker's process dies: no controlled shutdown.
+    BrokerCrash {
+        /// Broker id.
+        broker: u32,
+    },
+    /// A controlled shutdown: leadership moves away, then the broker stops.
+    BrokerShutdown {
+        /// Broker id.
+        broker: u32,
+    },
+    /// The broker starts again.
+    BrokerRestart {
+        /// Broker id.
+        broker: u32,
+    },
+    /// Messages on the cut links are dropped, for `duration` if given.
+    NetworkPartition {
+        /// The links.
+        cut: Cut,
+        /// Healed after this long (`None`: until a `network-heal`).
+        duration: Option<Duration>,
+    },
+    /// The cut links carry messages again.
+    NetworkHeal {
+        /// The links (`None`: every link).
+        cut: Option<Cut>,
+    },
+}
+
+impl ClusterAction {
+    /// The name used in scenario files and event logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClusterAction::BrokerCrash { .. } => "broker-crash",
+            ClusterAction::BrokerShutdown { .. } => "broker-shutdown",
+            ClusterAction::BrokerRestart { .. } => "broker-restart",
+            ClusterAction::NetworkPartition { .. } => "network-partition",
+            ClusterAction::NetworkHeal { .. } => "network-heal",
+        }
+    }
+
+    /// How long after `at` the fault is over (for the convergence bound):
+    /// a crashed broker's partitions move after the fencing time.
+    pub fn length(&self) -> Duration {
+        match *self {
+            ClusterAction::BrokerCrash { .. } => {
+                crate::cluster::BROKER_SESSION_TIMEOUT + crate::cluster::BROKER_HEARTBEAT_INTERVAL
+            }
+            ClusterAction::NetworkPartition { duration, .. } => duration.unwrap_or(Duration::ZERO),
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// True for broker faults.
+    pub fn is_broker_fault(&self) -> bool {
+        matches!(
+            self,
+            ClusterAction::BrokerCrash { .. }
+                | ClusterAction::BrokerShutdown { .. }
+                | ClusterAction::BrokerRestart { .. }
+        )
+    }
 }
 
 /// Brokers and broker-side group settings.
@@ -431,11 +536,27 @@ impl Scenario {
 
     /// The time after which no more faults happen.
     pub fn last_fault_end(&self) -> Duration {
-        self.timeline
+        let consumers = self.timeline.iter().map(|e| e.at + e.action.length());
+        let cluster = self
+            .cluster_timeline
             .iter()
-            .map(|e| e.at + e.action.length())
-            .max()
-            .unwrap_or(Duration::ZERO)
+            .map(|e| e.at + e.action.length());
+        consumers.chain(cluster).max().unwrap_or(Duration::ZERO)
+    }
+
+    /// True when the timeline crashes, stops or restarts a broker (the
+    /// cluster then keeps a leadership table).
+    pub fn has_broker_faults(&self) -> bool {
+        self.cluster_timeline
+            .iter()
+            .any(|e| e.action.is_broker_fault())
+    }
+
+    /// True when the timeline cuts network links.
+    pub fn has_network_faults(&self) -> bool {
+        self.cluster_timeline
+            .iter()
+            .any(|e| matches!(e.action, ClusterAction::NetworkPartition { .. }))
     }
 
     /// Index of the consumer called `name`.

@@ -267,4 +267,14 @@ pub struct RawEvent {
     pub processing: Option<Spanned<toml::Value>>,
     /// `subscribe`: the consumer's new topics.
     pub topics: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Broker faults: the broker id.
+    pub broker: Option<Spanned<u32>>,
+    /// `rolling-broker-restart`: the brokers, in order (default all).
+    pub brokers: Option<Spanned<Vec<u32>>>,
+    /// Network faults: one end (a consumer, `broker-N` or `coordinator`).
+    pub from: Option<Spanned<String>>,
+    /// Network faults: the other end (omitted: every other node).
+    pub to: Option<Spanned<String>>,
+    /// Network faults: drop only messages from `from` to `to`.
+    pub one_way: Option<bool>,
 }

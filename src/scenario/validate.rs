@@ -12,6 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use toml::Spanned;
 
+#[path = "cluster_timeline.rs"]
+mod cluster_timeline;
+
 /// Reports errors against the original file or the `--set` argument.
 struct Reporter<'a> {
     file: &'a str,
@@ -202,14 +205,20 @@ fn build(
         .map_or(group.heartbeat_interval, |d| d.0);
     let (consumers, defaults) = build_consumers(rep, raw.consumers, &group)?;
     let known_topics: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
+    let (cluster_raw, consumer_raw): (Vec<_>, Vec<_>) = raw
+        .timeline
+        .into_iter()
+        .partition(|e| cluster_timeline::is_cluster_event(e.get_ref()));
     let (consumers, timeline) = build_timeline(
         rep,
-        raw.timeline,
+        consumer_raw,
         consumers,
         &defaults,
         duration,
         &known_topics,
     )?;
+    let cluster_timeline =
+        cluster_timeline::build(rep, cluster_raw, cluster.brokers, &consumers, duration)?;
     if consumers.is_empty() {
         return Err(rep.at(
             None,
@@ -265,6 +274,7 @@ fn build(
         consumers,
         start_jitter,
         timeline,
+        cluster_timeline,
     })
 }
 
@@ -1351,7 +1361,14 @@ fn build_timeline(
                 ("slow", 6),
                 ("subscribe", 7),
             ],
-            "",
+            &format!(
+                ", the shorthands \"rolling-restart\", \"scale-out\", \"scale-in\", or a cluster fault: {}",
+                cluster_timeline::CLUSTER_ACTIONS
+                    .iter()
+                    .map(|a| format!("\"{a}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         )?;
         let length = || {
             e.duration.as_ref().map(|d| d.get_ref().0).ok_or_else(|| {

@@ -3,7 +3,9 @@
 //! through the network, applies timeline faults, and feeds every fact to
 //! the offset ledger, the checker, the metrics and the event log.
 
+mod brokers;
 mod convergence;
+mod failover;
 mod network;
 mod result;
 
@@ -53,6 +55,15 @@ enum Event {
     CoordinatorTimer(u32, CoordinatorTimer),
     ConsumerGroupTimer(u32, ConsumerGroupTimer),
     Timeline(usize),
+    /// A broker or network fault of the scenario's cluster timeline.
+    Cluster(usize),
+    /// The controller fences a broker that crashed at `crashed`.
+    BrokerFence {
+        broker: u32,
+        crashed: Time,
+    },
+    /// The controller's periodic preferred-leader check.
+    LeaderBalanceCheck,
     RestartUp(usize),
     /// A stall of the consumer's application thread is over.
     StallOver {
@@ -287,6 +298,10 @@ impl Simulation {
         for (i, e) in self.scenario.timeline.iter().enumerate() {
             self.queue.push(Time::ZERO + e.at, Event::Timeline(i));
         }
+        for (i, e) in self.scenario.cluster_timeline.iter().enumerate() {
+            self.queue.push(Time::ZERO + e.at, Event::Cluster(i));
+        }
+        self.schedule_broker_events();
         self.queue.push(Time::ZERO, Event::Sample);
         let check_at =
             Time::ZERO + self.scenario.last_fault_end() + self.scenario.convergence_bound;
@@ -389,6 +404,9 @@ impl Simulation {
                 self.apply_coordinator(out);
             }
             Event::Timeline(i) => self.timeline(i),
+            Event::Cluster(i) => self.cluster_event(i),
+            Event::BrokerFence { broker, crashed } => self.fence_broker(broker, crashed),
+            Event::LeaderBalanceCheck => self.leader_balance_check(),
             Event::RestartUp(c) => self.start_consumer(c),
             Event::StallOver {
                 consumer,

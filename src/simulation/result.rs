@@ -59,6 +59,10 @@ pub struct Summary {
     /// Integral over time of subscribed partitions held but not processed:
     /// a paused or stalled holder, or a crashed member not yet expired.
     pub stalled_partition_seconds: f64,
+    /// Integral over time of subscribed partitions whose leader was
+    /// unreachable (a broker down and not yet replaced, or no live
+    /// replica): counted apart from unowned and stalled ones.
+    pub unavailable_partition_seconds: f64,
     /// Largest total lag sampled.
     pub max_lag: u64,
     /// Largest single-partition lag sampled.
@@ -324,6 +328,7 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         time_in_rebalance_ms: sim.metrics.time_in_rebalance().millis(),
         unowned_partition_seconds: sim.metrics.unowned_partition_seconds(),
         stalled_partition_seconds: sim.metrics.stalled_partition_seconds(),
+        unavailable_partition_seconds: sim.metrics.unavailable_partition_seconds(end),
         max_lag: samples.iter().map(|s| s.lag_total).max().unwrap_or(0),
         max_partition_lag: samples.iter().map(|s| s.lag_max).max().unwrap_or(0),
         max_backlog: samples.iter().map(|s| s.backlog_total).max().unwrap_or(0),
