@@ -7,7 +7,10 @@
 //! shutdown moves leadership away before the broker stops
 //! (`QuorumController` controlled shutdown). Automatic preferred-leader
 //! election (`auto.leader.rebalance.enable`) moves leadership back to the
-//! first replica of each partition at the controller's periodic check.
+//! first replica of each partition `leader.imbalance.check.interval.seconds`
+//! after leaders became imbalanced (`QuorumController
+//! .maybeScheduleNextBalancePartitionLeaders`; the KRaft controller does
+//! not use `leader.imbalance.per.broker.percentage`: any imbalance counts).
 //!
 //! Simplification: every live replica is in sync (a restarted broker
 //! rejoins the ISR at once), so a partition is offline only while none of
@@ -22,8 +25,6 @@ pub const BROKER_SESSION_TIMEOUT: Duration = Duration::from_millis(9_000);
 pub const BROKER_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(2_000);
 /// `leader.imbalance.check.interval.seconds` (300).
 pub const LEADER_IMBALANCE_CHECK_INTERVAL: Duration = Duration::from_secs(300);
-/// `leader.imbalance.per.broker.percentage` (10).
-pub const LEADER_IMBALANCE_PERCENT: u64 = 10;
 
 /// One broker as the controller sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,36 +237,27 @@ impl Leadership {
             .collect()
     }
 
-    /// The controller's periodic preferred-leader check
-    /// (`auto.leader.rebalance.enable`): for each running broker whose
-    /// share of partitions led by others, among those it is preferred
-    /// for, is above `leader.imbalance.per.broker.percentage`, leadership
-    /// of those partitions moves back to it.
+    /// Preferred-leader election (`maybeBalancePartitionLeaders`): every
+    /// partition whose first replica runs and does not lead gets it back
+    /// as leader.
     pub fn rebalance_preferred(&mut self) -> Vec<LeaderChange> {
-        let n = self.brokers.len();
-        let mut preferred = vec![0u64; n];
-        let mut elsewhere = vec![0u64; n];
-        for k in 0..self.len() {
-            let first = self.replicas(k)[0] as usize;
-            preferred[first] += 1;
-            if self.leader[k] != Some(first as u32) {
-                elsewhere[first] += 1;
-            }
-        }
         let mut changes = Vec::new();
-        for b in 0..n {
-            let imbalanced = elsewhere[b] * 100 > preferred[b] * LEADER_IMBALANCE_PERCENT;
-            if !imbalanced || !self.is_up(b as u32) {
-                continue;
-            }
-            for k in 0..self.len() {
-                if self.replicas(k)[0] as usize == b && self.leader[k] != Some(b as u32) {
-                    self.set_leader(k, Some(b as u32), &mut changes);
-                }
+        for k in 0..self.len() {
+            let first = self.replicas(k)[0];
+            if self.leader[k] != Some(first) && self.is_up(first) {
+                self.set_leader(k, Some(first), &mut changes);
             }
         }
-        changes.sort_by_key(|c| c.partition);
         changes
+    }
+
+    /// True when some partition is led by another broker than its running
+    /// first replica (`arePartitionLeadersImbalanced`).
+    pub fn is_imbalanced(&self) -> bool {
+        (0..self.len()).any(|k| {
+            let first = self.replicas(k)[0];
+            self.leader[k] != Some(first) && self.is_up(first)
+        })
     }
 }
 

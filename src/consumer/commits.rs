@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 /// Commit bookkeeping of one process.
 #[derive(Debug, Clone)]
 pub struct Commits {
-    /// (member id, generation) each in-flight commit was sent with.
-    in_flight: BTreeMap<u64, (MemberId, i32)>,
+    /// Each commit in flight: what it was sent with.
+    in_flight: BTreeMap<u64, SentCommit>,
     next_token: u64,
     /// When the next auto-commit is due (auto mode).
     next_auto_commit: Option<Time>,
@@ -24,6 +24,21 @@ pub struct Commits {
     pub batch_commit: Option<u64>,
     /// At-most-once: the fetched batch waiting for its commit.
     pub before_batch: Option<HeldBatch>,
+}
+
+/// A commit in flight.
+#[derive(Debug, Clone)]
+struct SentCommit {
+    /// (member id, generation) it was sent with.
+    identity: (MemberId, i32),
+    /// Its offsets, kept when a coordinator error may make a synchronous
+    /// commit send them again.
+    offsets: Option<Vec<(usize, u64)>>,
+    /// When it first failed on a coordinator error (retries stop
+    /// `default.api.timeout.ms` later).
+    first_failure: Option<Time>,
+    /// Retries so far (the backoff's exponent).
+    retries: u32,
 }
 
 /// A fetched batch held until its at-most-once commit is answered: the
@@ -107,9 +122,15 @@ impl Consumer {
         self.commits.next_token += 1;
         let token = self.commits.next_token;
         let (member_id, generation) = self.commit_identity();
-        self.commits
-            .in_flight
-            .insert(token, (member_id.clone(), generation));
+        self.commits.in_flight.insert(
+            token,
+            SentCommit {
+                identity: (member_id.clone(), generation),
+                offsets: self.link.is_active().then(|| offsets.clone()),
+                first_failure: None,
+                retries: 0,
+            },
+        );
         out.requests.push(Request::Commit {
             member_id,
             generation,
@@ -118,6 +139,70 @@ impl Consumer {
             token,
         });
         token
+    }
+
+    /// True when the application (or the rebalance) waits for commit
+    /// `token`: `commitSync()` semantics.
+    fn is_sync_commit(&self, token: u64) -> bool {
+        use super::membership::ModernState;
+        let membership = match self.modern_state() {
+            Some(ModernState::CommittingBeforeRevoke(t) | ModernState::Closing(t)) => t == token,
+            Some(_) => false,
+            None => matches!(
+                self.member.state(),
+                MemberState::Committing(t) | MemberState::Revoking(t) | MemberState::Closing(t) if t == token
+            ),
+        };
+        membership
+            || self.commits.batch_commit == Some(token)
+            || self
+                .commits
+                .before_batch
+                .as_ref()
+                .is_some_and(|(t, _, _)| *t == token)
+    }
+
+    /// `commitSync` on a coordinator error: the same offsets again, after
+    /// the backoff, at the coordinator found again, until
+    /// `default.api.timeout.ms` has passed since the first failure.
+    fn retry_sync_commit(
+        &mut self,
+        now: Time,
+        token: u64,
+        error: GroupError,
+        sent: &SentCommit,
+        out: &mut ConsumerOutbox,
+    ) -> bool {
+        let Some(offsets) = &sent.offsets else {
+            return false;
+        };
+        let first = sent.first_failure.unwrap_or(now);
+        if !self.is_sync_commit(token) || now >= first + super::requests::DEFAULT_API_TIMEOUT {
+            return false;
+        }
+        if error.loses_coordinator() {
+            self.link.lose_coordinator();
+        }
+        self.link
+            .delay_next(now + super::requests::backoff(sent.retries));
+        let (member_id, generation) = self.commit_identity();
+        self.commits.in_flight.insert(
+            token,
+            SentCommit {
+                identity: (member_id.clone(), generation),
+                offsets: Some(offsets.clone()),
+                first_failure: Some(first),
+                retries: sent.retries + 1,
+            },
+        );
+        out.requests.push(Request::Commit {
+            member_id,
+            generation,
+            instance_id: self.config.instance_id.clone(),
+            offsets: offsets.clone(),
+            token,
+        });
+        true
     }
 
     /// The auto-commit in `poll()`, when its interval has passed.
@@ -142,7 +227,24 @@ impl Consumer {
         env: &ConsumerEnv<'_>,
         out: &mut ConsumerOutbox,
     ) {
-        let sent_for = self.commits.in_flight.remove(&token);
+        let sent = self.commits.in_flight.remove(&token);
+        if let (Err(error), Some(sent)) = (&result, &sent) {
+            if error.is_coordinator_error() && self.retry_sync_commit(now, token, *error, sent, out)
+            {
+                return;
+            }
+            if error.is_coordinator_error() {
+                if error.loses_coordinator() {
+                    self.link.lose_coordinator();
+                }
+                // An auto-commit that failed is tried again after the
+                // backoff (`nextAutoCommitTimer.updateAndReset`).
+                if self.commits.next_auto_commit.is_some() {
+                    self.commits.next_auto_commit = Some(now + super::requests::RETRY_BACKOFF);
+                }
+            }
+        }
+        let sent_for = sent.map(|s| s.identity);
         if let (Err(error), true) = (&result, self.modern.is_some()) {
             // Consumer protocol: commit errors never change membership
             // (STALE_MEMBER_EPOCH is not retried; CommitRequestManager).
@@ -170,7 +272,10 @@ impl Consumer {
                     | GroupError::UnknownMemberId
                     | GroupError::FencedInstanceId
             );
-            if (current || !about_generation) && !self.react_to(error, out) {
+            if !error.is_coordinator_error()
+                && (current || !about_generation)
+                && !self.react_to(error, out)
+            {
                 return;
             }
         }

@@ -21,12 +21,13 @@ mod poll;
 mod processing;
 mod ready;
 mod rebalance;
+pub mod requests;
 
 pub use processing::{batch_time, mean_time};
 
 use crate::assign::{AssignorName, AssignorSet, TopicPartition};
 use crate::cluster::Cluster;
-use crate::coordinator::protocol::{MemberId, Request, Response};
+use crate::coordinator::protocol::{GroupError, MemberId, Request, Response};
 use crate::events::{Fact, StopReason};
 use crate::scenario::{ConsumerConfig, GroupConfig, GroupProtocol};
 use crate::sim::{Duration, SimRng, Time, Timer, TimerId};
@@ -47,6 +48,10 @@ pub enum ConsumerTimer {
     Heartbeat(TimerId),
     /// `max.poll.interval.ms` since the last `poll()`.
     PollTimeout(TimerId),
+    /// The coordinator link sends a held request or looks again.
+    Link(TimerId),
+    /// A request in flight may have passed its `request.timeout.ms`.
+    RequestTimeout(TimerId),
 }
 
 /// What a consumer handler wants done.
@@ -54,6 +59,8 @@ pub enum ConsumerTimer {
 pub struct ConsumerOutbox {
     /// Requests to the coordinator, in order.
     pub requests: Vec<Request>,
+    /// A FindCoordinator to this broker.
+    pub find_coordinator: Option<u32>,
     /// Timers to set.
     pub timers: Vec<(Time, ConsumerTimer)>,
     /// Facts to report.
@@ -68,6 +75,9 @@ pub struct ConsumerEnv<'a> {
     pub assignors: &'a AssignorSet,
     /// One-way network latency (for fetch wake-ups).
     pub latency: Duration,
+    /// Brokers or links can fail: requests go through the coordinator
+    /// link ([`requests`]).
+    pub faults: bool,
 }
 
 /// A consumer's `partition.assignment.strategy` as the client uses it.
@@ -137,6 +147,8 @@ pub struct Consumer {
     /// The assignment and what it revokes, while the revoke callback's
     /// commit is in flight.
     pending_assignment: Option<(Vec<TopicPartition>, Vec<TopicPartition>)>,
+    /// How the client reaches the coordinator.
+    link: requests::CoordinatorLink,
 }
 
 impl Consumer {
@@ -172,6 +184,7 @@ impl Consumer {
             fetch_token: 0,
             deferred: None,
             pending_assignment: None,
+            link: requests::CoordinatorLink::new(false, 1, None, 0),
         }
     }
 
@@ -347,6 +360,12 @@ impl Consumer {
         self.fetch_token = 0;
         self.deferred = None;
         self.pending_assignment = None;
+        self.link = requests::CoordinatorLink::new(
+            env.faults,
+            env.cluster.brokers.len() as u32,
+            env.cluster.coordinator_broker(),
+            self.index as u32,
+        );
         out.facts.push(Fact::ConsumerStarted {
             consumer: self.index,
         });
@@ -473,7 +492,93 @@ impl Consumer {
             ConsumerTimer::PollTimeout(id) if self.poll.poll_timeout.fire(id) => {
                 self.poll_timeout_due(now, out)
             }
+            ConsumerTimer::Link(id) if self.link.timer.fire(id) => {
+                let routed = self.link.wake(now, &mut out.requests);
+                self.follow(routed, out);
+            }
+            ConsumerTimer::RequestTimeout(id) if self.link.timeout_timer.fire(id) => {
+                let (lookup, request) = self.link.expired(now);
+                if request {
+                    self.connection_failed(now, GroupError::Disconnected, env, out);
+                } else if lookup {
+                    let routed = self.link.wake(now, &mut out.requests);
+                    self.follow(routed, out);
+                }
+                self.arm_request_timeout(out);
+            }
             _ => {} // stale: re-armed or disarmed since
+        }
+    }
+
+    // ----- the coordinator link -------------------------------------------
+
+    /// The broker this process sends group requests to (`None` when the
+    /// link is not in use, or the coordinator is unknown).
+    pub fn coordinator_broker(&self) -> Option<u32> {
+        self.link.coordinator()
+    }
+
+    /// True when requests go through the coordinator link (faults can
+    /// happen in this run).
+    pub fn uses_link(&self) -> bool {
+        self.link.is_active()
+    }
+
+    /// Routes the requests a handler produced through the link: held
+    /// while the coordinator is unknown or a retry backs off.
+    pub fn route(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        if !self.link.is_active() || !self.running {
+            return;
+        }
+        let routed = self.link.route(now, &mut out.requests);
+        self.follow(routed, out);
+    }
+
+    fn follow(&mut self, routed: requests::Routed, out: &mut ConsumerOutbox) {
+        if let Some(broker) = routed.find_coordinator {
+            out.find_coordinator = Some(broker);
+        }
+        if let Some(at) = routed.wake_at {
+            let id = self.link.timer.arm();
+            out.timers.push((at, ConsumerTimer::Link(id)));
+        }
+    }
+
+    /// A message to or from this process was dropped: its request will
+    /// time out; the check is armed for the earliest deadline.
+    pub fn message_lost(&mut self, out: &mut ConsumerOutbox) {
+        if self.running {
+            self.arm_request_timeout(out);
+        }
+    }
+
+    fn arm_request_timeout(&mut self, out: &mut ConsumerOutbox) {
+        if let Some(at) = self.link.next_deadline() {
+            let id = self.link.timeout_timer.arm();
+            out.timers.push((at, ConsumerTimer::RequestTimeout(id)));
+        }
+    }
+
+    /// The connection to the coordinator broke (the broker died, the
+    /// coordinator moved away, or a request timed out): the coordinator is
+    /// unknown and every request in flight fails with `error`.
+    pub fn connection_failed(
+        &mut self,
+        now: Time,
+        error: GroupError,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
+        if !self.running {
+            return;
+        }
+        out.facts.push(Fact::Cluster {
+            event: "coordinator_unknown",
+            subject: self.config.name.clone(),
+            detail: format!("{error}: requests in flight fail; FindCoordinator follows"),
+        });
+        for pending in self.link.connection_failed() {
+            self.on_response(now, pending.failed(error), env, out);
         }
     }
 
@@ -488,7 +593,22 @@ impl Consumer {
         if !self.running {
             return;
         }
+        if self.link.is_active() {
+            if let (Response::FindCoordinator(Ok(broker)), None) =
+                (&response, self.link.coordinator())
+            {
+                out.facts.push(Fact::Cluster {
+                    event: "coordinator_found",
+                    subject: self.config.name.clone(),
+                    detail: format!("FindCoordinator: broker {broker}"),
+                });
+            }
+            let routed = self.link.answered(now, &response, &mut out.requests);
+            self.follow(routed, out);
+        }
         match response {
+            Response::FindCoordinator(_) => {}
+            Response::FetchFailed { token, error } => self.on_fetch_failed(now, token, error, out),
             Response::Join(result) => self.on_join(now, result, env, out),
             Response::MemberIdRequired { member_id } => {
                 self.on_member_id_required(now, member_id, out)

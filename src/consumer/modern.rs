@@ -321,6 +321,19 @@ impl Consumer {
                 self.stop(StopReason::Fatal, out);
                 return;
             }
+            Err(e) if e.is_coordinator_error() => {
+                // Heartbeat request manager: the coordinator is found again
+                // (unless it only loads: backoff) and the next heartbeat is
+                // full, with the same member id and epoch.
+                m.send_all = true;
+                if e.loses_coordinator() {
+                    self.link.lose_coordinator();
+                } else {
+                    self.link.delay_next(now + super::requests::RETRY_BACKOFF);
+                }
+                self.send_heartbeat(now, out);
+                return;
+            }
             Err(_) => m.send_all = true,
         }
         let urgent =

@@ -179,6 +179,16 @@ impl Consumer {
             GroupError::RebalanceInProgress => self.member.rejoin_needed = true,
             GroupError::IllegalGeneration => self.member.reset_generation(false),
             GroupError::UnknownMemberId => self.member.reset_generation(true),
+            // Not about the member: find the coordinator again (unless it
+            // is only loading) and retry; generation and id are kept.
+            GroupError::NotCoordinator
+            | GroupError::CoordinatorNotAvailable
+            | GroupError::CoordinatorLoadInProgress
+            | GroupError::Disconnected => {
+                if error.loses_coordinator() {
+                    self.link.lose_coordinator();
+                }
+            }
         }
         true
     }
@@ -198,6 +208,12 @@ impl Consumer {
         out: &mut ConsumerOutbox,
     ) {
         if self.react_to(error, out) {
+            if error.is_coordinator_error() {
+                // joinGroupIfNeeded: a retriable failure sleeps
+                // retry.backoff.ms, then JoinGroup goes to the coordinator
+                // found again (a failed SyncGroup included).
+                self.link.delay_next(now + super::requests::RETRY_BACKOFF);
+            }
             if self.member.in_generation() {
                 self.send_join(now, out);
             } else {
@@ -489,6 +505,35 @@ impl Consumer {
         });
     }
 
+    /// OffsetFetch failed on a coordinator error: retried (after the
+    /// backoff, at the coordinator found again) while the partitions still
+    /// wait for positions (`fetchCommittedOffsets`,
+    /// `OffsetFetchRequestState`).
+    pub(super) fn on_fetch_failed(
+        &mut self,
+        now: Time,
+        token: u64,
+        error: GroupError,
+        out: &mut ConsumerOutbox,
+    ) {
+        let waiting = if self.modern.is_some() {
+            self.modern_fetch == Some(token)
+        } else {
+            self.member.state() == MemberState::FetchingOffsets(token)
+        };
+        if !waiting {
+            return;
+        }
+        if error.loses_coordinator() {
+            self.link.lose_coordinator();
+        }
+        self.link.delay_next(now + super::requests::RETRY_BACKOFF);
+        out.requests.push(Request::Fetch {
+            partitions: self.owned.unpositioned(),
+            token,
+        });
+    }
+
     pub(super) fn on_fetch(
         &mut self,
         now: Time,
@@ -569,6 +614,18 @@ impl Consumer {
         let Err(error) = result else {
             return;
         };
+        if error.is_coordinator_error() {
+            // HeartbeatResponseHandler / failHeartbeat: the coordinator is
+            // looked up again and the next beat follows the retry backoff;
+            // the member keeps its generation and partitions.
+            self.react_to(error, out);
+            let id: TimerId = self.heartbeat.arm();
+            out.timers.push((
+                now + super::requests::RETRY_BACKOFF,
+                ConsumerTimer::Heartbeat(id),
+            ));
+            return;
+        }
         if !self.react_to(error, out) {
             return;
         }

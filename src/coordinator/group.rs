@@ -25,6 +25,15 @@ pub enum GroupCoordinator {
     Consumer(Box<ConsumerGroupCoordinator>),
 }
 
+/// What a new coordinator loads of the group after a failover.
+#[derive(Clone)]
+pub enum GroupImage {
+    /// A classic group: its last `GroupMetadata` record, if it wrote one.
+    Classic(Option<std::sync::Arc<super::ClassicRecord>>),
+    /// A consumer group: all of it (each change is a record).
+    Consumer(Box<ConsumerGroupCoordinator>),
+}
+
 /// `group.consumer.migration.policy`: which online conversions of a
 /// non-empty group the broker allows (Kafka's default: both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +92,40 @@ impl GroupCoordinator {
                 setup.classic.clone(),
                 rng,
             )))
+        }
+    }
+
+    /// What a new coordinator would load of the group now.
+    pub fn image(&self) -> GroupImage {
+        match self {
+            GroupCoordinator::Classic(c) => GroupImage::Classic(c.record()),
+            GroupCoordinator::Consumer(g) => GroupImage::Consumer(g.clone()),
+        }
+    }
+
+    /// The group a new coordinator loads from `image` at `now`, with its
+    /// timers rescheduled (`onLoaded`).
+    pub fn load(
+        image: GroupImage,
+        setup: &GroupSetup,
+        now: Time,
+        out: &mut CoordinatorOutbox,
+    ) -> Self {
+        let rng = crate::sim::rng_stream(
+            setup.seed,
+            &format!("coordinator/member-ids/loaded-{}", now.micros()),
+        );
+        match image {
+            GroupImage::Classic(None) => GroupCoordinator::Classic(Box::new(
+                ClassicCoordinator::new(setup.classic.clone(), rng),
+            )),
+            GroupImage::Classic(Some(record)) => GroupCoordinator::Classic(Box::new(
+                ClassicCoordinator::from_record(setup.classic.clone(), rng, &record, now, out),
+            )),
+            GroupImage::Consumer(mut g) => {
+                g.on_loaded(now, out);
+                GroupCoordinator::Consumer(g)
+            }
         }
     }
 

@@ -7,9 +7,9 @@ mod group;
 mod offsets;
 pub mod protocol;
 
-pub use classic::{ClassicCoordinator, CoordinatorConfig, CoordinatorTimer};
+pub use classic::{ClassicCoordinator, ClassicRecord, CoordinatorConfig, CoordinatorTimer};
 pub use consumer::{ConsumerGroupConfig, ConsumerGroupCoordinator, ConsumerGroupTimer};
-pub use group::{GroupCoordinator, GroupSetup, MigrationPolicy};
+pub use group::{GroupCoordinator, GroupImage, GroupSetup, MigrationPolicy};
 pub use offsets::OffsetStore;
 
 use crate::events::Fact;

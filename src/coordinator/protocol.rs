@@ -216,6 +216,17 @@ pub enum GroupError {
     /// A consumer-protocol member found a classic group it may not convert
     /// (`group.consumer.migration.policy`): "is not a consumer group".
     GroupIdNotFound,
+    /// The broker asked is not (or no longer) the group's coordinator.
+    NotCoordinator,
+    /// No broker leads the group's `__consumer_offsets` partition
+    /// (FindCoordinator's answer then).
+    CoordinatorNotAvailable,
+    /// The coordinator is still loading the group from its log.
+    CoordinatorLoadInProgress,
+    /// Client side: the connection to the broker failed or a request timed
+    /// out (`request.timeout.ms`), failing every request in flight on it
+    /// (Kafka's `DisconnectException`).
+    Disconnected,
 }
 
 impl GroupError {
@@ -231,7 +242,30 @@ impl GroupError {
             GroupError::StaleMemberEpoch => "STALE_MEMBER_EPOCH",
             GroupError::UnreleasedInstanceId => "UNRELEASED_INSTANCE_ID",
             GroupError::GroupIdNotFound => "GROUP_ID_NOT_FOUND",
+            GroupError::NotCoordinator => "NOT_COORDINATOR",
+            GroupError::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+            GroupError::CoordinatorLoadInProgress => "COORDINATOR_LOAD_IN_PROGRESS",
+            GroupError::Disconnected => "DISCONNECTED",
         }
+    }
+
+    /// An error about reaching the coordinator, not about the member: the
+    /// request is retried (after finding the coordinator again, except
+    /// while it loads).
+    pub fn is_coordinator_error(self) -> bool {
+        matches!(
+            self,
+            GroupError::NotCoordinator
+                | GroupError::CoordinatorNotAvailable
+                | GroupError::CoordinatorLoadInProgress
+                | GroupError::Disconnected
+        )
+    }
+
+    /// The coordinator must be looked up again (`markCoordinatorUnknown`):
+    /// every coordinator error but COORDINATOR_LOAD_IN_PROGRESS.
+    pub fn loses_coordinator(self) -> bool {
+        self.is_coordinator_error() && self != GroupError::CoordinatorLoadInProgress
     }
 }
 
@@ -418,4 +452,51 @@ pub enum Response {
         /// Per requested partition.
         offsets: Vec<(usize, Option<u64>)>,
     },
+    /// OffsetFetch failed (a coordinator error).
+    FetchFailed {
+        /// The request's token.
+        token: u64,
+        /// Why.
+        error: GroupError,
+    },
+    /// FindCoordinator: the broker hosting the group's coordinator.
+    FindCoordinator(Result<u32, GroupError>),
+}
+
+impl Request {
+    /// The response a request gets when `error` stops it before the
+    /// group sees it (`None`: LeaveGroup, which nobody waits for).
+    pub fn error_response(&self, error: GroupError) -> Option<Response> {
+        Some(match self {
+            Request::Join(_) => Response::Join(Err(error)),
+            Request::Sync { .. } => Response::Sync(Err(error)),
+            Request::Heartbeat { .. } => Response::Heartbeat(Err(error)),
+            Request::Leave { .. } => return None,
+            Request::Commit { token, .. } => Response::Commit {
+                token: *token,
+                result: Err(error),
+            },
+            Request::ConsumerHeartbeat(hb) => Response::ConsumerHeartbeat {
+                sent_epoch: hb.member_epoch,
+                result: Err(error),
+            },
+            Request::Fetch { token, .. } => Response::FetchFailed {
+                token: *token,
+                error,
+            },
+        })
+    }
+
+    /// How long the client waits for the answer (`request.timeout.ms`;
+    /// JoinGroup: the rebalance timeout plus 5 s if longer,
+    /// `AbstractCoordinator.sendJoinGroupRequest`).
+    pub fn timeout(&self) -> Duration {
+        const REQUEST_TIMEOUT: Duration = Duration::from_millis(30_000);
+        match self {
+            Request::Join(j) => {
+                REQUEST_TIMEOUT.max(j.rebalance_timeout + Duration::from_millis(5_000))
+            }
+            _ => REQUEST_TIMEOUT,
+        }
+    }
 }

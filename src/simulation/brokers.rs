@@ -20,16 +20,6 @@ impl Simulation {
         Duration(rand::Rng::random_range(&mut rng, 0..every))
     }
 
-    /// Schedules the controller's periodic preferred-leader check.
-    pub(super) fn schedule_broker_events(&mut self) {
-        if self.cluster.leadership().is_some() {
-            self.queue.push(
-                Time::ZERO + LEADER_IMBALANCE_CHECK_INTERVAL,
-                Event::LeaderBalanceCheck,
-            );
-        }
-    }
-
     /// Applies a broker fault of the timeline.
     pub(super) fn broker_fault(&mut self, action: ClusterAction) {
         let now = self.now;
@@ -106,8 +96,10 @@ impl Simulation {
         self.leadership_changed(&format!("broker {broker} fenced"), changes);
     }
 
-    /// The controller's periodic `auto.leader.rebalance.enable` check.
+    /// The preferred-leader election scheduled when leaders became
+    /// imbalanced.
     pub(super) fn leader_balance_check(&mut self) {
+        self.balance_scheduled = false;
         let now = self.now;
         let changes = self
             .cluster
@@ -115,10 +107,20 @@ impl Simulation {
         if !changes.is_empty() {
             self.leadership_changed("preferred leader election", changes);
         }
-        self.queue.push(
-            now + LEADER_IMBALANCE_CHECK_INTERVAL,
-            Event::LeaderBalanceCheck,
-        );
+    }
+
+    /// `maybeScheduleNextBalancePartitionLeaders`: an election
+    /// `leader.imbalance.check.interval.seconds` from now once leaders are
+    /// imbalanced.
+    fn maybe_schedule_balance(&mut self) {
+        let imbalanced = self.cluster.leadership().is_some_and(|l| l.is_imbalanced());
+        if imbalanced && !self.balance_scheduled {
+            self.balance_scheduled = true;
+            self.queue.push(
+                self.now + LEADER_IMBALANCE_CHECK_INTERVAL,
+                Event::LeaderBalanceCheck,
+            );
+        }
     }
 
     fn cluster_fact(&mut self, event: &'static str, broker: u32, detail: String) {
@@ -187,5 +189,6 @@ impl Simulation {
         if coordinator_changed {
             self.coordinator_location_changed();
         }
+        self.maybe_schedule_balance();
     }
 }

@@ -6,6 +6,7 @@
 mod brokers;
 mod convergence;
 mod failover;
+mod links;
 mod network;
 mod result;
 
@@ -48,7 +49,16 @@ enum Event {
         incarnation: u32,
         kind: ConsumerEvent,
     },
-    CoordinatorRequest(Endpoint, Request),
+    /// A request reaching the broker it was sent to (`None`: the
+    /// coordinator, in runs where nothing can fail).
+    CoordinatorRequest(Endpoint, Option<u32>, Request),
+    /// A FindCoordinator reaching a broker.
+    FindCoordinator {
+        from: Endpoint,
+        broker: u32,
+    },
+    /// A new coordinator finished loading the group (the load's number).
+    CoordinatorLoaded(u32),
     /// A timer of the group as it was when the timer was set (its
     /// incarnation: a conversion to the other group type drops the old
     /// group's timers).
@@ -64,6 +74,8 @@ enum Event {
     },
     /// The controller's periodic preferred-leader check.
     LeaderBalanceCheck,
+    /// A timed network partition is over.
+    Heal(crate::scenario::Cut),
     RestartUp(usize),
     /// A stall of the consumer's application thread is over.
     StallOver {
@@ -79,6 +91,8 @@ enum Event {
 enum ConsumerEvent {
     Timer(ConsumerTimer),
     Response(Response),
+    /// The connection to the coordinator broke: requests in flight fail.
+    ConnectionFailed(crate::coordinator::protocol::GroupError),
     PauseOver,
 }
 
@@ -144,6 +158,18 @@ pub struct Simulation {
     /// and has not given it up since.
     received_by: Vec<Option<usize>>,
     events_handled: u64,
+    /// Brokers or links can fail: consumers route requests through their
+    /// coordinator link.
+    faults: bool,
+    /// Where the group coordinator runs (see `failover`).
+    host: failover::Host,
+    /// Coordinator loads so far (a load finishing after a later move is
+    /// stale).
+    load_count: u32,
+    /// Network cuts in force.
+    links: links::Links,
+    /// A preferred-leader election is scheduled.
+    balance_scheduled: bool,
 }
 
 impl Simulation {
@@ -220,6 +246,7 @@ impl Simulation {
                 append_linger: scenario.cluster.append_linger,
                 replication_latency: scenario.cluster.replication_latency,
                 fencing: group.fencing,
+                keeps_record: scenario.has_broker_faults(),
             },
             consumer: ConsumerGroupConfig {
                 heartbeat_interval: group.consumer_heartbeat_interval,
@@ -283,7 +310,14 @@ impl Simulation {
             settled: 0,
             subscriptions_vary: false,
             events_handled: 0,
+            faults: false,
+            host: failover::Host::Active(0),
+            load_count: 0,
+            links: links::Links::default(),
+            balance_scheduled: false,
         };
+        sim.host = failover::Host::Active(sim.cluster.coordinator);
+        sim.faults = sim.scenario.has_broker_faults() || sim.scenario.has_network_faults();
         sim.schedule_initial();
         Ok(sim)
     }
@@ -301,7 +335,6 @@ impl Simulation {
         for (i, e) in self.scenario.cluster_timeline.iter().enumerate() {
             self.queue.push(Time::ZERO + e.at, Event::Cluster(i));
         }
-        self.schedule_broker_events();
         self.queue.push(Time::ZERO, Event::Sample);
         let check_at =
             Time::ZERO + self.scenario.last_fault_end() + self.scenario.convergence_bound;
@@ -370,20 +403,14 @@ impl Simulation {
                 }
                 self.consumer_event(consumer, kind);
             }
-            Event::CoordinatorRequest(from, request) => {
-                let was = self.coordinator.is_consumer_group();
-                let mut out = CoordinatorOutbox::default();
-                self.coordinator.handle(
-                    self.now,
-                    from,
-                    request,
-                    &self.group_setup,
-                    &mut self.committed,
-                    &mut out,
-                );
-                self.note_conversion(was);
-                self.apply_coordinator(out);
+            Event::CoordinatorRequest(from, Some(broker), request) => {
+                if let Some(request) = self.admit(from, broker, request) {
+                    self.deliver(from, request);
+                }
             }
+            Event::CoordinatorRequest(from, None, request) => self.deliver(from, request),
+            Event::FindCoordinator { from, broker } => self.find_coordinator(from, broker),
+            Event::CoordinatorLoaded(load) => self.coordinator_loaded(load),
             Event::CoordinatorTimer(incarnation, timer) => {
                 if incarnation != self.group_incarnation {
                     return;
@@ -407,6 +434,7 @@ impl Simulation {
             Event::Cluster(i) => self.cluster_event(i),
             Event::BrokerFence { broker, crashed } => self.fence_broker(broker, crashed),
             Event::LeaderBalanceCheck => self.leader_balance_check(),
+            Event::Heal(cut) => self.heal(Some(cut)),
             Event::RestartUp(c) => self.start_consumer(c),
             Event::StallOver {
                 consumer,
@@ -424,6 +452,22 @@ impl Simulation {
             Event::ConvergenceCheck => self.check_convergence(),
             Event::End => {}
         }
+    }
+
+    /// The group coordinator handles a request.
+    fn deliver(&mut self, from: Endpoint, request: Request) {
+        let was = self.coordinator.is_consumer_group();
+        let mut out = CoordinatorOutbox::default();
+        self.coordinator.handle(
+            self.now,
+            from,
+            request,
+            &self.group_setup,
+            &mut self.committed,
+            &mut out,
+        );
+        self.note_conversion(was);
+        self.apply_coordinator(out);
     }
 
     /// (running, running and settled) for consumer `c`.
@@ -465,10 +509,12 @@ impl Simulation {
             cluster: &self.cluster,
             assignors: &self.assignors,
             latency: self.network.mean(),
+            faults: self.faults,
         };
         let before = self.health(c);
         let epoch_before = self.consumers[c].generation();
         f(&mut self.consumers[c], self.now, &env, &mut out);
+        self.consumers[c].route(self.now, &mut out);
         self.count_health(c, before);
         // A KIP-848 member learns a new epoch from a heartbeat response
         // that may carry no fact; convergence depends on it.
@@ -496,6 +542,10 @@ impl Simulation {
             ConsumerEvent::Response(r) => {
                 self.with_consumer(c, |cons, now, env, out| cons.on_response(now, r, env, out))
             }
+            ConsumerEvent::ConnectionFailed(error) => self
+                .with_consumer(c, |cons, now, env, out| {
+                    cons.connection_failed(now, error, env, out)
+                }),
             ConsumerEvent::PauseOver => {
                 if self.processes[c]
                     .paused_until
@@ -645,10 +695,12 @@ impl Simulation {
             consumer: c,
             incarnation: self.processes[c].incarnation,
         };
+        let broker = self.consumers[c].coordinator_broker();
         for request in out.requests {
-            let at = self.network.arrival_at_coordinator(c, self.now);
-            self.queue
-                .push(at, Event::CoordinatorRequest(from, request));
+            self.send_request(c, from, broker, request);
+        }
+        if let Some(broker) = out.find_coordinator {
+            self.send_find_coordinator(c, from, broker);
         }
         for (at, timer) in out.timers {
             self.queue.push(
@@ -671,7 +723,17 @@ impl Simulation {
     }
 
     fn apply_coordinator(&mut self, out: CoordinatorOutbox) {
+        let host = self.faults.then(|| self.host.broker()).flatten();
         for (to, response) in out.responses {
+            if let Some(b) = host {
+                if self.links.cuts(
+                    crate::scenario::Node::Broker(b),
+                    crate::scenario::Node::Consumer(to.consumer),
+                ) {
+                    self.with_consumer(to.consumer, |cons, _, _, out| cons.message_lost(out));
+                    continue;
+                }
+            }
             let at = self.network.arrival_at_consumer(to.consumer, self.now);
             self.queue.push(
                 at,

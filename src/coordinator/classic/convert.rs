@@ -50,7 +50,111 @@ pub struct ClassicExport {
     pub parked: Vec<Parked>,
 }
 
+/// The classic group's `GroupMetadata` record, as a new coordinator
+/// replays it after a failover (`GroupMetadataManager.replay`): written
+/// when the leader's SyncGroup completes, when the group becomes Empty,
+/// and when a static member is replaced — never at the end of a join
+/// phase, so a generation that did not complete its sync is not in it.
+#[derive(Debug, Clone)]
+pub struct ClassicRecord {
+    /// The generation.
+    pub generation: i32,
+    /// The selected protocol (assignor).
+    pub protocol: Option<String>,
+    /// The leader.
+    pub leader: Option<MemberId>,
+    /// Members in member-id order, with their assignments.
+    pub members: Vec<ExportedMember>,
+}
+
 impl ClassicCoordinator {
+    /// Writes the group's record (kept when the scenario can fail over).
+    pub(super) fn write_record(&mut self) {
+        if !self.config.keeps_record {
+            return;
+        }
+        let export = self.export();
+        self.record = Some(std::sync::Arc::new(ClassicRecord {
+            generation: export.generation,
+            protocol: self.protocol.clone(),
+            leader: self.leader.clone(),
+            members: export.members,
+        }));
+    }
+
+    /// The last record written, if any.
+    pub fn record(&self) -> Option<std::sync::Arc<ClassicRecord>> {
+        self.record.clone()
+    }
+
+    /// The group a new coordinator loads from `record` (`GMM.replay`, then
+    /// `onLoaded`): Stable at the record's generation with its members and
+    /// assignments (Empty without members), every member's session
+    /// restarted from `now` (`rescheduleClassicGroupMemberHeartbeat`).
+    pub fn from_record(
+        config: super::CoordinatorConfig,
+        rng: crate::sim::SimRng,
+        record: &ClassicRecord,
+        now: crate::sim::Time,
+        out: &mut crate::coordinator::CoordinatorOutbox,
+    ) -> Self {
+        let mut c = ClassicCoordinator::new(config, rng);
+        c.created = true;
+        c.generation = record.generation;
+        let state = if record.members.is_empty() {
+            crate::events::GroupState::Empty
+        } else {
+            crate::events::GroupState::Stable
+        };
+        c.state = state;
+        c.previous_state = Some(state);
+        c.add_exported(record.members.clone(), now, out);
+        c.leader = record.leader.clone().filter(|l| c.members.contains_key(l));
+        c.protocol = record.protocol.clone();
+        c.record = Some(std::sync::Arc::new(record.clone()));
+        c
+    }
+
+    /// Adds exported members as they were, each with its session restarted
+    /// at `now`; the first becomes the leader if none is set.
+    fn add_exported(
+        &mut self,
+        members: Vec<ExportedMember>,
+        now: crate::sim::Time,
+        out: &mut crate::coordinator::CoordinatorOutbox,
+    ) {
+        for m in members {
+            let slot = self.order.insert(&m.id);
+            let member = super::members::Member {
+                endpoint: m.endpoint,
+                instance_id: m.instance_id.clone(),
+                metadata: MemberSpec {
+                    id: m.id.to_string(),
+                    ..m.metadata
+                },
+                protocols: m.protocols,
+                session_timeout: m.session_timeout,
+                rebalance_timeout: m.rebalance_timeout,
+                awaiting_join: false,
+                awaiting_sync: false,
+                is_new: false,
+                assignment: m.assignment,
+                slot,
+            };
+            self.recount_protocols(&[], &member.protocols);
+            if let Some(i) = &m.instance_id {
+                self.static_ids.insert(i.clone(), m.id.clone());
+            }
+            // ClassicGroup.add: the first member leads.
+            if self.leader.is_none() {
+                self.leader = Some(m.id.clone());
+            }
+            let timeout = member.session_timeout;
+            self.members.insert(m.id.clone(), member);
+            self.reschedule_heartbeat(now, &m.id, timeout, out);
+        }
+    }
+
     /// Before the group is converted: responses waiting on the
     /// coordinator's log (commits, heartbeats) are sent now, a little
     /// early — the conversion's own records follow theirs in the same log
@@ -120,36 +224,7 @@ impl ClassicCoordinator {
         c.generation = generation;
         c.state = crate::events::GroupState::Stable;
         c.previous_state = Some(crate::events::GroupState::Stable);
-        for m in members {
-            let slot = c.order.insert(&m.id);
-            let member = super::members::Member {
-                endpoint: m.endpoint,
-                instance_id: m.instance_id.clone(),
-                metadata: MemberSpec {
-                    id: m.id.to_string(),
-                    ..m.metadata
-                },
-                protocols: m.protocols,
-                session_timeout: m.session_timeout,
-                rebalance_timeout: m.rebalance_timeout,
-                awaiting_join: false,
-                awaiting_sync: false,
-                is_new: false,
-                assignment: m.assignment,
-                slot,
-            };
-            c.recount_protocols(&[], &member.protocols);
-            if let Some(i) = &m.instance_id {
-                c.static_ids.insert(i.clone(), m.id.clone());
-            }
-            // ClassicGroup.add: the first member leads.
-            if c.leader.is_none() {
-                c.leader = Some(m.id.clone());
-            }
-            let timeout = member.session_timeout;
-            c.members.insert(m.id.clone(), member);
-            c.reschedule_heartbeat(now, &m.id, timeout, out);
-        }
+        c.add_exported(members, now, out);
         c.protocol = c.select_protocol();
         c.prepare_rebalance(
             now,

@@ -498,6 +498,7 @@ impl ClassicCoordinator {
             self.protocol = None;
             self.set_state(GroupState::Empty, "no members left".into(), out);
             self.write(now, None, out);
+            self.write_record();
             return;
         }
         self.protocol = self.select_protocol();

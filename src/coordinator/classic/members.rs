@@ -396,5 +396,7 @@ impl ClassicCoordinator {
         };
         self.mark_join(id, false);
         out.responses.push((endpoint, Response::Join(Ok(result))));
+        // The replacement's record is what a new coordinator loads.
+        self.write_record();
     }
 }

@@ -31,7 +31,7 @@ use crate::assign::{MemberSpec, TopicPartition};
 use crate::events::{Fact, GroupState};
 use crate::sim::{Duration, SimRng, Time};
 use append::{AppendLog, Deferred, Logged};
-pub use convert::{ClassicExport, ExportedMember, Parked};
+pub use convert::{ClassicExport, ClassicRecord, ExportedMember, Parked};
 use hash_order::HashOrder;
 use member_table::{IdMap, MemberTable};
 use members::HeartbeatTimer;
@@ -58,6 +58,10 @@ pub struct CoordinatorConfig {
     /// OffsetCommit is fenced by member and generation (Kafka always is;
     /// `false` is a what-if that accepts a zombie's stale commit).
     pub fencing: bool,
+    /// Keep the group's last written record ([`ClassicRecord`]) for a
+    /// coordinator failover (only when brokers can fail: it costs a copy
+    /// of the members per rebalance).
+    pub keeps_record: bool,
 }
 
 /// Timers the coordinator sets; stale ones are recognised by their token.
@@ -134,6 +138,8 @@ pub struct ClassicCoordinator {
     /// `ClassicGroup.newMemberAdded`: extends the initial delay.
     new_member_added: bool,
     rng: SimRng,
+    /// The group's last `GroupMetadata` record (when `keeps_record`).
+    record: Option<Arc<ClassicRecord>>,
 }
 
 /// A member as the rest of the simulation may see it.
@@ -172,6 +178,7 @@ impl ClassicCoordinator {
             sync_token: 0,
             new_member_added: false,
             rng,
+            record: None,
         }
     }
 

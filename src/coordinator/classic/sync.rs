@@ -107,6 +107,7 @@ impl ClassicCoordinator {
             None => "the leader's assignment is stored".to_string(),
         };
         self.set_state(GroupState::Stable, reason, out);
+        self.write_record();
     }
 
     /// `GMM.propagateAssignment`: answers every parked SyncGroup (with its

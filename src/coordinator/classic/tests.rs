@@ -11,6 +11,7 @@ const REBALANCE: Duration = Duration::from_secs(60);
 
 fn config(linger_ms: u64, replication_ms: u64) -> CoordinatorConfig {
     CoordinatorConfig {
+        keeps_record: false,
         initial_rebalance_delay: Duration::ZERO,
         append_linger: Duration::from_millis(linger_ms),
         replication_latency: Duration::from_millis(replication_ms),

@@ -119,7 +119,10 @@ pub struct ConsumerMemberView<'a> {
     pub assigned: &'a [TopicPartition],
 }
 
-/// One consumer group's coordinator (KIP-848 consumer protocol).
+/// One consumer group's coordinator (KIP-848 consumer protocol). Cloned
+/// as the image a new coordinator loads after a failover: every change of
+/// a consumer group is a record in `__consumer_offsets`.
+#[derive(Clone)]
 pub struct ConsumerGroupCoordinator {
     config: ConsumerGroupConfig,
     assignors: AssignorSet,
@@ -229,6 +232,36 @@ impl ConsumerGroupCoordinator {
     /// The member's target assignment.
     pub fn target_of(&self, member_id: &str) -> &[TopicPartition] {
         self.target.get(member_id).map_or(&[], |t| t.as_slice())
+    }
+
+    /// After a failover, the group as a new coordinator loaded it
+    /// (`GroupMetadataManager.onLoaded`): epochs and assignments as they
+    /// were; every member's session restarts from `now`, and members that
+    /// must still revoke get their rebalance timeout again.
+    pub fn on_loaded(&mut self, now: Time, out: &mut CoordinatorOutbox) {
+        let ids: Vec<Arc<str>> = self.members.keys().cloned().collect();
+        for id in ids {
+            if let Some(m) = self.members.get_mut(&id) {
+                m.session_timer = None;
+                m.rebalance_timer = None;
+            }
+            self.restart_session(now, &id, out);
+            let token = self.token();
+            let Some(m) = self.members.get_mut(&id) else {
+                continue;
+            };
+            if m.current.state == ReconcileState::UnrevokedPartitions {
+                m.rebalance_timer = Some(token);
+                out.consumer_timers.push((
+                    now + m.rebalance_timeout,
+                    ConsumerGroupTimer::Rebalance {
+                        member: id.clone(),
+                        epoch: m.current.epoch,
+                        token,
+                    },
+                ));
+            }
+        }
     }
 
     /// Handles a timer set earlier.
