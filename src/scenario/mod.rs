@@ -92,6 +92,22 @@ pub struct Cut {
     pub one_way: bool,
 }
 
+impl Cut {
+    /// "c1 <-> coordinator", "c1 -> broker-0", "c1 isolated".
+    pub fn describe(&self, consumers: &[ConsumerConfig]) -> String {
+        let node = |n: Node| match n {
+            Node::Consumer(c) => consumers[c].name.clone(),
+            Node::Broker(b) => format!("broker-{b}"),
+            Node::Coordinator => "coordinator".to_string(),
+        };
+        match self.to {
+            None => format!("{} isolated", node(self.from)),
+            Some(t) if self.one_way => format!("{} -> {}", node(self.from), node(t)),
+            Some(t) => format!("{} <-> {}", node(self.from), node(t)),
+        }
+    }
+}
+
 /// What a cluster fault does.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ClusterAction {
@@ -145,6 +161,20 @@ impl ClusterAction {
             }
             ClusterAction::NetworkPartition { duration, .. } => duration.unwrap_or(Duration::ZERO),
             _ => Duration::ZERO,
+        }
+    }
+
+    /// "broker-crash broker-2", "network-partition c1 <-> coordinator":
+    /// for chart markers and the disruption table.
+    pub fn label(&self, consumers: &[ConsumerConfig]) -> String {
+        let cut = |c: &Cut| c.describe(consumers);
+        match self {
+            ClusterAction::BrokerCrash { broker }
+            | ClusterAction::BrokerShutdown { broker }
+            | ClusterAction::BrokerRestart { broker } => format!("{} broker-{broker}", self.name()),
+            ClusterAction::NetworkPartition { cut: c, .. } => format!("{} {}", self.name(), cut(c)),
+            ClusterAction::NetworkHeal { cut: Some(c) } => format!("{} {}", self.name(), cut(c)),
+            ClusterAction::NetworkHeal { cut: None } => format!("{} everything", self.name()),
         }
     }
 

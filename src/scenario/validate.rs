@@ -1329,12 +1329,7 @@ fn build_timeline(
     let mut out = Vec::new();
     for (ev, _, via) in &events {
         let e = ev.get_ref();
-        let Some(consumer_field) = &e.consumer else {
-            return Err(rep.spanned(
-                &e.action,
-                format!("a {} needs `consumer`", e.action.get_ref()),
-            ));
-        };
+
         if e.consumers.is_some() || e.every.is_some() || e.count.is_some() {
             return Err(rep.spanned(
                 ev,
@@ -1370,6 +1365,12 @@ fn build_timeline(
                     .join(", ")
             ),
         )?;
+        let Some(consumer_field) = &e.consumer else {
+            return Err(rep.spanned(
+                &e.action,
+                format!("a {} needs `consumer`", e.action.get_ref()),
+            ));
+        };
         let length = || {
             e.duration.as_ref().map(|d| d.get_ref().0).ok_or_else(|| {
                 rep.spanned(

@@ -339,15 +339,6 @@ impl Simulation {
     }
 
     fn describe_cut(&self, cut: &crate::scenario::Cut) -> String {
-        let name = |n: crate::scenario::Node| match n {
-            crate::scenario::Node::Consumer(c) => self.consumer_names[c].clone(),
-            crate::scenario::Node::Broker(b) => format!("broker-{b}"),
-            crate::scenario::Node::Coordinator => "coordinator".to_string(),
-        };
-        match cut.to {
-            None => format!("{} isolated", name(cut.from)),
-            Some(t) if cut.one_way => format!("{} -> {}", name(cut.from), name(t)),
-            Some(t) => format!("{} <-> {}", name(cut.from), name(t)),
-        }
+        cut.describe(&self.scenario.consumers)
     }
 }

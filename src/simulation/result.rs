@@ -376,19 +376,9 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         .collect();
     let mut summary = summary;
     summary.rebalance_costs = rebalance_costs(&rebalance_spans);
-    let markers = scenario
-        .timeline
-        .iter()
-        .map(|e| {
-            (
-                e.at.as_secs_f64(),
-                format!(
-                    "{} {}",
-                    e.action.name(),
-                    scenario.consumers[e.consumer].name
-                ),
-            )
-        })
+    let markers = faults(scenario)
+        .into_iter()
+        .map(|f| (f.at.as_secs_f64(), f.label))
         .collect();
     // Rows of the ownership chart: subscribed partitions in order.
     let mut row_of = vec![usize::MAX; sim.subscribed.len()];
@@ -449,15 +439,48 @@ pub(super) fn build(sim: Simulation) -> RunResult {
 }
 
 /// Groups timeline events into disruptions and measures each.
+/// One fault of either timeline, for the disruption table and the chart
+/// markers.
+struct Fault {
+    at: crate::sim::Duration,
+    length: crate::sim::Duration,
+    label: String,
+}
+
+/// The consumer and cluster faults merged in time order (consumer events
+/// first at equal times, as they are scheduled).
+fn faults(scenario: &crate::scenario::Scenario) -> Vec<Fault> {
+    let mut all: Vec<Fault> = scenario
+        .timeline
+        .iter()
+        .map(|e| Fault {
+            at: e.at,
+            length: e.action.length(),
+            label: format!(
+                "{} {}",
+                e.action.name(),
+                scenario.consumers[e.consumer].name
+            ),
+        })
+        .collect();
+    all.extend(scenario.cluster_timeline.iter().map(|e| Fault {
+        at: e.at,
+        length: e.action.length(),
+        label: e.action.label(&scenario.consumers),
+    }));
+    all.sort_by_key(|f| f.at);
+    all
+}
+
 fn disruptions(sim: &Simulation, samples: &[Sample]) -> Vec<Disruption> {
     let scenario = &sim.scenario;
-    let timeline = &scenario.timeline;
+    let timeline = faults(scenario);
     let conv = &sim.convergence;
     let mut out = Vec::new();
     let mut k = 0;
     while k < timeline.len() {
         let start = Time::ZERO + timeline[k].at;
-        let mut faults_end = start + timeline[k].action.length();
+        let mut faults_end = start + timeline[k].length;
         let mut members = vec![k];
         // Events that start before the group recovered join this one.
         let end = Time::ZERO + scenario.duration;
@@ -476,7 +499,7 @@ fn disruptions(sim: &Simulation, samples: &[Sample]) -> Vec<Disruption> {
                 Some(next) if recovery.is_none_or(|r| Time::ZERO + next.at <= r) => {
                     k += 1;
                     members.push(k);
-                    faults_end = faults_end.max(Time::ZERO + next.at + next.action.length());
+                    faults_end = faults_end.max(Time::ZERO + next.at + next.length);
                 }
                 _ => break recovery,
             }
@@ -500,15 +523,7 @@ fn disruptions(sim: &Simulation, samples: &[Sample]) -> Vec<Disruption> {
             at_ms: start.millis(),
             causes: members
                 .iter()
-                .map(|&i| {
-                    let e = &timeline[i];
-                    format!(
-                        "{:.3}s {} {}",
-                        e.at.as_secs_f64(),
-                        e.action.name(),
-                        scenario.consumers[e.consumer].name
-                    )
-                })
+                .map(|&i| format!("{:.3}s {}", timeline[i].at.as_secs_f64(), timeline[i].label))
                 .collect(),
             faults_end_ms: faults_end.millis(),
             converged_after_ms: recovery.map(|t| t.since(start).millis()),

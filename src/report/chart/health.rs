@@ -20,6 +20,8 @@ const SIZE: (u32, u32) = (WIDTH, 1050);
 const NOT_PROCESSED: RGBColor = RGBColor(205, 205, 205);
 const UNOWNED: RGBColor = RGBColor(214, 39, 40);
 const STALLED: RGBColor = RGBColor(118, 72, 170);
+/// Partitions whose leader is down: a broker problem, not the group's.
+const UNAVAILABLE: RGBColor = RGBColor(230, 140, 20);
 const MEMBERS: RGBColor = RGBColor(20, 130, 140);
 const GENERATION: RGBColor = RGBColor(57, 59, 121);
 
@@ -87,26 +89,36 @@ fn partitions<DB: DrawingBackend>(
     frame: &Frame,
     band: &Band,
 ) -> DrawResult<DB> {
-    let legend = Legend::new(
-        &[vec![
-            Entry::new(Swatch::Heading, &sampled("Partitions not processed", r)),
-            Entry::new(
-                Swatch::Fill(NOT_PROCESSED),
-                "not processed: unowned + stalled",
-            ),
-            Entry::new(Swatch::Line(UNOWNED, 2), "unowned: nobody holds it"),
-            Entry::new(
-                Swatch::Line(STALLED, 2),
-                "stalled: its holder is paused, stalled, or crashed and not yet expired",
-            ),
-        ]],
-        2,
-    );
+    let any_unavailable = r.samples.iter().any(|s| s.unavailable_partitions > 0);
+    let mut entries = vec![
+        Entry::new(Swatch::Heading, &sampled("Partitions not processed", r)),
+        Entry::new(
+            Swatch::Fill(NOT_PROCESSED),
+            "not processed: unowned + stalled",
+        ),
+        Entry::new(Swatch::Line(UNOWNED, 2), "unowned: nobody holds it"),
+        Entry::new(
+            Swatch::Line(STALLED, 2),
+            "stalled: its holder is paused, stalled, or crashed and not yet expired",
+        ),
+    ];
+    if any_unavailable {
+        entries.push(Entry::new(
+            Swatch::Line(UNAVAILABLE, 2),
+            "unavailable: its leader broker is down (a broker problem, owned or not)",
+        ));
+    }
+    let legend = Legend::new(&[entries], 2);
     let (plot, band_top) = below_band(&below_legend(area, &legend)?, band);
     let sum = steps(&r.samples, |s| {
         (s.unowned_partitions + s.stalled_partitions) as f64
     });
-    let max = sum.iter().map(|p| p.1).fold(0.0, f64::max);
+    let unavailable = steps(&r.samples, |s| s.unavailable_partitions as f64);
+    let max = sum
+        .iter()
+        .chain(&unavailable)
+        .map(|p| p.1)
+        .fold(0.0, f64::max);
     let desc = format!("partitions (of {})", r.partition_names.len());
     let mut chart = time_panel(&plot, r, frame, y_top(max), &desc)?;
     chart.draw_series(
@@ -118,6 +130,9 @@ fn partitions<DB: DrawingBackend>(
     let stalled = steps(&r.samples, |s| s.stalled_partitions as f64);
     chart.draw_series(LineSeries::new(stalled, STALLED.stroke_width(2)))?;
     chart.draw_series(LineSeries::new(unowned, UNOWNED.stroke_width(2)))?;
+    if any_unavailable {
+        chart.draw_series(LineSeries::new(unavailable, UNAVAILABLE.stroke_width(2)))?;
+    }
     draw_band(root, band, band_top, &chart)
 }
 
