@@ -135,6 +135,51 @@ processing = {{ dist = "exponential", mean = "200us" }}
     )
 }
 
+/// Broker and network faults: at most one broker down at a time (a crash
+/// or a controlled shutdown, then a restart), and cuts between a consumer
+/// and the coordinator (one way or both) or isolating a consumer, each
+/// healed after a while.
+fn cluster_timeline(consumers: usize, raw: &[Fault]) -> String {
+    let mut raw = raw.to_vec();
+    raw.sort_by_key(|f| f.at_s);
+    let mut broker_busy_until = 0;
+    let mut out = String::new();
+    for f in raw {
+        let entry = match f.kind % 4 {
+            k @ (0 | 1) => {
+                if f.at_s < broker_busy_until {
+                    continue;
+                }
+                broker_busy_until = f.at_s + f.length_s + 1;
+                let broker = f.consumer % 3;
+                let stop = if k == 0 {
+                    "broker-crash"
+                } else {
+                    "broker-shutdown"
+                };
+                format!(
+                    "action = \"{stop}\"\nbroker = {broker}\n\n[[timeline]]\nat = \"{}s\"\naction = \"broker-restart\"\nbroker = {broker}",
+                    f.at_s + f.length_s
+                )
+            }
+            k => {
+                let c = format!("c{}", f.consumer % consumers + 1);
+                let to = if k == 2 {
+                    format!("to = \"coordinator\"\none_way = {}", f.length_s % 2 == 0)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "action = \"network-partition\"\nfrom = \"{c}\"\n{to}\nduration = \"{}s\"",
+                    f.length_s.min(20)
+                )
+            }
+        };
+        out.push_str(&format!("\n[[timeline]]\nat = \"{}s\"\n{entry}\n", f.at_s));
+    }
+    out
+}
+
 fn faults() -> impl Strategy<Value = Vec<Fault>> {
     prop::collection::vec(
         (0u32..50, 0usize..4, 0u8..12, 1u32..12).prop_map(|(at_s, consumer, kind, length_s)| {
@@ -190,6 +235,27 @@ proptest! {
         seed in 0u64..1000,
     ) {
         let text = scenario_text(partitions, consumers, assignor, commit, static_members, &faults, false);
+        keeps_every_invariant_and_replays(&text, seed)?;
+    }
+
+    /// Brokers crash, shut down and restart, links to the coordinator are
+    /// cut, on top of consumer faults: coordinator failovers, leader
+    /// elections and zombies, and still every invariant holds.
+    #[test]
+    fn random_broker_and_network_faults_keep_every_invariant(
+        partitions in 1u32..10,
+        consumers in 1usize..5,
+        assignor in prop::sample::select(vec!["range", "cooperative-sticky", "uniform"]),
+        commit in prop::sample::select(vec!["auto", "sync"]),
+        static_members in any::<bool>(),
+        faults in faults(),
+        cluster_faults in faults(),
+        replication in 2u32..4,
+        seed in 0u64..1000,
+    ) {
+        let text = scenario_text(partitions, consumers, assignor, commit, static_members, &faults, false)
+            .replacen("[[topics]]", &format!("[cluster]\nbrokers = 3\n\n[[topics]]\nreplication_factor = {replication}"), 1)
+            + &cluster_timeline(consumers, &cluster_faults);
         keeps_every_invariant_and_replays(&text, seed)?;
     }
 

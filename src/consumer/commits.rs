@@ -180,6 +180,11 @@ impl Consumer {
         if !self.is_sync_commit(token) || now >= first + super::requests::DEFAULT_API_TIMEOUT {
             return false;
         }
+        // Each attempt is built anew (sendOffsetCommitRequest): a member no
+        // longer in an active group fails it (CommitFailedException).
+        if !self.in_active_group() {
+            return false;
+        }
         if error.loses_coordinator() {
             self.link.lose_coordinator();
         }

@@ -52,7 +52,14 @@ pub enum ConsumerTimer {
     Link(TimerId),
     /// A request in flight may have passed its `request.timeout.ms`.
     RequestTimeout(TimerId),
+    /// `close()`'s timeout: the process stops even if its last requests
+    /// were never answered.
+    CloseTimeout(TimerId),
 }
+
+/// `KafkaConsumer.close()` waits at most this long for its final commit
+/// and leave (`DEFAULT_CLOSE_TIMEOUT_MS`, 30 s).
+pub const CLOSE_TIMEOUT: Duration = Duration::from_millis(30_000);
 
 /// What a consumer handler wants done.
 #[derive(Debug, Default)]
@@ -149,6 +156,8 @@ pub struct Consumer {
     pending_assignment: Option<(Vec<TopicPartition>, Vec<TopicPartition>)>,
     /// How the client reaches the coordinator.
     link: requests::CoordinatorLink,
+    /// `close()`'s deadline.
+    close_timer: Timer,
 }
 
 impl Consumer {
@@ -185,6 +194,7 @@ impl Consumer {
             deferred: None,
             pending_assignment: None,
             link: requests::CoordinatorLink::new(false, 1, None, 0),
+            close_timer: Timer::default(),
         }
     }
 
@@ -425,6 +435,12 @@ impl Consumer {
     }
 
     fn begin_close(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        if self.link.is_active() {
+            // Only a run where requests can go unanswered needs the bound.
+            let id = self.close_timer.arm();
+            out.timers
+                .push((now + CLOSE_TIMEOUT, ConsumerTimer::CloseTimeout(id)));
+        }
         if self.modern.is_some() {
             return self.begin_modern_close(out);
         }
@@ -492,17 +508,20 @@ impl Consumer {
             ConsumerTimer::PollTimeout(id) if self.poll.poll_timeout.fire(id) => {
                 self.poll_timeout_due(now, out)
             }
-            ConsumerTimer::Link(id) if self.link.timer.fire(id) => {
-                let routed = self.link.wake(now, &mut out.requests);
-                self.follow(routed, out);
+            ConsumerTimer::CloseTimeout(id) if self.close_timer.fire(id) && self.closing => {
+                if self.modern.is_some() {
+                    self.finish_modern_close(out);
+                } else {
+                    self.finish_close(now, out);
+                }
             }
+            // Routing after the handler sends what is due or looks again.
+            ConsumerTimer::Link(id) if self.link.timer.fire(id) => {}
             ConsumerTimer::RequestTimeout(id) if self.link.timeout_timer.fire(id) => {
-                let (lookup, request) = self.link.expired(now);
-                if request {
+                // A timed-out lookup only backs off (routing looks again);
+                // a timed-out request disconnects, failing all in flight.
+                if self.link.expired(now) {
                     self.connection_failed(now, GroupError::Disconnected, env, out);
-                } else if lookup {
-                    let routed = self.link.wake(now, &mut out.requests);
-                    self.follow(routed, out);
                 }
                 self.arm_request_timeout(out);
             }
@@ -603,8 +622,7 @@ impl Consumer {
                     detail: format!("FindCoordinator: broker {broker}"),
                 });
             }
-            let routed = self.link.answered(now, &response, &mut out.requests);
-            self.follow(routed, out);
+            self.link.answered(now, &response);
         }
         match response {
             Response::FindCoordinator(_) => {}

@@ -440,7 +440,7 @@ impl Consumer {
         self.finish_modern_close(out);
     }
 
-    fn finish_modern_close(&mut self, out: &mut ConsumerOutbox) {
+    pub(super) fn finish_modern_close(&mut self, out: &mut ConsumerOutbox) {
         let in_group = self.modern.as_ref().is_some_and(|m| {
             m.epoch() > 0 && !matches!(m.state(), ModernState::Fenced | ModernState::Stale)
         });

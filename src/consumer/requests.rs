@@ -17,6 +17,8 @@ use crate::sim::{Duration, Time, Timer};
 pub const RETRY_BACKOFF: Duration = Duration::from_millis(100);
 /// `retry.backoff.max.ms`.
 pub const RETRY_BACKOFF_MAX: Duration = Duration::from_millis(1_000);
+/// How long a FindCoordinator may go unanswered (`request.timeout.ms`).
+const LOOKUP_TIMEOUT: Duration = Duration::from_millis(30_000);
 /// `default.api.timeout.ms`: how long `commitSync()` retries.
 pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_millis(60_000);
 
@@ -186,13 +188,24 @@ impl CoordinatorLink {
         self.not_before = Some(self.not_before.map_or(at, |t| t.max(at)));
     }
 
-    /// Routes the requests a handler produced: sent now when the
-    /// coordinator is known and no backoff holds them, held otherwise (a
-    /// held heartbeat replaces an older one; a LeaveGroup with no
-    /// coordinator is dropped, as `maybeLeaveGroup` does).
+    /// Routes the requests a handler produced, after the held ones now
+    /// due: sent when the coordinator is known and no backoff holds them,
+    /// held otherwise (a held classic heartbeat replaces an older one; a
+    /// LeaveGroup with no coordinator is dropped, as `maybeLeaveGroup`
+    /// does). Then starts a lookup if requests wait for an unknown
+    /// coordinator, and says when to look at the link again.
     pub fn route(&mut self, now: Time, requests: &mut Vec<Request>) -> Routed {
         let not_before = self.not_before.take().filter(|&t| t > now);
-        for request in std::mem::take(requests) {
+        let mut all = Vec::new();
+        if self.known.is_some() {
+            let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held)
+                .into_iter()
+                .partition(|(at, _)| *at <= now);
+            self.held = later;
+            all.extend(due.into_iter().map(|(_, r)| r));
+        }
+        all.append(requests);
+        for request in all {
             match (self.known, not_before) {
                 (Some(_), None) => {
                     self.sent(now, &request);
@@ -202,12 +215,14 @@ impl CoordinatorLink {
                 (_, at) => self.hold(at.unwrap_or(now), request),
             }
         }
-        self.next_step(now, requests)
+        self.plan(now)
     }
 
     fn hold(&mut self, at: Time, request: Request) {
-        let heartbeat =
-            |r: &Request| matches!(r, Request::Heartbeat { .. } | Request::ConsumerHeartbeat(_));
+        // The classic heartbeat thread beats every interval: one held beat
+        // is enough. (A consumer-protocol member has one heartbeat out at a
+        // time and waits for its answer, so its are all kept.)
+        let heartbeat = |r: &Request| matches!(r, Request::Heartbeat { .. });
         if heartbeat(&request) {
             self.held.retain(|(_, r)| !heartbeat(r));
         }
@@ -220,33 +235,21 @@ impl CoordinatorLink {
         }
     }
 
-    /// Sends what is due, starts a lookup when requests wait for an
-    /// unknown coordinator, and says when to look again.
-    fn next_step(&mut self, now: Time, requests: &mut Vec<Request>) -> Routed {
+    /// Starts a lookup when requests wait for an unknown coordinator, and
+    /// says when to look at the link again.
+    fn plan(&mut self, now: Time) -> Routed {
         let mut routed = Routed::default();
         if self.known.is_some() {
-            let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held)
-                .into_iter()
-                .partition(|(at, _)| *at <= now);
-            self.held = later;
-            for (_, r) in due {
-                self.sent(now, &r);
-                requests.push(r);
-            }
+            routed.wake_at = self.held.iter().map(|(at, _)| *at).min();
         } else if !self.held.is_empty() {
             match self.lookup {
-                Lookup::Idle => {
-                    routed.find_coordinator = Some(self.start_lookup(now));
-                }
+                Lookup::Idle => routed.find_coordinator = Some(self.start_lookup(now)),
                 Lookup::BackingOff { until } if until <= now => {
-                    routed.find_coordinator = Some(self.start_lookup(now));
+                    routed.find_coordinator = Some(self.start_lookup(now))
                 }
                 Lookup::BackingOff { until } => routed.wake_at = Some(until),
                 Lookup::InFlight { .. } => {}
             }
-        }
-        if self.known.is_some() {
-            routed.wake_at = self.held.iter().map(|(at, _)| *at).min();
         }
         routed
     }
@@ -258,19 +261,15 @@ impl CoordinatorLink {
         to
     }
 
-    /// The link's timer fired: send what is due, or look again.
-    pub fn wake(&mut self, now: Time, requests: &mut Vec<Request>) -> Routed {
-        self.next_step(now, requests)
-    }
-
-    /// A response arrived: it answers a request in flight (or the lookup).
-    pub fn answered(
-        &mut self,
-        now: Time,
-        response: &Response,
-        requests: &mut Vec<Request>,
-    ) -> Routed {
+    /// A response arrived: it answers a request in flight (or the
+    /// lookup). What it unblocks goes out at the next [`route`].
+    ///
+    /// [`route`]: CoordinatorLink::route
+    pub fn answered(&mut self, now: Time, response: &Response) {
         if let Response::FindCoordinator(result) = response {
+            if !matches!(self.lookup, Lookup::InFlight { .. }) {
+                return; // a lookup that already timed out
+            }
             match *result {
                 Ok(broker) => {
                     self.known = Some(broker);
@@ -279,7 +278,7 @@ impl CoordinatorLink {
                 }
                 Err(_) => self.lookup_failed(now),
             }
-            return self.next_step(now, requests);
+            return;
         }
         if let Some(k) = self
             .in_flight
@@ -288,7 +287,6 @@ impl CoordinatorLink {
         {
             self.in_flight.remove(k);
         }
-        Routed::default()
     }
 
     fn lookup_failed(&mut self, now: Time) {
@@ -311,21 +309,21 @@ impl CoordinatorLink {
     /// The earliest deadline of a request in flight (or of the lookup).
     pub fn next_deadline(&self) -> Option<Time> {
         let lookup = match self.lookup {
-            Lookup::InFlight { sent } => Some(sent + Duration::from_millis(30_000)),
+            Lookup::InFlight { sent } => Some(sent + LOOKUP_TIMEOUT),
             _ => None,
         };
         self.in_flight.iter().map(|(_, d)| *d).chain(lookup).min()
     }
 
-    /// Deadlines checked at `now`: (the lookup timed out, a request to the
-    /// coordinator timed out).
-    pub fn expired(&mut self, now: Time) -> (bool, bool) {
-        let lookup = matches!(self.lookup, Lookup::InFlight { sent } if sent + Duration::from_millis(30_000) <= now);
+    /// Deadlines checked at `now`: a lookup past its deadline fails (and
+    /// backs off); true when a request to the coordinator timed out.
+    pub fn expired(&mut self, now: Time) -> bool {
+        let lookup =
+            matches!(self.lookup, Lookup::InFlight { sent } if sent + LOOKUP_TIMEOUT <= now);
         if lookup {
             self.lookup_failed(now);
         }
-        let request = self.in_flight.iter().any(|(_, d)| *d <= now);
-        (lookup, request)
+        self.in_flight.iter().any(|(_, d)| *d <= now)
     }
 }
 
@@ -371,20 +369,21 @@ mod tests {
         assert_eq!(r.find_coordinator, Some(0));
         // COORDINATOR_NOT_AVAILABLE: back off 100 ms, then ask the next broker.
         let mut out = Vec::new();
-        let r = link.answered(
+        link.answered(
             t(20),
             &Response::FindCoordinator(Err(GroupError::CoordinatorNotAvailable)),
-            &mut out,
         );
+        let r = link.route(t(20), &mut out);
         assert_eq!(r.wake_at, Some(t(120)));
-        let r = link.wake(t(120), &mut out);
+        let r = link.route(t(120), &mut out);
         assert_eq!(r.find_coordinator, Some(1));
         // Found: the held heartbeat goes out.
-        let r = link.answered(t(130), &Response::FindCoordinator(Ok(2)), &mut out);
+        link.answered(t(130), &Response::FindCoordinator(Ok(2)));
+        let r = link.route(t(130), &mut out);
         assert_eq!((out.len(), r.find_coordinator), (1, None));
         assert_eq!(link.coordinator(), Some(2));
         // A Heartbeat response answers it.
-        link.answered(t(140), &Response::Heartbeat(Ok(())), &mut Vec::new());
+        link.answered(t(140), &Response::Heartbeat(Ok(())));
         assert_eq!(link.next_deadline(), None);
     }
 
@@ -397,7 +396,7 @@ mod tests {
         assert!(out.is_empty());
         assert_eq!(r.wake_at, Some(t(100)));
         let mut out = Vec::new();
-        link.wake(t(100), &mut out);
+        link.route(t(100), &mut out);
         assert_eq!(out.len(), 1);
         link.lose_coordinator();
         let mut out = vec![Request::Leave {
