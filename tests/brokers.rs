@@ -281,7 +281,7 @@ downtime = "20s"
     let got: Vec<(u64, String)> = s
         .cluster_timeline
         .iter()
-        .map(|e| (e.at.millis() / 1000, e.action.label(&s.consumers)))
+        .map(|e| (e.at.millis() / 1000, e.action.label(&s)))
         .collect();
     let want: Vec<(u64, String)> = [
         (30, "broker-shutdown broker-0"),

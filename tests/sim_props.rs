@@ -138,14 +138,22 @@ processing = {{ dist = "exponential", mean = "200us" }}
 /// Broker and network faults: at most one broker down at a time (a crash
 /// or a controlled shutdown, then a restart), and cuts between a consumer
 /// and the coordinator (one way or both) or isolating a consumer, each
-/// healed after a while.
-fn cluster_timeline(consumers: usize, raw: &[Fault]) -> String {
+/// healed after a while; and, when `grow`, partitions added to topic
+/// "a" (a classic leader would notice them only after 5 minutes, longer
+/// than these runs).
+fn cluster_timeline(consumers: usize, raw: &[Fault], partitions: u32, grow: bool) -> String {
     let mut raw = raw.to_vec();
     raw.sort_by_key(|f| f.at_s);
     let mut broker_busy_until = 0;
+    let mut partitions = partitions;
     let mut out = String::new();
     for f in raw {
-        let entry = match f.kind % 4 {
+        let entry = match f.kind % if grow { 5 } else { 4 } {
+            4 => {
+                // Partitions added to topic "a".
+                partitions += 1 + f.length_s % 3;
+                format!("action = \"add-partitions\"\ntopic = \"a\"\npartitions = {partitions}")
+            }
             k @ (0 | 1) => {
                 if f.at_s < broker_busy_until {
                     continue;
@@ -255,7 +263,9 @@ proptest! {
     ) {
         let text = scenario_text(partitions, consumers, assignor, commit, static_members, &faults, false)
             .replacen("[[topics]]", &format!("[cluster]\nbrokers = 3\n\n[[topics]]\nreplication_factor = {replication}"), 1)
-            + &cluster_timeline(consumers, &cluster_faults);
+            // Room for the bound after a late cut: request.timeout.ms more.
+            .replacen("duration = \"150s\"", "duration = \"200s\"", 1)
+            + &cluster_timeline(consumers, &cluster_faults, partitions, assignor == "uniform");
         keeps_every_invariant_and_replays(&text, seed)?;
     }
 

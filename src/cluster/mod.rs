@@ -2,8 +2,11 @@
 //! partition's log-end offset is a closed-form function of time, so cost
 //! does not grow with message volume.
 
+mod layout;
 mod leadership;
 mod produce;
+
+pub use layout::{Epoch, Layout};
 
 pub use leadership::{
     BROKER_HEARTBEAT_INTERVAL, BROKER_SESSION_TIMEOUT, BrokerState,
@@ -30,8 +33,12 @@ pub struct Broker {
 pub struct Topic {
     /// Topic name.
     pub name: String,
-    /// Number of partitions.
+    /// Number of partitions now (`add-partitions` raises it).
     pub partitions: u32,
+    /// Partitions it will ever have: the dense layout reserves them all.
+    pub max_partitions: u32,
+    /// How records are dealt as the producers learn of added partitions.
+    pub layout: Layout,
     /// Production over the whole topic.
     pub rate: Production,
     /// Key skew: how records are dealt to partitions (`None`: evenly).
@@ -71,8 +78,9 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Builds the cluster of a scenario.
-    pub fn new(scenario: &Scenario) -> Cluster {
+    /// Builds the cluster of a scenario run with `seed` (producers'
+    /// metadata refresh phases).
+    pub fn new(scenario: &Scenario, seed: u64) -> Cluster {
         let racks = &scenario.cluster.racks;
         let brokers = (0..scenario.cluster.brokers)
             .map(|id| Broker {
@@ -86,10 +94,14 @@ impl Cluster {
         let topics = configs
             .into_iter()
             .map(|t| {
+                let rate = Production::new(t.produce_rate, t.load.as_ref());
+                let (layout, max_partitions) = grown_layout(scenario, seed, t, &rate);
                 let topic = Topic {
                     name: t.name.clone(),
                     partitions: t.partitions,
-                    rate: Production::new(t.produce_rate, t.load.as_ref()),
+                    max_partitions,
+                    layout,
+                    rate,
                     weights: t
                         .weights
                         .as_ref()
@@ -99,7 +111,7 @@ impl Cluster {
                     replication_factor: t.replication_factor,
                     first_index,
                 };
-                first_index += t.partitions;
+                first_index += max_partitions;
                 topic
             })
             .collect();
@@ -128,7 +140,7 @@ impl Cluster {
     fn build_leadership(&self) -> Leadership {
         let n = self.brokers.len() as u32;
         let data = self.topics.iter().enumerate().flat_map(move |(i, t)| {
-            (0..t.partitions).map(move |p| {
+            (0..t.max_partitions).map(move |p| {
                 (0..t.replication_factor.min(n))
                     .map(|j| (p + i as u32 + j) % n)
                     .collect::<Vec<u32>>()
@@ -196,9 +208,18 @@ impl Cluster {
         self.topic_processing
     }
 
-    /// Total partitions of all topics.
+    /// Total partitions of all topics, including those added later (the
+    /// dense layout's size).
     pub fn partition_count(&self) -> usize {
-        self.topics.iter().map(|t| t.partitions as usize).sum()
+        self.topics.iter().map(|t| t.max_partitions as usize).sum()
+    }
+
+    /// Topic `topic` has `partitions` partitions from now on (its
+    /// metadata; producers write to them after their metadata refresh).
+    pub fn add_partitions(&mut self, topic: u32, partitions: u32) {
+        let t = &mut self.topics[topic as usize];
+        debug_assert!(partitions <= t.max_partitions);
+        t.partitions = t.partitions.max(partitions);
     }
 
     /// True when `tp` names a partition of this cluster.
@@ -285,9 +306,7 @@ impl Cluster {
     pub fn records_needed(&self, topic: u32, p: u32, offset: u64) -> Option<u64> {
         let t = &self.topics[topic as usize];
         match &t.weights {
-            None => offset
-                .checked_mul(u64::from(t.partitions))?
-                .checked_add(u64::from(p) + 1),
+            None => t.layout.records_needed(p, offset),
             Some(w) => {
                 let own = w.weight(p);
                 if own == 0 {
@@ -345,7 +364,7 @@ impl Topic {
     /// Of `produced` records of the topic, how many partition `p` holds.
     pub fn share(&self, produced: u64, p: u32) -> u64 {
         match &self.weights {
-            None => partition_share(produced, self.partitions, p),
+            None => self.layout.share(produced, p),
             Some(w) => w.share(produced, p),
         }
     }
@@ -396,12 +415,58 @@ impl Weights {
     }
 }
 
-/// Of `produced` records dealt round-robin over `partitions`, how many
-/// partition `p` holds.
-fn partition_share(produced: u64, partitions: u32, p: u32) -> u64 {
-    let parts = u64::from(partitions);
-    let p = u64::from(p);
-    produced / parts + u64::from(produced % parts > p)
+/// `metadata.max.age.ms` (producers and consumers): metadata is refreshed
+/// this often.
+pub const METADATA_MAX_AGE: Duration = Duration::from_secs(300);
+
+/// The layout of topic `t` as its partitions are added, and the most
+/// partitions it gets. The producers learn of added partitions at their
+/// next metadata refresh, every `metadata.max.age.ms` from a seeded
+/// phase; records from then on are dealt over the new count.
+fn grown_layout(
+    scenario: &Scenario,
+    seed: u64,
+    t: &crate::scenario::TopicConfig,
+    rate: &Production,
+) -> (Layout, u32) {
+    let index = scenario.topics.iter().position(|c| c.name == t.name);
+    let adds: Vec<(Duration, u32)> = scenario
+        .cluster_timeline
+        .iter()
+        .filter_map(|e| match e.action {
+            crate::scenario::ClusterAction::AddPartitions { topic, partitions }
+                if Some(topic) == index =>
+            {
+                Some((e.at, partitions))
+            }
+            _ => None,
+        })
+        .collect();
+    if adds.is_empty() {
+        return (Layout::fixed(t.partitions), t.partitions);
+    }
+    let mut rng = crate::sim::rng_stream(seed, &format!("producer/{}/metadata", t.name));
+    let every = METADATA_MAX_AGE.micros();
+    let phase = rand::Rng::random_range(&mut rng, 0..every);
+    let mut epochs = vec![Epoch {
+        from: 0,
+        partitions: t.partitions,
+    }];
+    let mut most = t.partitions;
+    for (at, partitions) in adds {
+        let at = at.micros();
+        let refresh = if at <= phase {
+            phase
+        } else {
+            phase + (at - phase).div_ceil(every) * every
+        };
+        most = most.max(partitions);
+        epochs.push(Epoch {
+            from: rate.produced_by(Time(refresh)),
+            partitions: most,
+        });
+    }
+    (Layout::new(epochs), most)
 }
 
 /// `Utils.abs(groupId.hashCode())` as Kafka computes the offsets partition.
@@ -445,7 +510,7 @@ mod tests {
 
     #[test]
     fn shares_deal_records_round_robin() {
-        let counts: Vec<u64> = (0..4).map(|p| partition_share(10, 4, p)).collect();
+        let counts: Vec<u64> = (0..4).map(|p| Layout::fixed(4).share(10, p)).collect();
         assert_eq!(counts, [3, 3, 2, 2]);
     }
 }

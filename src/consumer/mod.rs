@@ -55,6 +55,8 @@ pub enum ConsumerTimer {
     /// `close()`'s timeout: the process stops even if its last requests
     /// were never answered.
     CloseTimeout(TimerId),
+    /// `metadata.max.age.ms` since the last metadata refresh.
+    MetadataRefresh(TimerId),
 }
 
 /// `KafkaConsumer.close()` waits at most this long for its final commit
@@ -85,6 +87,9 @@ pub struct ConsumerEnv<'a> {
     /// Brokers or links can fail: requests go through the coordinator
     /// link ([`requests`]).
     pub faults: bool,
+    /// Partitions can be added: consumers refresh their metadata every
+    /// `metadata.max.age.ms`.
+    pub metadata_refresh: bool,
 }
 
 /// A consumer's `partition.assignment.strategy` as the client uses it.
@@ -158,6 +163,8 @@ pub struct Consumer {
     link: requests::CoordinatorLink,
     /// `close()`'s deadline.
     close_timer: Timer,
+    /// The next metadata refresh.
+    metadata_timer: Timer,
 }
 
 impl Consumer {
@@ -195,6 +202,7 @@ impl Consumer {
             pending_assignment: None,
             link: requests::CoordinatorLink::new(false, 1, None, 0),
             close_timer: Timer::default(),
+            metadata_timer: Timer::default(),
         }
     }
 
@@ -385,6 +393,14 @@ impl Consumer {
         } else {
             self.arm_heartbeat(now, out);
         }
+        self.metadata_timer = Timer::default();
+        if env.metadata_refresh {
+            let id = self.metadata_timer.arm();
+            out.timers.push((
+                now + crate::cluster::METADATA_MAX_AGE,
+                ConsumerTimer::MetadataRefresh(id),
+            ));
+        }
         self.enter_poll(now, env, out);
     }
 
@@ -514,6 +530,9 @@ impl Consumer {
                 } else {
                     self.finish_close(now, out);
                 }
+            }
+            ConsumerTimer::MetadataRefresh(id) if self.metadata_timer.fire(id) => {
+                self.metadata_refreshed(now, env, out)
             }
             // Routing after the handler sends what is due or looks again.
             ConsumerTimer::Link(id) if self.link.timer.fire(id) => {}

@@ -254,6 +254,44 @@ impl Consumer {
         ));
     }
 
+    /// The metadata refresh (`metadata.max.age.ms`): a classic leader whose
+    /// group's topics gained partitions since its assignment rejoins
+    /// (`ConsumerCoordinator.rejoinNeededOrPending`: "cached metadata has
+    /// changed"); the leader's JoinGroup always rebalances.
+    pub(super) fn metadata_refreshed(
+        &mut self,
+        now: Time,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
+        let id = self.metadata_timer.arm();
+        out.timers.push((
+            now + crate::cluster::METADATA_MAX_AGE,
+            ConsumerTimer::MetadataRefresh(id),
+        ));
+        if self.modern.is_some() || self.member.rejoin_needed {
+            return;
+        }
+        let Some(snapshot) = &self.member.metadata_snapshot else {
+            return;
+        };
+        let changed = snapshot
+            .iter()
+            .any(|&(t, n)| env.cluster.topics[t as usize].partitions != n);
+        if !changed {
+            return;
+        }
+        self.member.rejoin_needed = true;
+        out.facts.push(Fact::RejoinNeeded {
+            consumer: self.index,
+            cause: "metadata refresh: the group's topics have more partitions (the leader rejoins)"
+                .into(),
+        });
+        if self.poll.in_poll {
+            self.drive_poll(now, env, out);
+        }
+    }
+
     /// The `max.poll.interval.ms` check runs again at `at` (the member was
     /// not in a group when it fired).
     pub(super) fn recheck_poll_timeout(&mut self, at: Time, out: &mut ConsumerOutbox) {
@@ -328,6 +366,21 @@ impl Consumer {
             (Some(members), false) => Some(self.compute_assignment(&joined, members, env, out)),
             _ => None,
         };
+        // ConsumerCoordinator: only the leader watches the group's topics
+        // for metadata changes (assignmentSnapshot, set in
+        // onLeaderElected, cleared for followers).
+        self.member.metadata_snapshot = joined.members.as_ref().map(|members| {
+            let mut topics: Vec<u32> = members
+                .iter()
+                .flat_map(|m| m.topics.iter().copied())
+                .collect();
+            topics.sort_unstable();
+            topics.dedup();
+            topics
+                .into_iter()
+                .map(|t| (t, env.cluster.topics[t as usize].partitions))
+                .collect()
+        });
         self.member.transition(MemberState::Syncing);
         out.requests.push(Request::Sync {
             member_id: joined.member_id,

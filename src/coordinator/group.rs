@@ -95,6 +95,15 @@ impl GroupCoordinator {
         }
     }
 
+    /// Partitions were added to the cluster's topics: a consumer group
+    /// refreshes its metadata at the next heartbeat (a classic group has
+    /// no metadata: its leader finds out).
+    pub fn topics_changed(&mut self, topics: Vec<TopicSpec>) {
+        if let GroupCoordinator::Consumer(g) = self {
+            g.topics_changed(topics);
+        }
+    }
+
     /// What a new coordinator would load of the group now.
     pub fn image(&self) -> GroupImage {
         match self {
@@ -124,6 +133,12 @@ impl GroupCoordinator {
             )),
             GroupImage::Consumer(mut g) => {
                 g.on_loaded(now, out);
+                // onLoaded starts from the current metadata image: topics
+                // that grew while nobody hosted the group are refreshed at
+                // the next heartbeat.
+                if g.topics() != setup.topics.as_slice() {
+                    g.topics_changed(setup.topics.clone());
+                }
                 GroupCoordinator::Consumer(g)
             }
         }

@@ -73,6 +73,12 @@ impl OffsetLedger {
         again
     }
 
+    /// Partition `p` was added during the run: the group owes it every
+    /// record from offset 0 (a reset past them skips them).
+    pub fn expect_from_start(&mut self, p: usize) {
+        self.partitions[p].start.get_or_insert(0);
+    }
+
     /// A consumer set its position for `p` to `position` without a
     /// committed offset (`auto.offset.reset`); records between the group's
     /// first position and `position` never seen are counted as skipped.

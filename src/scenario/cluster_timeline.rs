@@ -1,16 +1,18 @@
 //! The broker and network faults of a `[[timeline]]`: `broker-crash`,
 //! `broker-shutdown`, `broker-restart`, `network-partition`,
-//! `network-heal`, and the `rolling-broker-restart` shorthand.
+//! `network-heal`, `add-partitions`, and the `rolling-broker-restart`
+//! shorthand.
 
 use super::*;
 
 /// The actions handled here.
-pub(super) const CLUSTER_ACTIONS: [&str; 6] = [
+pub(super) const CLUSTER_ACTIONS: [&str; 7] = [
     "broker-crash",
     "broker-shutdown",
     "broker-restart",
     "network-partition",
     "network-heal",
+    "add-partitions",
     "rolling-broker-restart",
 ];
 
@@ -27,9 +29,15 @@ pub(super) fn build(
     raw: Vec<Spanned<RawEvent>>,
     brokers: u32,
     consumers: &[ConsumerConfig],
+    topics: &[TopicConfig],
     run_length: Duration,
 ) -> Result<Vec<ClusterEvent>, ScenarioError> {
     let mut out: Vec<(Duration, usize, ClusterEvent)> = Vec::new();
+    // Partition counts as the timeline raises them, checked in time order.
+    let mut raw = raw;
+    raw.sort_by_key(|e| e.get_ref().at.get_ref().0);
+    let mut counts: Vec<u32> = topics.iter().map(|t| t.partitions).collect();
+    let mut total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
     for ev in raw {
         let e = ev.get_ref();
         let kind = e.action.get_ref().as_str();
@@ -65,6 +73,9 @@ pub(super) fn build(
                     "a {kind} takes no `downtime` or `graceful` (a broker-restart is its own event)"
                 ),
             ));
+        }
+        if kind != "add-partitions" && (e.topic.is_some() || e.partitions.is_some()) {
+            return Err(rep.spanned(&ev, "`topic` and `partitions` apply to add-partitions only"));
         }
         if kind != "network-partition" {
             if let Some(d) = &e.duration {
@@ -107,6 +118,21 @@ pub(super) fn build(
             "network-heal" => {
                 let cut = parse_cut(rep, e, consumers, brokers)?;
                 out.push(single(ClusterAction::NetworkHeal { cut }));
+            }
+            "add-partitions" => {
+                let (topic, partitions) = added(rep, &ev, topics, &counts)?;
+                total += u64::from(partitions - counts[topic]);
+                if total > crate::limits::MAX_TOTAL_PARTITIONS {
+                    return Err(rep.spanned(
+                        &ev,
+                        format!(
+                            "the topics would have {total} partitions, more than the {} rebalance-sim accepts",
+                            crate::limits::MAX_TOTAL_PARTITIONS
+                        ),
+                    ));
+                }
+                counts[topic] = partitions;
+                out.push(single(ClusterAction::AddPartitions { topic, partitions }));
             }
             _ => {
                 let list: Vec<u32> = match &e.brokers {
@@ -192,6 +218,64 @@ fn refuse_consumer_fields(
         )),
         None => Ok(()),
     }
+}
+
+/// The topic and new count of an `add-partitions`: a known topic without
+/// key skew, more partitions than it has by then.
+fn added(
+    rep: &Reporter<'_>,
+    ev: &Spanned<RawEvent>,
+    topics: &[TopicConfig],
+    counts: &[u32],
+) -> Result<(usize, u32), ScenarioError> {
+    let e = ev.get_ref();
+    let (Some(name), Some(count)) = (&e.topic, &e.partitions) else {
+        return Err(rep.spanned(
+            ev,
+            "an add-partitions needs `topic` and `partitions` (the new count), e.g. topic = \"orders\", partitions = 24",
+        ));
+    };
+    let Some(topic) = topics.iter().position(|t| &t.name == name.get_ref()) else {
+        let known: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
+        return Err(rep.spanned(
+            name,
+            format!(
+                "unknown topic \"{}\"; the [[topics]] are: {}",
+                name.get_ref(),
+                known.join(", ")
+            ),
+        ));
+    };
+    if topics[topic].weights.is_some() {
+        return Err(rep.spanned(
+            name,
+            format!(
+                "topic \"{}\" has key skew (partition_weights or key_skew), which is per partition: partitions cannot be added to it here",
+                name.get_ref()
+            ),
+        ));
+    }
+    let n_now = counts[topic];
+    let n = *count.get_ref();
+    if n <= n_now {
+        return Err(rep.spanned(
+            count,
+            format!(
+                "topic \"{}\" has {n_now} partitions by then; Kafka only adds partitions, so `partitions` must be more than {n_now}",
+                name.get_ref()
+            ),
+        ));
+    }
+    if n > crate::limits::MAX_PARTITIONS_PER_TOPIC {
+        return Err(rep.spanned(
+            count,
+            format!(
+                "{n} is more than the {} partitions per topic rebalance-sim accepts",
+                crate::limits::MAX_PARTITIONS_PER_TOPIC
+            ),
+        ));
+    }
+    Ok((topic, n))
 }
 
 fn broker_id(

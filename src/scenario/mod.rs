@@ -138,6 +138,14 @@ pub enum ClusterAction {
         /// The links (`None`: every link).
         cut: Option<Cut>,
     },
+    /// The topic gets more partitions (`kafka-topics --alter
+    /// --partitions`).
+    AddPartitions {
+        /// Index into [`Scenario::topics`].
+        topic: usize,
+        /// Its partition count from now on.
+        partitions: u32,
+    },
 }
 
 impl ClusterAction {
@@ -149,6 +157,7 @@ impl ClusterAction {
             ClusterAction::BrokerRestart { .. } => "broker-restart",
             ClusterAction::NetworkPartition { .. } => "network-partition",
             ClusterAction::NetworkHeal { .. } => "network-heal",
+            ClusterAction::AddPartitions { .. } => "add-partitions",
         }
     }
 
@@ -164,10 +173,11 @@ impl ClusterAction {
         }
     }
 
-    /// "broker-crash broker-2", "network-partition c1 <-> coordinator":
+    /// "broker-crash broker-2", "network-partition c1 <-> coordinator",
+    /// "add-partitions orders to 24":
     /// for chart markers and the disruption table.
-    pub fn label(&self, consumers: &[ConsumerConfig]) -> String {
-        let cut = |c: &Cut| c.describe(consumers);
+    pub fn label(&self, scenario: &Scenario) -> String {
+        let cut = |c: &Cut| c.describe(&scenario.consumers);
         match self {
             ClusterAction::BrokerCrash { broker }
             | ClusterAction::BrokerShutdown { broker }
@@ -175,6 +185,11 @@ impl ClusterAction {
             ClusterAction::NetworkPartition { cut: c, .. } => format!("{} {}", self.name(), cut(c)),
             ClusterAction::NetworkHeal { cut: Some(c) } => format!("{} {}", self.name(), cut(c)),
             ClusterAction::NetworkHeal { cut: None } => format!("{} everything", self.name()),
+            ClusterAction::AddPartitions { topic, partitions } => format!(
+                "{} {} to {partitions}",
+                self.name(),
+                scenario.topics[*topic].name
+            ),
         }
     }
 
@@ -580,6 +595,13 @@ impl Scenario {
         self.cluster_timeline
             .iter()
             .any(|e| e.action.is_broker_fault())
+    }
+
+    /// True when the timeline adds partitions to a topic.
+    pub fn adds_partitions(&self) -> bool {
+        self.cluster_timeline
+            .iter()
+            .any(|e| matches!(e.action, ClusterAction::AddPartitions { .. }))
     }
 
     /// True when the timeline cuts network links.

@@ -277,4 +277,8 @@ pub struct RawEvent {
     pub to: Option<Spanned<String>>,
     /// Network faults: drop only messages from `from` to `to`.
     pub one_way: Option<bool>,
+    /// `add-partitions`: the topic.
+    pub topic: Option<Spanned<String>>,
+    /// `add-partitions`: its new partition count.
+    pub partitions: Option<Spanned<u32>>,
 }

@@ -217,8 +217,14 @@ fn build(
         duration,
         &known_topics,
     )?;
-    let cluster_timeline =
-        cluster_timeline::build(rep, cluster_raw, cluster.brokers, &consumers, duration)?;
+    let cluster_timeline = cluster_timeline::build(
+        rep,
+        cluster_raw,
+        cluster.brokers,
+        &consumers,
+        &topics,
+        duration,
+    )?;
     if consumers.is_empty() {
         return Err(rep.at(
             None,
@@ -251,11 +257,36 @@ fn build(
                 + group.consumer_heartbeat_interval
                 + group.consumer_assignment_interval
                 + Duration::from_secs(1);
-            if consumer_protocol {
+            let mut bound = if consumer_protocol {
                 classic.max(consumer)
             } else {
                 classic
+            };
+            let cluster_faults =
+                |f: fn(&ClusterAction) -> bool| cluster_timeline.iter().any(|e| f(&e.action));
+            // A classic leader notices added partitions at its next
+            // metadata refresh (metadata.max.age.ms).
+            let classic_members = consumers
+                .iter()
+                .any(|c| c.protocol == GroupProtocol::Classic)
+                || timeline
+                    .iter()
+                    .any(|e| e.protocol == Some(GroupProtocol::Classic));
+            if classic_members
+                && cluster_faults(|a| matches!(a, ClusterAction::AddPartitions { .. }))
+            {
+                bound = bound + crate::cluster::METADATA_MAX_AGE;
             }
+            // A coordinator failover adds the lookup's backoff (up to
+            // retry.backoff.max.ms) and the load; a request dropped just
+            // before a heal is noticed after request.timeout.ms.
+            if cluster_faults(|a| a.is_broker_fault()) {
+                bound = bound + Duration::from_secs(2);
+            }
+            if cluster_faults(|a| matches!(a, ClusterAction::NetworkPartition { .. })) {
+                bound = bound + Duration::from_secs(32);
+            }
+            bound
         },
         |d| d.0,
     );

@@ -70,6 +70,39 @@ impl Simulation {
         }
     }
 
+    /// `add-partitions`: the topic has more partitions from now on. They
+    /// are subscribed at once; producers write to them after their next
+    /// metadata refresh (see `cluster::Layout`); a consumer group bumps
+    /// its epoch at its next heartbeat; a classic group waits for its
+    /// leader's metadata refresh.
+    pub(super) fn add_partitions(&mut self, topic: usize, partitions: u32) {
+        let name = self.scenario.topics[topic].name.clone();
+        let Some(id) = self.cluster.topic_id(&name) else {
+            return;
+        };
+        let before = self.cluster.topics[id as usize].partitions;
+        self.cluster.add_partitions(id, partitions);
+        let first = self.cluster.topics[id as usize].first_index as usize;
+        if self.added.is_empty() {
+            self.added = vec![false; self.cluster.partition_count()];
+        }
+        for p in first + before as usize..first + partitions as usize {
+            self.added[p] = true;
+            self.ledger.expect_from_start(p);
+        }
+        let specs = self.cluster.topic_specs();
+        self.group_setup.topics = specs.clone();
+        self.coordinator.topics_changed(specs);
+        self.apply_facts(vec![Fact::Cluster {
+            event: "partitions_added",
+            subject: name,
+            detail: format!(
+                "{before} -> {partitions} partitions; producers write to the new ones after their metadata refresh (metadata.max.age.ms)"
+            ),
+        }]);
+        self.refresh_subscribed();
+    }
+
     fn broker_is_up(&self, b: u32) -> bool {
         self.cluster.leadership().is_some_and(|l| l.is_up(b))
     }

@@ -295,10 +295,12 @@ impl Simulation {
                 detail: via.clone(),
             }]);
         }
-        if event.action.is_broker_fault() {
-            self.broker_fault(event.action);
-        } else {
-            self.network_fault(event.action);
+        match event.action {
+            a if a.is_broker_fault() => self.broker_fault(a),
+            crate::scenario::ClusterAction::AddPartitions { topic, partitions } => {
+                self.add_partitions(topic, partitions)
+            }
+            a => self.network_fault(a),
         }
     }
 }

@@ -170,6 +170,12 @@ pub struct Simulation {
     links: links::Links,
     /// A preferred-leader election is scheduled.
     balance_scheduled: bool,
+    /// Partitions are added in this run: consumers refresh metadata.
+    metadata_refresh: bool,
+    /// Per partition: added during the run (`add-partitions`).
+    added: Vec<bool>,
+    /// Records of added partitions skipped by `auto.offset.reset`.
+    skipped_in_added: u64,
 }
 
 impl Simulation {
@@ -201,7 +207,7 @@ impl Simulation {
     ) -> Result<Self, SimulationError> {
         scenario.validate()?;
         let scenario = Arc::new(scenario);
-        let cluster = Cluster::new(&scenario);
+        let cluster = Cluster::new(&scenario, seed);
         let partitions = cluster.partition_count();
         let group = Arc::new(scenario.group.clone());
         let subscription: crate::assign::Subscription = {
@@ -315,7 +321,11 @@ impl Simulation {
             load_count: 0,
             links: links::Links::default(),
             balance_scheduled: false,
+            metadata_refresh: false,
+            added: Vec::new(),
+            skipped_in_added: 0,
         };
+        sim.metadata_refresh = sim.scenario.adds_partitions();
         sim.host = failover::Host::Active(sim.cluster.coordinator);
         sim.faults = sim.scenario.has_broker_faults() || sim.scenario.has_network_faults();
         sim.schedule_initial();
@@ -510,6 +520,7 @@ impl Simulation {
             assignors: &self.assignors,
             latency: self.network.mean(),
             faults: self.faults,
+            metadata_refresh: self.metadata_refresh,
         };
         let before = self.health(c);
         let epoch_before = self.consumers[c].generation();
@@ -864,7 +875,10 @@ impl Simulation {
                         position,
                         ..
                     } => {
-                        self.ledger.record_reset(*partition, *position);
+                        let unseen = self.ledger.record_reset(*partition, *position);
+                        if self.added.get(*partition).copied().unwrap_or(false) {
+                            self.skipped_in_added += unseen;
+                        }
                     }
                     Fact::CommitStored {
                         partition, offset, ..

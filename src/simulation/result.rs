@@ -88,6 +88,10 @@ pub struct Summary {
     pub lost: u64,
     /// Records skipped by `auto.offset.reset` (never processed, not committed past by mistake).
     pub skipped_by_reset: u64,
+    /// Of those, records of partitions added during the run
+    /// (`add-partitions`) written before their first owner set its
+    /// position (`auto.offset.reset = latest`).
+    pub skipped_in_added_partitions: u64,
     /// Whether invariant 5 (convergence) was verified: true, false, or null when the run ended too early to tell.
     pub converged: Option<bool>,
     /// Time from the end of the last fault until the group was converged for
@@ -341,6 +345,7 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         duplicates: sim.ledger.duplicates(),
         lost: sim.ledger.lost(),
         skipped_by_reset: sim.ledger.skipped(),
+        skipped_in_added_partitions: sim.skipped_in_added,
         converged,
         convergence_ms: converged_at.map(|t| t.since(last_fault).millis()),
         convergence_bound_ms: scenario.convergence_bound.millis(),
@@ -466,7 +471,7 @@ fn faults(scenario: &crate::scenario::Scenario) -> Vec<Fault> {
     all.extend(scenario.cluster_timeline.iter().map(|e| Fault {
         at: e.at,
         length: e.action.length(),
-        label: e.action.label(&scenario.consumers),
+        label: e.action.label(scenario),
     }));
     all.sort_by_key(|f| f.at);
     all

@@ -101,6 +101,9 @@ pub struct ClassicMember {
     pub last_assignment: Option<(Vec<TopicPartition>, i32)>,
     /// (member id, generation) the heartbeat in flight was sent with.
     pub heartbeat_sent_for: Option<(MemberId, i32)>,
+    /// The leader's view of its group's topics at its assignment: (topic
+    /// id, partitions); `None` for a follower.
+    pub metadata_snapshot: Option<Vec<(u32, u32)>>,
 }
 
 impl ClassicMember {
@@ -113,6 +116,7 @@ impl ClassicMember {
             rejoin_needed: true,
             last_assignment: None,
             heartbeat_sent_for: None,
+            metadata_snapshot: None,
         }
     }
 

@@ -33,6 +33,7 @@ impl ConsumerGroupCoordinator {
         group.group_epoch = epoch;
         group.assignment_epoch = epoch;
         group.metadata_unrecorded = true;
+        group.metadata_reason = "refreshed after the conversion";
         for m in classic.members {
             let id: Arc<str> = Arc::from(m.id.as_str());
             let mut assigned = m.assignment.clone();

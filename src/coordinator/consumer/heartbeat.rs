@@ -74,7 +74,8 @@ impl ConsumerGroupCoordinator {
             Some(format!("member {id} changed its subscription"))
         } else if metadata_changed {
             Some(format!(
-                "subscription metadata refreshed after the conversion (member {id} heartbeat)"
+                "subscription metadata {} (member {id} heartbeat)",
+                self.metadata_reason
             ))
         } else {
             None

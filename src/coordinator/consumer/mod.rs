@@ -156,6 +156,8 @@ pub struct ConsumerGroupCoordinator {
     /// bumps the group epoch (`hasMetadataExpired`, `fromClassicGroup`
     /// writes none).
     metadata_unrecorded: bool,
+    /// Why the metadata is to be refreshed (for the epoch bump's reason).
+    metadata_reason: &'static str,
 }
 
 impl ConsumerGroupCoordinator {
@@ -185,6 +187,7 @@ impl ConsumerGroupCoordinator {
             rng,
             downgrade_pending: false,
             metadata_unrecorded: false,
+            metadata_reason: "",
         }
     }
 
@@ -432,8 +435,24 @@ impl ConsumerGroupCoordinator {
     /// assignment interval has passed since the last computation
     /// (`canComputeNextTargetAssignment`); meanwhile members reconcile
     /// towards the previous target.
+    /// The topics as the group last recorded them.
+    pub fn topics(&self) -> &[TopicSpec] {
+        &self.topics
+    }
+
+    /// The topics' metadata changed (partitions added): the coordinator
+    /// learns it at once from the metadata image, and the next heartbeat
+    /// of any member refreshes the subscription metadata and bumps the
+    /// group epoch (`GroupMetadataManager.onNewMetadataImage` only flags
+    /// the group; `consumerGroupHeartbeat` acts on it).
+    pub fn topics_changed(&mut self, topics: Vec<TopicSpec>) {
+        self.topics = Arc::new(topics);
+        self.metadata_unrecorded = true;
+        self.metadata_reason = "refreshed: partitions were added";
+    }
+
     /// The subscription metadata is refreshed: a converted group's first
-    /// refresh bumps the epoch.
+    /// refresh, and the first after partitions were added, bump the epoch.
     fn metadata_changed(&mut self) -> bool {
         std::mem::take(&mut self.metadata_unrecorded)
     }
