@@ -185,6 +185,17 @@ impl Cluster {
         changes
     }
 
+    /// The broker leading the partition with dense index `index`: from the
+    /// leadership table when brokers can fail, else its first replica.
+    pub fn leader_of(&self, index: usize) -> Option<u32> {
+        if let Some(l) = &self.leadership {
+            return l.leader(index);
+        }
+        let tp = self.partition_at(index);
+        let n = self.brokers.len() as u32;
+        (n > 0).then(|| (tp.partition + tp.topic) % n)
+    }
+
     /// True when the partition with dense index `index` has a reachable
     /// leader (always, when brokers cannot fail).
     pub fn is_available(&self, index: usize) -> bool {

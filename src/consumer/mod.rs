@@ -265,6 +265,22 @@ impl Consumer {
         }
     }
 
+    /// The brokers this process can reach changed (a network cut or
+    /// heal): partitions led by brokers it cannot reach are not fetched.
+    pub fn reachability_changed(
+        &mut self,
+        now: Time,
+        unreachable: Vec<u32>,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
+        self.owned.set_unreachable(unreachable, env.cluster);
+        if self.running && self.poll.in_poll && self.poll.batch.is_none() {
+            let id = self.poll.wake.arm();
+            out.timers.push((now, ConsumerTimer::Poll(id)));
+        }
+    }
+
     /// The topics the consumer subscribes to (sorted topic ids).
     pub fn subscription(&self) -> &crate::assign::Subscription {
         &self.subscription
@@ -554,6 +570,11 @@ impl Consumer {
     /// link is not in use, or the coordinator is unknown).
     pub fn coordinator_broker(&self) -> Option<u32> {
         self.link.coordinator()
+    }
+
+    /// The process's current connection to the coordinator.
+    pub fn connection(&self) -> u32 {
+        self.link.connection()
     }
 
     /// True when requests go through the coordinator link (faults can

@@ -34,6 +34,9 @@ pub struct OwnedPartitions {
     topic_ranges: Vec<(u32, usize, usize)>,
     /// Where the next poll starts reading.
     cursor: usize,
+    /// Brokers this consumer cannot reach (a network cut): partitions they
+    /// lead are not fetched.
+    unreachable: Vec<u32>,
 }
 
 impl OwnedPartitions {
@@ -103,7 +106,9 @@ impl OwnedPartitions {
     /// Gives up everything; returns what was owned.
     pub fn take_all(&mut self) -> Vec<TopicPartition> {
         let tps = self.partitions();
+        let unreachable = std::mem::take(&mut self.unreachable);
         *self = OwnedPartitions::default();
+        self.unreachable = unreachable;
         tps
     }
 
@@ -127,8 +132,12 @@ impl OwnedPartitions {
             .collect()
     }
 
-    fn key(o: &Owned, cluster: &Cluster) -> u64 {
-        if !cluster.is_available(o.index) {
+    fn key(&self, o: &Owned, cluster: &Cluster) -> u64 {
+        let cut = !self.unreachable.is_empty()
+            && cluster
+                .leader_of(o.index)
+                .is_some_and(|b| self.unreachable.contains(&b));
+        if cut || !cluster.is_available(o.index) {
             // No reachable leader: nothing to fetch until one is elected.
             return NEVER;
         }
@@ -140,6 +149,14 @@ impl OwnedPartitions {
         }
     }
 
+    /// The brokers this consumer cannot reach changed.
+    pub fn set_unreachable(&mut self, brokers: Vec<u32>, cluster: &Cluster) {
+        if brokers != self.unreachable {
+            self.unreachable = brokers;
+            self.reindex(cluster);
+        }
+    }
+
     /// Partition leaders changed: which partitions can be fetched is read
     /// again from `cluster`.
     pub fn refresh(&mut self, cluster: &Cluster) {
@@ -147,7 +164,7 @@ impl OwnedPartitions {
     }
 
     fn reindex(&mut self, cluster: &Cluster) {
-        let keys: Vec<u64> = self.owned.iter().map(|o| Self::key(o, cluster)).collect();
+        let keys: Vec<u64> = self.owned.iter().map(|o| self.key(o, cluster)).collect();
         self.ready = ReadyIndex::new(keys.into_iter());
         debug_assert_eq!(self.ready.len(), self.owned.len());
         self.topic_ranges.clear();
@@ -185,7 +202,8 @@ impl OwnedPartitions {
                     let take = (leo - pos).min(remaining);
                     ranges.push((o.index, pos, pos + take));
                     o.position = Some(pos + take);
-                    let key = Self::key(o, cluster);
+                    let o = self.owned[i];
+                    let key = self.key(&o, cluster);
                     self.ready.set(i, key);
                     remaining -= take;
                     last = Some(i);

@@ -138,6 +138,8 @@ pub struct CoordinatorLink {
     pub timer: Timer,
     /// Checks the deadlines of requests in flight.
     pub timeout_timer: Timer,
+    /// Connections to the coordinator so far: bumped when one fails.
+    connection: u32,
 }
 
 /// What routing asks the consumer to do.
@@ -165,7 +167,14 @@ impl CoordinatorLink {
             not_before: None,
             timer: Timer::default(),
             timeout_timer: Timer::default(),
+            connection: 0,
         }
+    }
+
+    /// The current connection to the coordinator (responses on an older
+    /// one are dropped).
+    pub fn connection(&self) -> u32 {
+        self.connection
     }
 
     /// True when faults can happen and requests go through the link.
@@ -300,6 +309,7 @@ impl CoordinatorLink {
     /// coordinator is unknown and every request in flight on it fails.
     pub fn connection_failed(&mut self) -> Vec<Pending> {
         self.known = None;
+        self.connection += 1;
         std::mem::take(&mut self.in_flight)
             .into_iter()
             .map(|(p, _)| p)

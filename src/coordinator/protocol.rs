@@ -190,6 +190,10 @@ pub struct Endpoint {
     pub consumer: usize,
     /// Incremented at every start of the process.
     pub incarnation: u32,
+    /// The process's connection to the coordinator the request came on
+    /// (a response on a connection that has since failed is never
+    /// delivered: the client already failed its request).
+    pub connection: u32,
 }
 
 /// Kafka error codes the group protocol uses here.

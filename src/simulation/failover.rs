@@ -133,7 +133,7 @@ impl Simulation {
             Event::Consumer {
                 consumer: to.consumer,
                 incarnation: to.incarnation,
-                kind: ConsumerEvent::Response(response),
+                kind: ConsumerEvent::Response(response, to.connection),
             },
         );
     }
@@ -147,7 +147,7 @@ impl Simulation {
             Event::Consumer {
                 consumer: to.consumer,
                 incarnation: to.incarnation,
-                kind: ConsumerEvent::ConnectionFailed(error),
+                kind: ConsumerEvent::ConnectionFailed(error, to.connection),
             },
         );
     }
@@ -192,6 +192,7 @@ impl Simulation {
                     let to = Endpoint {
                         consumer: c,
                         incarnation: self.processes[c].incarnation,
+                        connection: consumer.connection(),
                     };
                     self.fail_connection(to, error);
                 }
@@ -312,6 +313,7 @@ impl Simulation {
         match action {
             ClusterAction::NetworkPartition { cut, duration } => {
                 self.links.cut(cut, self.host.broker());
+                self.update_reachability();
                 self.apply_facts(vec![Fact::Cluster {
                     event: "network_partitioned",
                     subject: self.describe_cut(&cut),
@@ -329,9 +331,33 @@ impl Simulation {
         }
     }
 
+    /// Tells each consumer which brokers it can no longer fetch from.
+    fn update_reachability(&mut self) {
+        for c in 0..self.consumers.len() {
+            self.apply_reachability(c);
+        }
+    }
+
+    /// Tells consumer `c` which brokers it cannot reach both ways (a fetch
+    /// needs its request and its response).
+    pub(super) fn apply_reachability(&mut self, c: usize) {
+        use crate::scenario::Node;
+        let brokers = self.cluster.brokers.len() as u32;
+        let unreachable: Vec<u32> = (0..brokers)
+            .filter(|&b| {
+                self.links.cuts(Node::Consumer(c), Node::Broker(b))
+                    || self.links.cuts(Node::Broker(b), Node::Consumer(c))
+            })
+            .collect();
+        self.with_consumer(c, |cons, now, env, out| {
+            cons.reachability_changed(now, unreachable, env, out)
+        });
+    }
+
     /// The cut links (all, when `None`) carry messages again.
     pub(super) fn heal(&mut self, cut: Option<crate::scenario::Cut>) {
         self.links.heal(cut);
+        self.update_reachability();
         let subject = cut.map_or_else(|| "every link".to_string(), |c| self.describe_cut(&c));
         self.apply_facts(vec![Fact::Cluster {
             event: "network_healed",

@@ -90,9 +90,10 @@ enum Event {
 #[derive(Debug)]
 enum ConsumerEvent {
     Timer(ConsumerTimer),
-    Response(Response),
+    /// A response, on the connection it was sent on.
+    Response(Response, u32),
     /// The connection to the coordinator broke: requests in flight fail.
-    ConnectionFailed(crate::coordinator::protocol::GroupError),
+    ConnectionFailed(crate::coordinator::protocol::GroupError, u32),
     PauseOver,
 }
 
@@ -550,10 +551,14 @@ impl Simulation {
             ConsumerEvent::Timer(t) => {
                 self.with_consumer(c, |cons, now, env, out| cons.on_timer(now, t, env, out))
             }
-            ConsumerEvent::Response(r) => {
+            // What arrives on a connection the client has given up on is
+            // lost with it.
+            ConsumerEvent::Response(_, conn) | ConsumerEvent::ConnectionFailed(_, conn)
+                if conn != self.consumers[c].connection() => {}
+            ConsumerEvent::Response(r, _) => {
                 self.with_consumer(c, |cons, now, env, out| cons.on_response(now, r, env, out))
             }
-            ConsumerEvent::ConnectionFailed(error) => self
+            ConsumerEvent::ConnectionFailed(error, _) => self
                 .with_consumer(c, |cons, now, env, out| {
                     cons.connection_failed(now, error, env, out)
                 }),
@@ -576,6 +581,10 @@ impl Simulation {
         self.processes[c].incarnation += 1;
         self.set_paused(c, None);
         self.with_consumer(c, |cons, now, env, out| cons.start(now, env, out));
+        if self.faults {
+            // A process starting during a network cut cannot fetch across it.
+            self.apply_reachability(c);
+        }
     }
 
     fn timeline(&mut self, i: usize) {
@@ -705,6 +714,7 @@ impl Simulation {
         let from = Endpoint {
             consumer: c,
             incarnation: self.processes[c].incarnation,
+            connection: self.consumers[c].connection(),
         };
         let broker = self.consumers[c].coordinator_broker();
         for request in out.requests {
@@ -751,7 +761,7 @@ impl Simulation {
                 Event::Consumer {
                     consumer: to.consumer,
                     incarnation: to.incarnation,
-                    kind: ConsumerEvent::Response(response),
+                    kind: ConsumerEvent::Response(response, to.connection),
                 },
             );
         }

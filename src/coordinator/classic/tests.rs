@@ -21,6 +21,7 @@ fn config(linger_ms: u64, replication_ms: u64) -> CoordinatorConfig {
 
 fn ep(c: usize) -> Endpoint {
     Endpoint {
+        connection: 0,
         consumer: c,
         incarnation: 1,
     }

@@ -31,6 +31,7 @@ fn group(fencing: bool) -> ConsumerGroupCoordinator {
 
 fn ep(consumer: usize) -> Endpoint {
     Endpoint {
+        connection: 0,
         consumer,
         incarnation: 1,
     }
