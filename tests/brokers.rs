@@ -366,3 +366,51 @@ fn cluster_faults_are_validated_with_located_errors() {
         assert!(err.contains("t.toml:"), "located: {err}");
     }
 }
+
+#[test]
+fn a_slow_link_delays_that_consumers_requests_only() {
+    let text = r#"
+[scenario]
+duration = "30s"
+[consumers]
+count = 2
+start_jitter = "0s"
+[[topics]]
+name = "t"
+partitions = 4
+produce_rate = 100
+[[cluster.links]]
+from = "c1"
+latency = "100ms"
+"#;
+    let r = run_text(text);
+    no_violations(&r);
+    let one_way = |c: &str| {
+        let started = r
+            .events
+            .iter()
+            .find(|e| e.event == "consumer_started" && e.subject == c)
+            .unwrap()
+            .time_ms;
+        let answered = r
+            .events
+            .iter()
+            .find(|e| e.event == "member_id_required" && e.subject == c)
+            .unwrap()
+            .time_ms;
+        answered - started
+    };
+    // The coordinator logs MEMBER_ID_REQUIRED when the first JoinGroup
+    // arrives: 100 ms over c1's link, the default 0.5–1.5 ms over c2's.
+    assert_eq!(one_way("c1"), 100.0);
+    assert!(one_way("c2") < 10.0, "{}", one_way("c2"));
+    let err = Scenario::from_toml(
+        &text.replace("from = \"c1\"", "from = \"broker-0\""),
+        "t.toml",
+        "t",
+        &[],
+    )
+    .expect_err("a link starts at a consumer")
+    .to_string();
+    assert!(err.contains("a link's `from` is a consumer"), "{err}");
+}

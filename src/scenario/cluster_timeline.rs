@@ -339,7 +339,7 @@ fn parse_cut(
     }))
 }
 
-fn node(
+pub(super) fn node(
     rep: &Reporter<'_>,
     name: &Spanned<String>,
     consumers: &[ConsumerConfig],

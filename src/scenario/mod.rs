@@ -55,6 +55,20 @@ pub struct Scenario {
     /// Faults of brokers and the network, sorted by time (file order for
     /// equal times; at equal times after the consumers' events).
     pub cluster_timeline: Vec<ClusterEvent>,
+    /// Links slower (or faster) than `cluster.network_latency`.
+    pub links: Vec<LinkLatency>,
+}
+
+/// The latency of the link between a consumer and a broker (both ways),
+/// instead of `cluster.network_latency`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkLatency {
+    /// Index into [`Scenario::consumers`].
+    pub consumer: usize,
+    /// The broker; `None`: every broker.
+    pub broker: Option<u32>,
+    /// One-way latency of each message.
+    pub latency: TimeDist,
 }
 
 /// A fault of a broker or of the network at a point in time.

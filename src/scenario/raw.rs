@@ -175,6 +175,18 @@ pub struct RawCluster {
     pub group_consumer_max_heartbeat_interval: Option<KafkaMs<1>>,
     pub append_linger: Option<KafkaMs<0>>,
     pub replication_latency: Option<KafkaMs<0>>,
+    #[serde(default)]
+    pub links: Vec<Spanned<RawLink>>,
+}
+
+/// One `[[cluster.links]]` entry: the latency of a consumer's link to a
+/// broker (or to every broker).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLink {
+    pub from: Spanned<String>,
+    pub to: Option<Spanned<String>>,
+    pub latency: Spanned<toml::Value>,
 }
 
 /// One `[[topics]]` entry.

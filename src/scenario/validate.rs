@@ -196,7 +196,9 @@ fn build(
         ));
     }
 
-    let cluster = build_cluster(rep, raw.cluster)?;
+    let mut raw_cluster = raw.cluster;
+    let raw_links = std::mem::take(&mut raw_cluster.links);
+    let cluster = build_cluster(rep, raw_cluster)?;
     let topics = build_topics(rep, raw.topics, cluster.brokers)?;
     let group = build_group(rep, raw.group, &cluster, &topics)?;
     let start_jitter = raw
@@ -225,6 +227,35 @@ fn build(
         &topics,
         duration,
     )?;
+    let links = raw_links
+        .iter()
+        .map(|l| {
+            let l = l.get_ref();
+            let consumer = match cluster_timeline::node(rep, &l.from, &consumers, cluster.brokers)? {
+                Node::Consumer(c) => c,
+                _ => {
+                    return Err(rep.spanned(
+                        &l.from,
+                        "a link's `from` is a consumer (consumers talk to brokers; links between brokers are not modelled)",
+                    ));
+                }
+            };
+            let broker = match &l.to {
+                None => None,
+                Some(to) => match cluster_timeline::node(rep, to, &consumers, cluster.brokers)? {
+                    Node::Broker(b) => Some(b),
+                    _ => {
+                        return Err(rep.spanned(to, "a link's `to` is a broker, \"broker-0\" to the last"));
+                    }
+                },
+            };
+            Ok(LinkLatency {
+                consumer,
+                broker,
+                latency: parse_dist(rep, &l.latency)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ScenarioError>>()?;
     if consumers.is_empty() {
         return Err(rep.at(
             None,
@@ -306,6 +337,7 @@ fn build(
         start_jitter,
         timeline,
         cluster_timeline,
+        links,
     })
 }
 

@@ -70,7 +70,8 @@ impl Simulation {
                 return self.lost(c);
             }
         }
-        let at = self.network.arrival_at_coordinator(c, self.now);
+        let to = broker.unwrap_or(self.cluster.coordinator);
+        let at = self.network.arrival_at_broker(c, to, self.now);
         self.queue
             .push(at, Event::CoordinatorRequest(from, broker, request));
     }
@@ -80,7 +81,7 @@ impl Simulation {
         if self.dropped_to_broker(c, broker) {
             return self.lost(c);
         }
-        let at = self.network.arrival_at_coordinator(c, self.now);
+        let at = self.network.arrival_at_broker(c, broker, self.now);
         self.queue.push(at, Event::FindCoordinator { from, broker });
     }
 
@@ -100,7 +101,7 @@ impl Simulation {
     ) -> Option<Request> {
         if !self.broker_up(broker) {
             // Connection refused: everything in flight on it fails.
-            self.fail_connection(from, GroupError::Disconnected);
+            self.fail_connection(from, broker, GroupError::Disconnected);
             return None;
         }
         let error = match &self.host {
@@ -127,7 +128,9 @@ impl Simulation {
         if self.dropped_from_broker(broker, to.consumer) {
             return self.lost(to.consumer);
         }
-        let at = self.network.arrival_at_consumer(to.consumer, self.now);
+        let at = self
+            .network
+            .arrival_at_consumer(to.consumer, broker, self.now);
         self.queue.push(
             at,
             Event::Consumer {
@@ -140,8 +143,10 @@ impl Simulation {
 
     /// The consumer's connection to the coordinator broke: it learns after
     /// the messages already on their way.
-    fn fail_connection(&mut self, to: Endpoint, error: GroupError) {
-        let at = self.network.arrival_at_consumer(to.consumer, self.now);
+    fn fail_connection(&mut self, to: Endpoint, broker: u32, error: GroupError) {
+        let at = self
+            .network
+            .arrival_at_consumer(to.consumer, broker, self.now);
         self.queue.push(
             at,
             Event::Consumer {
@@ -194,7 +199,7 @@ impl Simulation {
                         incarnation: self.processes[c].incarnation,
                         connection: consumer.connection(),
                     };
-                    self.fail_connection(to, error);
+                    self.fail_connection(to, b, error);
                 }
             }
         }

@@ -283,6 +283,7 @@ impl Simulation {
             network: Network::new(
                 seed,
                 scenario.cluster.network_latency,
+                scenario.links.clone(),
                 &scenario
                     .consumers
                     .iter()
@@ -755,7 +756,10 @@ impl Simulation {
                     continue;
                 }
             }
-            let at = self.network.arrival_at_consumer(to.consumer, self.now);
+            let from = host.unwrap_or(self.cluster.coordinator);
+            let at = self
+                .network
+                .arrival_at_consumer(to.consumer, from, self.now);
             self.queue.push(
                 at,
                 Event::Consumer {

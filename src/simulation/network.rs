@@ -24,6 +24,9 @@ fn one_latency(dist: &TimeDist, rng: &mut SimRng) -> Duration {
 /// Latencies and per-connection ordering.
 pub struct Network {
     latency: TimeDist,
+    /// Per (consumer, broker) link latencies that differ from `latency`
+    /// (`[[cluster.links]]`).
+    links: Vec<crate::scenario::LinkLatency>,
     rngs: Vec<SimRng>,
     /// Latest arrival so far on each consumer's connection, per direction.
     to_coordinator: Vec<Time>,
@@ -31,10 +34,17 @@ pub struct Network {
 }
 
 impl Network {
-    /// A network for consumers named `names`.
-    pub fn new(seed: u64, latency: TimeDist, names: &[String]) -> Self {
+    /// A network for consumers named `names`, with `links` overriding
+    /// `latency` on some consumer-broker links.
+    pub fn new(
+        seed: u64,
+        latency: TimeDist,
+        links: Vec<crate::scenario::LinkLatency>,
+        names: &[String],
+    ) -> Self {
         Network {
             latency,
+            links,
             rngs: names
                 .iter()
                 .map(|n| rng_stream(seed, &format!("network/{n}")))
@@ -50,17 +60,29 @@ impl Network {
         mean_time(&self.latency)
     }
 
-    /// When a request sent by consumer `c` at `now` reaches the coordinator.
-    pub fn arrival_at_coordinator(&mut self, c: usize, now: Time) -> Time {
-        let at = now + one_latency(&self.latency, &mut self.rngs[c]);
+    /// The latency distribution of the link between consumer `c` and
+    /// `broker`: the first `[[cluster.links]]` entry that names it.
+    fn dist(&self, c: usize, broker: u32) -> TimeDist {
+        self.links
+            .iter()
+            .find(|l| l.consumer == c && l.broker.is_none_or(|b| b == broker))
+            .map_or(self.latency, |l| l.latency)
+    }
+
+    /// When a request sent by consumer `c` at `now` reaches `broker`.
+    pub fn arrival_at_broker(&mut self, c: usize, broker: u32, now: Time) -> Time {
+        let dist = self.dist(c, broker);
+        let at = now + one_latency(&dist, &mut self.rngs[c]);
         let at = at.max(self.to_coordinator[c]);
         self.to_coordinator[c] = at;
         at
     }
 
-    /// When a response sent to consumer `c` at `now` reaches it.
-    pub fn arrival_at_consumer(&mut self, c: usize, now: Time) -> Time {
-        let at = now + one_latency(&self.latency, &mut self.rngs[c]);
+    /// When a response sent by `broker` to consumer `c` at `now` reaches
+    /// it.
+    pub fn arrival_at_consumer(&mut self, c: usize, broker: u32, now: Time) -> Time {
+        let dist = self.dist(c, broker);
+        let at = now + one_latency(&dist, &mut self.rngs[c]);
         let at = at.max(self.to_consumer[c]);
         self.to_consumer[c] = at;
         at
