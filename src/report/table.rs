@@ -60,6 +60,16 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
             s.unowned_partition_seconds, s.stalled_partition_seconds
         ),
     );
+    if s.unavailable_partition_seconds > 0.0 {
+        row(
+            &mut t,
+            "unavailable",
+            format!(
+                "{:.1} partition-seconds without a reachable leader (a broker down: not the group's doing)",
+                s.unavailable_partition_seconds
+            ),
+        );
+    }
     row(
         &mut t,
         "max lag",
@@ -95,7 +105,19 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
     row(&mut t, "duplicates", thousands(s.duplicates));
     row(&mut t, "lost", thousands(s.lost));
     if s.skipped_by_reset > 0 {
-        row(&mut t, "skipped (reset)", thousands(s.skipped_by_reset));
+        let added = if s.skipped_in_added_partitions > 0 {
+            format!(
+                " ({} in partitions added during the run, written before their first owner read them)",
+                thousands(s.skipped_in_added_partitions)
+            )
+        } else {
+            String::new()
+        };
+        row(
+            &mut t,
+            "skipped (reset)",
+            format!("{}{added}", thousands(s.skipped_by_reset)),
+        );
     }
     if !s.fatal_exits.is_empty() {
         row(
