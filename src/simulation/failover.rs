@@ -136,7 +136,8 @@ impl Simulation {
             Event::Consumer {
                 consumer: to.consumer,
                 incarnation: to.incarnation,
-                kind: ConsumerEvent::Response(response, to.connection),
+                connection: to.connection,
+                kind: ConsumerEvent::Response(response),
             },
         );
     }
@@ -152,7 +153,8 @@ impl Simulation {
             Event::Consumer {
                 consumer: to.consumer,
                 incarnation: to.incarnation,
-                kind: ConsumerEvent::ConnectionFailed(error, to.connection),
+                connection: to.connection,
+                kind: ConsumerEvent::ConnectionFailed(error),
             },
         );
     }

@@ -47,6 +47,9 @@ enum Event {
     Consumer {
         consumer: usize,
         incarnation: u32,
+        /// For a response or a connection failure: the connection it came
+        /// on (kept here, beside the incarnation, to keep events small).
+        connection: u32,
         kind: ConsumerEvent,
     },
     /// A request reaching the broker it was sent to (`None`: the
@@ -90,10 +93,10 @@ enum Event {
 #[derive(Debug)]
 enum ConsumerEvent {
     Timer(ConsumerTimer),
-    /// A response, on the connection it was sent on.
-    Response(Response, u32),
+    /// A response (on the event's connection).
+    Response(Response),
     /// The connection to the coordinator broke: requests in flight fail.
-    ConnectionFailed(crate::coordinator::protocol::GroupError, u32),
+    ConnectionFailed(crate::coordinator::protocol::GroupError),
     PauseOver,
 }
 
@@ -394,10 +397,19 @@ impl Simulation {
             Event::Consumer {
                 consumer,
                 incarnation,
+                connection,
                 kind,
             } => {
                 if incarnation != self.processes[consumer].incarnation {
                     return; // meant for a previous run of the process
+                }
+                let on_connection = matches!(
+                    kind,
+                    ConsumerEvent::Response(_) | ConsumerEvent::ConnectionFailed(_)
+                );
+                if on_connection && connection != self.consumers[consumer].connection() {
+                    // Lost with a connection the client has given up on.
+                    return;
                 }
                 if let Some(until) = self.processes[consumer].paused_until {
                     if self.now < until && !matches!(kind, ConsumerEvent::PauseOver) {
@@ -407,6 +419,7 @@ impl Simulation {
                             Event::Consumer {
                                 consumer,
                                 incarnation,
+                                connection,
                                 kind,
                             },
                         );
@@ -552,14 +565,10 @@ impl Simulation {
             ConsumerEvent::Timer(t) => {
                 self.with_consumer(c, |cons, now, env, out| cons.on_timer(now, t, env, out))
             }
-            // What arrives on a connection the client has given up on is
-            // lost with it.
-            ConsumerEvent::Response(_, conn) | ConsumerEvent::ConnectionFailed(_, conn)
-                if conn != self.consumers[c].connection() => {}
-            ConsumerEvent::Response(r, _) => {
+            ConsumerEvent::Response(r) => {
                 self.with_consumer(c, |cons, now, env, out| cons.on_response(now, r, env, out))
             }
-            ConsumerEvent::ConnectionFailed(error, _) => self
+            ConsumerEvent::ConnectionFailed(error) => self
                 .with_consumer(c, |cons, now, env, out| {
                     cons.connection_failed(now, error, env, out)
                 }),
@@ -674,6 +683,7 @@ impl Simulation {
                     Event::Consumer {
                         consumer: c,
                         incarnation,
+                        connection: 0,
                         kind: ConsumerEvent::PauseOver,
                     },
                 );
@@ -730,6 +740,7 @@ impl Simulation {
                 Event::Consumer {
                     consumer: c,
                     incarnation: from.incarnation,
+                    connection: 0,
                     kind: ConsumerEvent::Timer(timer),
                 },
             );
@@ -765,7 +776,8 @@ impl Simulation {
                 Event::Consumer {
                     consumer: to.consumer,
                     incarnation: to.incarnation,
-                    kind: ConsumerEvent::Response(response, to.connection),
+                    connection: to.connection,
+                    kind: ConsumerEvent::Response(response),
                 },
             );
         }
