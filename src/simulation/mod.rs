@@ -533,7 +533,7 @@ impl Simulation {
         let env = ConsumerEnv {
             cluster: &self.cluster,
             assignors: &self.assignors,
-            latency: self.network.mean(),
+            latency: self.network.mean_for(c),
             faults: self.faults,
             metadata_refresh: self.metadata_refresh,
         };

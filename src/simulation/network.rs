@@ -54,10 +54,20 @@ impl Network {
         }
     }
 
-    /// Mean one-way latency (fetch responses arrive this long after data
-    /// is visible).
-    pub fn mean(&self) -> Duration {
-        mean_time(&self.latency)
+    /// Mean one-way latency of consumer `c`'s links (fetch responses
+    /// arrive this long after data is visible): its own link latency when
+    /// `[[cluster.links]]` gives one for every broker or, failing that, for
+    /// some broker; the cluster's otherwise.
+    pub fn mean_for(&self, c: usize) -> Duration {
+        if self.links.is_empty() {
+            return mean_time(&self.latency);
+        }
+        let own = self
+            .links
+            .iter()
+            .find(|l| l.consumer == c && l.broker.is_none())
+            .or_else(|| self.links.iter().find(|l| l.consumer == c));
+        mean_time(&own.map_or(self.latency, |l| l.latency))
     }
 
     /// The latency distribution of the link between consumer `c` and
