@@ -14,6 +14,7 @@ pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod simulation;
+pub mod sweep;
 
 pub use assign::Assignor;
 pub use scenario::Scenario;

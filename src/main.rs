@@ -10,6 +10,8 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod cli;
+
 /// Deterministic, seeded simulator of Apache Kafka consumer-group rebalancing.
 #[derive(Parser)]
 #[command(name = "rebalance-sim", version, about, long_about = None)]
@@ -48,6 +50,77 @@ enum Command {
         /// (repeatable; arrays by index: topics.0.partitions=24).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run a scenario over many seeds in parallel: one row per seed in
+    /// sweep.csv, statistics per field and every failing seed with the
+    /// command that replays it in sweep.json.
+    ///
+    /// Results are byte-identical for any --jobs, and shards (--shard I/N)
+    /// together hold exactly the seeds of the whole sweep. Exit codes: 0
+    /// every seed kept every invariant (and --fail-if does not hold), 1 a
+    /// seed violated an invariant or --fail-if holds, 2 bad input, 3 the
+    /// outputs could not be written.
+    Sweep {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// Seeds: a range with both ends included (1..1000), one seed, or
+        /// a list (1,5,9).
+        #[arg(long, default_value = "1..100")]
+        seeds: String,
+        /// Runs at once (default: one per core). The results do not depend
+        /// on it.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
+        /// Run only the I-th of N interleaved slices of the seeds, e.g.
+        /// 2/8 (one per machine or CI job).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Fail (exit 1) when this holds over the seeds, e.g.
+        /// "p99(convergence_ms) > 60000 || max(lost) > 0". Statistics:
+        /// p50 p90 p95 p99 min max mean sum count; fields: the columns of
+        /// sweep.csv.
+        #[arg(long, value_name = "EXPR")]
+        fail_if: Option<String>,
+        /// Also write JUnit XML here, one test case per seed (an existing
+        /// file is replaced only if rebalance-sim wrote it).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Output directory (default: output/<scenario>/sweep), with the
+        /// same rules as `run --out`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace an --out directory that holds other files (see run).
+        #[arg(long)]
+        force: bool,
+        /// Override a scalar field, as for run.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Print nothing but errors (and no progress bar).
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Merge the output directories of sweep shards (--shard I/N) into the
+    /// result of the whole sweep: the same sweep.csv and sweep.json as one
+    /// sweep over all the seeds. Exit codes as for sweep.
+    Merge {
+        /// The shards' output directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory, with the same rules as `run --out`.
+        #[arg(long)]
+        out: PathBuf,
+        /// Fail (exit 1) when this holds over all the seeds (see sweep).
+        #[arg(long, value_name = "EXPR")]
+        fail_if: Option<String>,
+        /// Also write JUnit XML here (see sweep).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Replace an --out directory that holds other files (see run).
+        #[arg(long)]
+        force: bool,
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
@@ -102,6 +175,37 @@ fn main() -> ExitCode {
             rounds,
             repeat,
         } => assign(&file, rounds as usize, repeat),
+        Command::Merge {
+            dirs,
+            out,
+            fail_if,
+            junit,
+            force,
+            quiet,
+        } => cli::sweep::merge(dirs, fail_if, junit, out, force, quiet),
+        Command::Sweep {
+            file,
+            seeds,
+            jobs,
+            shard,
+            fail_if,
+            junit,
+            out,
+            force,
+            overrides,
+            quiet,
+        } => cli::sweep::sweep(cli::sweep::Args {
+            file,
+            seeds,
+            jobs,
+            shard,
+            fail_if,
+            junit,
+            out,
+            force,
+            overrides,
+            quiet,
+        }),
     };
     match outcome {
         Ok(code) => code,

@@ -106,6 +106,39 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
 /// On error no staging directory is left, and `dir` is as it was unless
 /// the error is [`ReportError::OldLeft`] (the new outputs are in place).
 pub fn write_outputs(result: &RunResult, dir: &Path, force: bool) -> Result<(), ReportError> {
+    write_dir(dir, force, |tmp| write_all(result, tmp))
+}
+
+/// Writes a sweep's `sweep.csv` (one row per seed) and `sweep.json` into
+/// `dir`, with the same rules and the same replacement as
+/// [`write_outputs`].
+pub fn write_sweep_outputs(
+    summary: &crate::sweep::SweepSummary,
+    rows: &[crate::sweep::SeedRow],
+    dir: &Path,
+    force: bool,
+) -> Result<(), ReportError> {
+    write_dir(dir, force, |tmp| {
+        write_csv(&tmp.join("sweep.csv"), rows)?;
+        write_json(&tmp.join("sweep.json"), summary)
+    })
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), ReportError> {
+    let mut json = serde_json::to_string_pretty(value).expect("the summary serializes");
+    json.push('\n');
+    fs::File::create(path)
+        .and_then(|mut f| f.write_all(json.as_bytes()))
+        .map_err(io(path))
+}
+
+/// Writes an output directory: `write` fills a staging directory beside
+/// `dir`, which then replaces it.
+fn write_dir(
+    dir: &Path,
+    force: bool,
+    write: impl FnOnce(&Path) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
     let target = check(dir, force)?;
     fs::create_dir_all(&target.parent).map_err(io(&target.parent))?;
     remove_stale_siblings(&target);
@@ -113,7 +146,7 @@ pub fn write_outputs(result: &RunResult, dir: &Path, force: bool) -> Result<(), 
     // create_dir, not create_dir_all: never write into something already there.
     fs::create_dir(&tmp).map_err(io(&tmp))?;
     let done = write_marker(&tmp)
-        .and_then(|()| write_all(result, &tmp))
+        .and_then(|()| write(&tmp))
         .and_then(|()| put_in_place(&target, &tmp, force));
     if done.is_err() {
         // Gone already if it was renamed into place.
@@ -180,12 +213,7 @@ fn write_all(result: &RunResult, dir: &Path) -> Result<(), ReportError> {
     write_csv(&dir.join("events.csv"), &result.events)?;
     write_csv(&dir.join("consumers.csv"), &result.consumer_rows)?;
     write_csv(&dir.join("partitions.csv"), &result.partition_rows)?;
-    let summary = dir.join("summary.json");
-    let mut json = serde_json::to_string_pretty(&result.summary).expect("summary serializes");
-    json.push('\n');
-    fs::File::create(&summary)
-        .and_then(|mut f| f.write_all(json.as_bytes()))
-        .map_err(io(&summary))?;
+    write_json(&dir.join("summary.json"), &result.summary)?;
     type Writer = fn(&RunResult, &Path, ChartFormat) -> Result<(), String>;
     let charts: [(&str, Writer); 3] = [
         ("chart", write_chart),

@@ -37,6 +37,9 @@ pub const OUTPUT_FILES: [&str; 11] = [
     "health.svg",
 ];
 
+/// The files a sweep (or a merge of shards) writes.
+pub const SWEEP_FILES: [&str; 2] = ["sweep.csv", "sweep.json"];
+
 /// Why an output path is refused. Each message says what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Refusal {
@@ -272,7 +275,7 @@ fn foreign_entries(dir: &Path) -> io::Result<Vec<OsString>> {
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
-        let known = name == MARKER || OUTPUT_FILES.iter().any(|f| name == *f);
+        let known = name == MARKER || OUTPUT_FILES.iter().chain(&SWEEP_FILES).any(|f| name == *f);
         if known && entry.file_type()?.is_file() {
             ours.push(name);
         } else {
@@ -302,7 +305,7 @@ pub(super) fn remove_output_dir(dir: &Path) -> io::Result<()> {
             "it holds files rebalance-sim did not write",
         ));
     }
-    for name in OUTPUT_FILES.iter().chain([&MARKER]) {
+    for name in OUTPUT_FILES.iter().chain(&SWEEP_FILES).chain([&MARKER]) {
         match fs::remove_file(dir.join(name)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}

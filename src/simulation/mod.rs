@@ -10,7 +10,9 @@ mod links;
 mod network;
 mod result;
 
-pub use result::{ConsumerRow, Disruption, PartitionRow, RebalanceCost, RebalanceSpan, RunResult};
+pub use result::{
+    ConsumerRow, Disruption, PartitionRow, RebalanceCost, RebalanceSpan, RunResult, replay_command,
+};
 
 use crate::assign::Assignor;
 use crate::assign::AssignorSet;

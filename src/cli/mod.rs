@@ -1,0 +1,3 @@
+//! Subcommands that need more than a few lines of `main.rs`.
+
+pub mod sweep;
