@@ -84,7 +84,7 @@ impl Coverage {
             stalled_micros: 0,
             last_change: Time::ZERO,
             window: None,
-            max_unowned: 0,
+            max_unowned: unowned,
         }
     }
 

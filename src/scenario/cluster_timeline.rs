@@ -4,6 +4,7 @@
 //! shorthand.
 
 use super::*;
+use std::collections::BTreeMap;
 
 /// The actions handled here.
 pub(super) const CLUSTER_ACTIONS: [&str; 7] = [
@@ -38,7 +39,10 @@ pub(super) fn build(
     raw.sort_by_key(|e| e.get_ref().at.get_ref().0);
     let mut counts: Vec<u32> = topics.iter().map(|t| t.partitions).collect();
     let mut total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
+    // Where each event (by its sequence number) was written.
+    let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
     for ev in raw {
+        let span = ev.span();
         let e = ev.get_ref();
         let kind = e.action.get_ref().as_str();
         let at = e.at.get_ref().0;
@@ -188,9 +192,85 @@ pub(super) fn build(
                 }
             }
         }
+        spans.resize(out.len(), span);
     }
     out.sort_by_key(|(at, seq, _)| (*at, *seq));
+    play_through(rep, &out, &spans)?;
     Ok(out.into_iter().map(|(_, _, e)| e).collect())
+}
+
+/// Plays the cluster timeline through once: a broker is crashed or shut
+/// down only while up and restarted only while down, a heal heals a cut in
+/// force, and cuts are between a consumer and a broker.
+fn play_through(
+    rep: &Reporter<'_>,
+    events: &[(Duration, usize, ClusterEvent)],
+    spans: &[std::ops::Range<usize>],
+) -> Result<(), ScenarioError> {
+    let mut down: BTreeMap<u32, Duration> = BTreeMap::new();
+    // Cuts in force: (the cut, healed at if timed).
+    let mut cuts: Vec<(Cut, Option<Duration>)> = Vec::new();
+    for (at, seq, e) in events {
+        let at = *at;
+        let span = || Some(spans[*seq].clone());
+        cuts.retain(|(_, until)| until.is_none_or(|u| u > at));
+        match e.action {
+            ClusterAction::BrokerCrash { broker } | ClusterAction::BrokerShutdown { broker } => {
+                if let Some(since) = down.get(&broker) {
+                    return Err(rep.at(
+                        span(),
+                        format!("broker {broker} is down at {at} (since {since}); `broker-restart` it first"),
+                    ));
+                }
+                down.insert(broker, at);
+            }
+            ClusterAction::BrokerRestart { broker } => {
+                if down.remove(&broker).is_none() {
+                    return Err(rep.at(
+                        span(),
+                        format!("broker {broker} is running at {at}; only a crashed or shut down broker restarts"),
+                    ));
+                }
+            }
+            ClusterAction::NetworkPartition { cut, duration } => {
+                let broker_side = |n: Node| matches!(n, Node::Broker(_) | Node::Coordinator);
+                if broker_side(cut.from) && cut.to.is_some_and(broker_side) {
+                    return Err(rep.at(
+                        span(),
+                        "links between brokers are not modelled (the controller and replication never fail); cut a consumer's links",
+                    ));
+                }
+                if cut.to.is_none() && broker_side(cut.from) {
+                    return Err(rep.at(
+                        span(),
+                        "isolating a broker is not modelled (links between brokers never fail); crash it, or cut consumers from it",
+                    ));
+                }
+                cuts.push((cut, duration.map(|d| at + d)));
+            }
+            ClusterAction::NetworkHeal { cut: None } => {
+                if cuts.is_empty() {
+                    return Err(rep.at(
+                        span(),
+                        format!("nothing is cut at {at}: no network-partition is in force"),
+                    ));
+                }
+                cuts.clear();
+            }
+            ClusterAction::NetworkHeal { cut: Some(c) } => {
+                let before = cuts.len();
+                cuts.retain(|(k, _)| *k != c);
+                if cuts.len() == before {
+                    return Err(rep.at(
+                        span(),
+                        format!("no network-partition with these `from`, `to` and `one_way` is in force at {at}; a heal names a cut as it was written (or names none to heal every cut)"),
+                    ));
+                }
+            }
+            ClusterAction::AddPartitions { .. } => {}
+        }
+    }
+    Ok(())
 }
 
 /// A cluster fault with a consumer's fields is an error, named.

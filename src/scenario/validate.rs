@@ -1393,6 +1393,28 @@ fn build_timeline(
     for (ev, _, via) in &events {
         let e = ev.get_ref();
 
+        // Fields of the broker, network and topic faults.
+        let cluster_field = [
+            e.broker.as_ref().map(|b| ("broker", b.span())),
+            e.brokers.as_ref().map(|b| ("brokers", b.span())),
+            e.from.as_ref().map(|f| ("from", f.span())),
+            e.to.as_ref().map(|t| ("to", t.span())),
+            e.topic.as_ref().map(|t| ("topic", t.span())),
+            e.partitions.as_ref().map(|p| ("partitions", p.span())),
+            e.one_way.map(|_| ("one_way", ev.span())),
+        ]
+        .into_iter()
+        .flatten()
+        .next();
+        if let Some((field, span)) = cluster_field {
+            return Err(rep.at(
+                Some(span),
+                format!(
+                    "`{field}` belongs to the broker, network and topic faults, not to a {}",
+                    e.action.get_ref()
+                ),
+            ));
+        }
         if e.consumers.is_some() || e.every.is_some() || e.count.is_some() {
             return Err(rep.spanned(
                 ev,

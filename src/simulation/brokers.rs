@@ -47,11 +47,17 @@ impl Simulation {
                     return;
                 }
                 let changes = self.cluster.change_leadership(now, |l| l.shut_down(broker));
-                self.cluster_fact(
-                    "broker_stopped",
-                    broker,
-                    "controlled shutdown: leadership moved to other in-sync replicas first".into(),
-                );
+                let moved = changes.iter().filter(|c| c.available).count();
+                let stranded = changes.len() - moved;
+                let detail = match stranded {
+                    0 => format!(
+                        "controlled shutdown: leadership of its {moved} partitions moved to other in-sync replicas first"
+                    ),
+                    _ => format!(
+                        "controlled shutdown: leadership of {moved} partitions moved to other in-sync replicas first; {stranded} have no other live replica and are unavailable until it returns"
+                    ),
+                };
+                self.cluster_fact("broker_stopped", broker, detail);
                 self.leadership_changed(&format!("broker {broker} shut down"), changes);
             }
             ClusterAction::BrokerRestart { broker } => {
@@ -93,6 +99,8 @@ impl Simulation {
         let specs = self.cluster.topic_specs();
         self.group_setup.topics = specs.clone();
         self.coordinator.topics_changed(specs);
+        // Subscribed first: the convergence the fact triggers sees them.
+        self.refresh_subscribed();
         self.apply_facts(vec![Fact::Cluster {
             event: "partitions_added",
             subject: name,
@@ -100,7 +108,6 @@ impl Simulation {
                 "{before} -> {partitions} partitions; producers write to the new ones after their metadata refresh (metadata.max.age.ms)"
             ),
         }]);
-        self.refresh_subscribed();
     }
 
     fn broker_is_up(&self, b: u32) -> bool {

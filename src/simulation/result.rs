@@ -225,6 +225,10 @@ fn rebalance_kind(reason: &str, after_poll_timeout: bool) -> &'static str {
         "join"
     } else if reason.contains("did not sync") {
         "sync timeout"
+    } else if reason.contains("partitions were added") {
+        "partitions added"
+    } else if reason.contains("changed its subscription") {
+        "subscription change"
     } else {
         "other"
     }
@@ -513,10 +517,14 @@ fn disruptions(sim: &Simulation, samples: &[Sample]) -> Vec<Disruption> {
         let at_s = start.as_secs_f64();
         let before = samples.iter().rev().find(|s| s.time_s <= at_s);
         let backlog_before = before.map_or(0, |s| s.backlog_total);
+        // Drained once the group is whole and the faults are over (a broker
+        // outage never breaks the group, but its backlog builds until the
+        // election).
         let drained = recovery.and_then(|r| {
+            let from = r.max(faults_end).as_secs_f64();
             samples
                 .iter()
-                .find(|s| s.time_s >= r.as_secs_f64() && s.backlog_total <= backlog_before)
+                .find(|s| s.time_s >= from && s.backlog_total <= backlog_before)
         });
         let until_s = drained.map_or(f64::INFINITY, |s| s.time_s);
         let after = || {
