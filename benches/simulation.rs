@@ -62,6 +62,31 @@ fn bench_scale(c: &mut Criterion) {
     g.finish();
 }
 
+/// Seed sweeps of the example scenario: 100 seeds on 1 and 2 jobs (the
+/// scaling), and the 1,000-seed sweep of issue 10's target.
+fn bench_sweep(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sweep");
+    g.sample_size(10);
+    let scenario = load("scenarios/consumer-crash.toml");
+    let hundred: Vec<u64> = (1..=100).collect();
+    let thousand: Vec<u64> = (1..=1000).collect();
+    for (name, seeds, jobs) in [
+        ("consumer-crash-100-seeds-1-job", &hundred, 1),
+        ("consumer-crash-100-seeds-2-jobs", &hundred, 2),
+        ("consumer-crash-1000-seeds-2-jobs", &thousand, 2),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(
+                    rebalance_sim::sweep::run_seeds(&scenario, seeds, jobs, &|_| {}, &|_, _| {})
+                        .expect("valid"),
+                )
+            })
+        });
+    }
+    g.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("simulation");
     g.sample_size(10);
@@ -78,5 +103,5 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_scale);
+criterion_group!(benches, bench, bench_scale, bench_sweep);
 criterion_main!(benches);

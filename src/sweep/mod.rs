@@ -162,8 +162,9 @@ pub fn field_stats(rows: &[SeedRow]) -> Vec<FieldStats> {
         .collect()
 }
 
-/// Runs `scenario` with each of `seeds` on `jobs` threads (0: one per
-/// core); `progress` is called after each run with how many are done.
+/// Runs `scenario` with each of `seeds` on `jobs` threads; `progress` is
+/// called after each run with how many are done, and `keep` with each
+/// run's whole result (to write or inspect it: it is dropped after).
 /// Rows come back in the order of `seeds`, whatever the jobs.
 pub fn run_seeds(
     scenario: &Scenario,
