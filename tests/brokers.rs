@@ -290,6 +290,11 @@ fn an_isolated_consumer_cannot_fetch_either() {
         "{}",
         r.summary.zombie_records
     );
+    // Its partitions, cut off from their leaders, count as unavailable
+    // (not unowned, not stalled) while the cut lasts: 2 partitions until
+    // its session expires and they move, about 42 s.
+    let unavailable = r.summary.unavailable_partition_seconds;
+    assert!((60.0..110.0).contains(&unavailable), "{unavailable}");
     let coordinator_only = run_file("network-partition", &[]);
     assert!(coordinator_only.summary.zombie_records > 5_000);
 }

@@ -1,6 +1,8 @@
-//! Subscribed partitions whose leader is unreachable (a broker problem),
-//! counted apart from unowned and stalled ones (a group problem): a
-//! partition can be owned and unavailable at once. Kept incrementally.
+//! Subscribed partitions whose leader is unreachable — its broker is down,
+//! or a network cut separates it from the partition's holder (a broker or
+//! network problem) — counted apart from unowned and stalled ones (a group
+//! problem): a partition can be owned and unavailable at once. Kept
+//! incrementally.
 
 use crate::sim::Time;
 
@@ -9,6 +11,8 @@ use crate::sim::Time;
 pub struct Availability {
     subscribed: Vec<bool>,
     unavailable: Vec<bool>,
+    /// Its holder cannot reach its leader.
+    cut_off: Vec<bool>,
     count: u64,
     micros: u128,
     last_change: Time,
@@ -19,6 +23,7 @@ impl Availability {
     pub fn new(subscribed: Vec<bool>) -> Self {
         Availability {
             unavailable: vec![false; subscribed.len()],
+            cut_off: vec![false; subscribed.len()],
             subscribed,
             ..Availability::default()
         }
@@ -30,7 +35,7 @@ impl Availability {
     }
 
     fn counted(&self, p: usize) -> bool {
-        self.subscribed[p] && self.unavailable[p]
+        self.subscribed[p] && (self.unavailable[p] || self.cut_off[p])
     }
 
     fn update(&mut self, now: Time, p: usize, f: impl FnOnce(&mut Self)) {
@@ -47,6 +52,14 @@ impl Availability {
     /// Partition `p`'s leader became unreachable, or reachable again.
     pub fn set_unavailable(&mut self, now: Time, p: usize, unavailable: bool) {
         self.update(now, p, |a| a.unavailable[p] = unavailable);
+    }
+
+    /// Partition `p`'s holder can no longer reach its leader (a network
+    /// cut), or can again.
+    pub fn set_cut_off(&mut self, now: Time, p: usize, cut_off: bool) {
+        if self.cut_off[p] != cut_off {
+            self.update(now, p, |a| a.cut_off[p] = cut_off);
+        }
     }
 
     /// Partition `p` is now subscribed by some consumer, or no longer.

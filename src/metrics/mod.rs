@@ -36,8 +36,9 @@ pub struct Sample {
     /// Subscribed partitions held but not processed: the holder is paused
     /// or stalled, or crashed and not yet expired.
     pub stalled_partitions: u64,
-    /// Subscribed partitions whose leader is unreachable (a broker
-    /// problem; such a partition may be owned all the same).
+    /// Subscribed partitions whose leader is unreachable: its broker is
+    /// down, or a network cut separates it from the partition's holder (a
+    /// broker or network problem; the partition may be owned all the same).
     pub unavailable_partitions: u64,
     /// Members in the group (coordinator's view).
     pub members: u64,
@@ -259,6 +260,11 @@ impl Metrics {
     /// Partition `p`'s leader became unreachable, or reachable again.
     pub fn set_unavailable(&mut self, now: Time, p: usize, unavailable: bool) {
         self.availability.set_unavailable(now, p, unavailable);
+    }
+
+    /// Partition `p`'s holder can no longer reach its leader, or can again.
+    pub fn set_cut_off(&mut self, now: Time, p: usize, cut_off: bool) {
+        self.availability.set_cut_off(now, p, cut_off);
     }
 
     /// Partition-seconds during which subscribed partitions had no

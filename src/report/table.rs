@@ -65,7 +65,7 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
             &mut t,
             "unavailable",
             format!(
-                "{:.1} partition-seconds without a reachable leader (a broker down: not the group's doing)",
+                "{:.1} partition-seconds without a reachable leader (a broker down, or a network cut between it and the partition's holder: not the group's doing)",
                 s.unavailable_partition_seconds
             ),
         );

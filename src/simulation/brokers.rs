@@ -229,6 +229,7 @@ impl Simulation {
         if coordinator_changed {
             self.coordinator_location_changed();
         }
+        self.update_cut_off();
         self.maybe_schedule_balance();
     }
 }

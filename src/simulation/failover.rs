@@ -343,6 +343,27 @@ impl Simulation {
         for c in 0..self.consumers.len() {
             self.apply_reachability(c);
         }
+        self.update_cut_off();
+    }
+
+    /// Marks the partitions whose holder a network cut separates from
+    /// their leader as unavailable (to it). Called when cuts, leaders or
+    /// holders change; only costs anything while a cut is in force or was.
+    pub(super) fn update_cut_off(&mut self) {
+        use crate::scenario::Node;
+        if !self.links.any() && !self.cut_off_marked {
+            return;
+        }
+        self.cut_off_marked = self.links.any();
+        for p in 0..self.received_by.len() {
+            let cut = self.received_by[p].is_some_and(|c| {
+                self.cluster.leader_of(p).is_some_and(|b| {
+                    self.links.cuts(Node::Consumer(c), Node::Broker(b))
+                        || self.links.cuts(Node::Broker(b), Node::Consumer(c))
+                })
+            });
+            self.metrics.set_cut_off(self.now, p, cut);
+        }
     }
 
     /// Tells consumer `c` which brokers it cannot reach both ways (a fetch

@@ -64,7 +64,6 @@ impl Links {
     }
 
     /// True while some cut is in force.
-    #[cfg(test)]
     pub fn any(&self) -> bool {
         !self.cuts.is_empty()
     }

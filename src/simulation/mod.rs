@@ -176,6 +176,9 @@ pub struct Simulation {
     links: links::Links,
     /// A preferred-leader election is scheduled.
     balance_scheduled: bool,
+    /// Some partition was marked cut off from its holder (see
+    /// `update_cut_off`).
+    cut_off_marked: bool,
     /// Partitions are added in this run: consumers refresh metadata.
     metadata_refresh: bool,
     /// Per partition: added during the run (`add-partitions`).
@@ -328,6 +331,7 @@ impl Simulation {
             load_count: 0,
             links: links::Links::default(),
             balance_scheduled: false,
+            cut_off_marked: false,
             metadata_refresh: false,
             added: Vec::new(),
             skipped_in_added: 0,
@@ -813,8 +817,9 @@ impl Simulation {
         (!member, stale)
     }
 
-    /// Follows which consumer holds each partition, for zombie detection.
-    fn track_holders(&mut self, fact: &Fact) {
+    /// Follows which consumer holds each partition, for zombie detection;
+    /// true when the fact changed holders.
+    fn track_holders(&mut self, fact: &Fact) -> bool {
         match fact {
             Fact::PartitionsAssigned {
                 consumer,
@@ -840,12 +845,14 @@ impl Simulation {
                     }
                 }
             }
-            _ => {}
+            _ => return false,
         }
+        true
     }
 
     fn apply_facts(&mut self, facts: Vec<Fact>) {
         let mut membership_changed = false;
+        let mut holders_changed = false;
         let mut pending = facts;
         while !pending.is_empty() {
             let mut found = Vec::new();
@@ -895,7 +902,9 @@ impl Simulation {
                     self.log.digest_processed(self.now, fact);
                     continue;
                 }
-                self.track_holders(fact);
+                if self.track_holders(fact) {
+                    holders_changed = true;
+                }
                 match fact {
                     Fact::Processed { .. } => {}
                     Fact::OffsetReset {
@@ -934,6 +943,9 @@ impl Simulation {
                 self.log.record(self.now, fact, &names);
             }
             pending = found;
+        }
+        if holders_changed {
+            self.update_cut_off();
         }
         if membership_changed {
             self.update_convergence();

@@ -60,8 +60,9 @@ pub struct Summary {
     /// a paused or stalled holder, or a crashed member not yet expired.
     pub stalled_partition_seconds: f64,
     /// Integral over time of subscribed partitions whose leader was
-    /// unreachable (a broker down and not yet replaced, or no live
-    /// replica): counted apart from unowned and stalled ones.
+    /// unreachable (a broker down and not yet replaced, no live replica,
+    /// or a network cut between the leader and the partition's holder):
+    /// counted apart from unowned and stalled ones.
     pub unavailable_partition_seconds: f64,
     /// Largest total lag sampled.
     pub max_lag: u64,

@@ -105,7 +105,7 @@ fn partitions<DB: DrawingBackend>(
     if any_unavailable {
         entries.push(Entry::new(
             Swatch::Line(UNAVAILABLE, 2),
-            "unavailable: its leader broker is down (a broker problem, owned or not)",
+            "unavailable: its leader is down or cut off from its holder (owned or not)",
         ));
     }
     let legend = Legend::new(&[entries], 2);
