@@ -101,6 +101,10 @@ enum Command {
         /// Print nothing but errors (and no progress bar).
         #[arg(long, short)]
         quiet: bool,
+        /// Also write the full outputs of these seeds' runs, in
+        /// seeds/<seed>/ of the output directory.
+        #[arg(long, value_enum)]
+        keep: Option<cli::sweep::Keep>,
     },
     /// Merge the output directories of sweep shards (--shard I/N) into the
     /// result of the whole sweep: the same sweep.csv and sweep.json as one
@@ -194,6 +198,7 @@ fn main() -> ExitCode {
             force,
             overrides,
             quiet,
+            keep,
         } => cli::sweep::sweep(cli::sweep::Args {
             file,
             seeds,
@@ -205,6 +210,7 @@ fn main() -> ExitCode {
             force,
             overrides,
             quiet,
+            keep,
         }),
     };
     match outcome {

@@ -204,3 +204,43 @@ fn bad_sweep_arguments_are_refused_with_exit_2() {
     assert_eq!(o.status.code(), Some(2), "{}", said(&o));
     assert_eq!(std::fs::read_to_string(&mine).unwrap(), "<notes/>");
 }
+
+#[test]
+fn keep_writes_the_chosen_seeds_runs_and_a_rerun_replaces_only_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let storm = scenario("tests/scenarios/rebalance-storm.toml");
+    let dir = tmp.path().join("kept");
+    let o = sweep(&storm, &dir, &["--seeds", "1..2", "--keep", "failing"]);
+    assert_eq!(o.status.code(), Some(1), "{}", said(&o));
+    // Each kept seed holds what `run --seed N` writes.
+    let single = tmp.path().join("single");
+    let o = bin()
+        .args(["run", &storm, "--seed", "2", "--quiet", "--out"])
+        .arg(&single)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    for f in ["summary.json", "events.csv", "timeseries.csv"] {
+        assert!(
+            read(&dir.join("seeds/2").join(f)) == read(&single.join(f)),
+            "{f}"
+        );
+    }
+    // Nothing kept of a passing seed with `failing`.
+    let crash = scenario("scenarios/consumer-crash.toml");
+    let pass = tmp.path().join("pass");
+    let o = sweep(&crash, &pass, &["--seeds", "1", "--keep", "failing"]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert_eq!(std::fs::read_dir(pass.join("seeds")).unwrap().count(), 0);
+    // A rerun replaces the directory; a file of the user's inside it stops it.
+    let o = sweep(&storm, &dir, &["--seeds", "1", "--keep", "all"]);
+    assert_eq!(o.status.code(), Some(1), "{}", said(&o));
+    assert!(!dir.join("seeds/2").exists() && dir.join("seeds/1/summary.json").is_file());
+    std::fs::write(dir.join("seeds/1/notes.txt"), "mine").unwrap();
+    let o = sweep(&storm, &dir, &["--seeds", "1", "--keep", "all"]);
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("seeds/1/notes.txt")).unwrap(),
+        "mine"
+    );
+}

@@ -3,7 +3,10 @@
 
 use super::super::{Failure, finish_stdout, output_failure, print_stderr, print_stdout};
 use rebalance_sim::Scenario;
-use rebalance_sim::report::{check_output_dir, write_sweep_outputs};
+use rebalance_sim::report::{
+    ReportError, check_output_dir, write_run_into, write_staged, write_sweep_files,
+    write_sweep_outputs,
+};
 use rebalance_sim::sweep::{
     FailIf, JUNIT_MARK, SeedRow, Shard, SweepSummary, junit, parse_seeds, run_seeds,
 };
@@ -23,6 +26,17 @@ pub struct Args {
     pub force: bool,
     pub overrides: Vec<String>,
     pub quiet: bool,
+    pub keep: Option<Keep>,
+}
+
+/// `--keep`: which seeds' full run outputs a sweep writes, under
+/// `seeds/<seed>/` of its directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Keep {
+    /// The seeds that violated an invariant.
+    Failing,
+    /// Every seed.
+    All,
 }
 
 fn bad(e: impl Into<anyhow::Error>) -> Failure {
@@ -64,23 +78,74 @@ pub fn sweep(a: Args) -> Result<ExitCode, Failure> {
         );
         bar
     });
-    let rows = run_seeds(
-        &scenario,
-        &seeds,
-        jobs,
-        &|done| {
-            if let Some(b) = &bar {
-                b.set_position(done);
+    scenario.validate().map_err(bad)?;
+    let mut done: Option<(SweepSummary, Vec<SeedRow>)> = None;
+    let invalid = std::sync::Mutex::new(None);
+    // The sweep runs inside the staging directory, so kept seeds are
+    // written as they finish (memory follows the jobs, not the seeds).
+    let written = write_staged(&dir, a.force, |tmp| {
+        let kept = tmp.join("seeds");
+        if a.keep.is_some() {
+            std::fs::create_dir(&kept).map_err(|source| ReportError::Io {
+                path: kept.clone(),
+                source,
+            })?;
+        }
+        let failed_write: std::sync::Mutex<Option<ReportError>> = std::sync::Mutex::new(None);
+        let rows = run_seeds(
+            &scenario,
+            &seeds,
+            jobs,
+            &|n| {
+                if let Some(b) = &bar {
+                    b.set_position(n);
+                }
+            },
+            &|seed, r| {
+                let wanted = match a.keep {
+                    None => false,
+                    Some(Keep::All) => true,
+                    Some(Keep::Failing) => !r.summary.violations.is_empty(),
+                };
+                if wanted {
+                    if let Err(e) = write_run_into(r, &kept.join(seed.to_string())) {
+                        let mut slot = failed_write.lock().unwrap_or_else(|p| p.into_inner());
+                        slot.get_or_insert(e);
+                    }
+                }
+            },
+        );
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                // Validated above, so not expected; reported as bad input.
+                let message = e.to_string();
+                *invalid.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                return Err(ReportError::Io {
+                    path: tmp.to_path_buf(),
+                    source: std::io::Error::other(message),
+                });
             }
-        },
-        &|_, _| {},
-    )
-    .map_err(bad)?;
+        };
+        if let Some(e) = failed_write.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        let summary = SweepSummary::of(&scenario, &rows, fail_if.as_ref());
+        write_sweep_files(&summary, &rows, tmp)?;
+        done = Some((summary, rows));
+        Ok(())
+    });
+    if let Some(e) = invalid.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(bad(e));
+    }
+    written.map_err(output_failure(&dir))?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let summary = SweepSummary::of(&scenario, &rows, fail_if.as_ref());
-    finish(&summary, &rows, &dir, a.force, a.junit.as_ref(), a.quiet)
+    let Some((summary, rows)) = done else {
+        return Err(Failure::Output(anyhow::anyhow!("the sweep wrote nothing")));
+    };
+    report(&summary, &rows, &dir, a.junit.as_ref(), a.quiet)
 }
 
 /// `rebalance-sim merge DIR...`: shards back into one sweep.
@@ -108,19 +173,18 @@ pub fn merge(
         .map_err(bad)?;
     let all = rebalance_sim::sweep::merge(shards).map_err(bad)?;
     let summary = SweepSummary::from_rows(&all.scenario, &all.rows, all.failing, fail_if.as_ref());
-    finish(&summary, &all.rows, &out, force, junit_path.as_ref(), quiet)
+    write_sweep_outputs(&summary, &all.rows, &out, force).map_err(output_failure(&out))?;
+    report(&summary, &all.rows, &out, junit_path.as_ref(), quiet)
 }
 
-/// Writes a sweep's outputs, prints its table, and says how it ended.
-fn finish(
+/// Writes the JUnit file, prints a sweep's table, and says how it ended.
+fn report(
     summary: &SweepSummary,
     rows: &[SeedRow],
     dir: &std::path::Path,
-    force: bool,
     junit_path: Option<&PathBuf>,
     quiet: bool,
 ) -> Result<ExitCode, Failure> {
-    write_sweep_outputs(summary, rows, dir, force).map_err(output_failure(dir))?;
     let a_junit = junit_path;
     if let Some(path) = a_junit {
         std::fs::write(path, junit(summary, rows)).map_err(|e| {

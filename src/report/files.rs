@@ -118,10 +118,37 @@ pub fn write_sweep_outputs(
     dir: &Path,
     force: bool,
 ) -> Result<(), ReportError> {
-    write_dir(dir, force, |tmp| {
-        write_csv(&tmp.join("sweep.csv"), rows)?;
-        write_json(&tmp.join("sweep.json"), summary)
-    })
+    write_dir(dir, force, |tmp| write_sweep_files(summary, rows, tmp))
+}
+
+/// Writes `sweep.csv` and `sweep.json` into a directory being staged by
+/// [`write_staged`].
+pub fn write_sweep_files(
+    summary: &crate::sweep::SweepSummary,
+    rows: &[crate::sweep::SeedRow],
+    tmp: &Path,
+) -> Result<(), ReportError> {
+    write_csv(&tmp.join("sweep.csv"), rows)?;
+    write_json(&tmp.join("sweep.json"), summary)
+}
+
+/// Writes an output directory the way [`write_outputs`] does, with
+/// `write` filling the staging directory (it may take long: a sweep runs
+/// inside it, writing kept seeds under `seeds/` as they finish).
+pub fn write_staged(
+    dir: &Path,
+    force: bool,
+    write: impl FnOnce(&Path) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
+    write_dir(dir, force, write)
+}
+
+/// Writes the outputs of one run into `dir`, a new directory inside a
+/// staging directory (a sweep's kept seed).
+pub fn write_run_into(result: &RunResult, dir: &Path) -> Result<(), ReportError> {
+    fs::create_dir(dir).map_err(io(dir))?;
+    write_marker(dir)?;
+    write_all(result, dir)
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), ReportError> {

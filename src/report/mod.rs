@@ -9,6 +9,9 @@ mod outdir;
 mod table;
 
 pub use chart::{ChartFormat, write_chart, write_health_chart, write_ownership_chart};
-pub use files::{ReportError, write_outputs, write_sweep_outputs};
+pub use files::{
+    ReportError, write_outputs, write_run_into, write_staged, write_sweep_files,
+    write_sweep_outputs,
+};
 pub use outdir::{MARKER, OUTPUT_FILES, Refusal, check_output_dir};
 pub use table::summary_table;

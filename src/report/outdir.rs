@@ -40,6 +40,35 @@ pub const OUTPUT_FILES: [&str; 11] = [
 /// The files a sweep (or a merge of shards) writes.
 pub const SWEEP_FILES: [&str; 2] = ["sweep.csv", "sweep.json"];
 
+/// The directory of a sweep's kept seeds (`--keep`): one run's outputs
+/// per seed, in `seeds/<seed>/`.
+pub const SEEDS_DIR: &str = "seeds";
+
+/// True when `path` is a `seeds/` directory of a sweep: a real directory
+/// of marked run directories named by their seed, holding nothing else.
+fn is_kept_seeds(path: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(path) else {
+        return false;
+    };
+    for entry in entries {
+        let Ok(entry) = entry else {
+            return false;
+        };
+        let name = entry.file_name();
+        let numbered = name
+            .to_str()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        let real_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if !numbered || !real_dir || !is_marked(&entry.path()) {
+            return false;
+        }
+        if foreign_entries(&entry.path()).map_or(true, |f| !f.is_empty()) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Why an output path is refused. Each message says what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Refusal {
@@ -278,6 +307,8 @@ fn foreign_entries(dir: &Path) -> io::Result<Vec<OsString>> {
         let known = name == MARKER || OUTPUT_FILES.iter().chain(&SWEEP_FILES).any(|f| name == *f);
         if known && entry.file_type()?.is_file() {
             ours.push(name);
+        } else if name == SEEDS_DIR && entry.file_type()?.is_dir() && is_kept_seeds(&entry.path()) {
+            ours.push(name);
         } else {
             others.push(name);
         }
@@ -304,6 +335,13 @@ pub(super) fn remove_output_dir(dir: &Path) -> io::Result<()> {
             io::ErrorKind::DirectoryNotEmpty,
             "it holds files rebalance-sim did not write",
         ));
+    }
+    let seeds = dir.join(SEEDS_DIR);
+    if fs::symlink_metadata(&seeds).is_ok_and(|m| m.is_dir()) {
+        for entry in fs::read_dir(&seeds)? {
+            remove_output_dir(&entry?.path())?;
+        }
+        fs::remove_dir(&seeds)?;
     }
     for name in OUTPUT_FILES.iter().chain(&SWEEP_FILES).chain([&MARKER]) {
         match fs::remove_file(dir.join(name)) {
