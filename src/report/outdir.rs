@@ -305,9 +305,10 @@ fn foreign_entries(dir: &Path) -> io::Result<Vec<OsString>> {
         let entry = entry?;
         let name = entry.file_name();
         let known = name == MARKER || OUTPUT_FILES.iter().chain(&SWEEP_FILES).any(|f| name == *f);
-        if known && entry.file_type()?.is_file() {
-            ours.push(name);
-        } else if name == SEEDS_DIR && entry.file_type()?.is_dir() && is_kept_seeds(&entry.path()) {
+        let kept_seeds = || -> io::Result<bool> {
+            Ok(name == SEEDS_DIR && entry.file_type()?.is_dir() && is_kept_seeds(&entry.path()))
+        };
+        if (known && entry.file_type()?.is_file()) || kept_seeds()? {
             ours.push(name);
         } else {
             others.push(name);
