@@ -379,6 +379,11 @@ impl Consumer {
     /// `max.poll.interval.ms` expired (the heartbeat manager's check):
     /// leave at once with epoch -1 (static -2) and go STALE.
     pub(super) fn modern_poll_timed_out(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        if matches!(self.modern_state(), Some(ModernState::Closing(_))) {
+            // Already leaving: close() ends with its leave, or gives up at
+            // its timeout (a commit it waits for may go unanswered).
+            return;
+        }
         let in_group = self
             .modern
             .as_ref()
