@@ -51,12 +51,7 @@ pub fn sweep(a: Args) -> Result<ExitCode, Failure> {
     if let Some(s) = &a.shard {
         seeds = Shard::parse(s).map_err(bad)?.of(&seeds);
     }
-    let fail_if = a
-        .fail_if
-        .as_deref()
-        .map(|e| FailIf::parse(e, &SeedRow::FIELDS))
-        .transpose()
-        .map_err(bad)?;
+    let fail_if = parse_fail_if(a.fail_if.as_deref())?;
     let dir = a
         .out
         .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name).join("sweep"));
@@ -157,11 +152,7 @@ pub fn merge(
     force: bool,
     quiet: bool,
 ) -> Result<ExitCode, Failure> {
-    let fail_if = fail_if
-        .as_deref()
-        .map(|e| FailIf::parse(e, &SeedRow::FIELDS))
-        .transpose()
-        .map_err(bad)?;
+    let fail_if = parse_fail_if(fail_if.as_deref())?;
     check_output_dir(&out, force).map_err(output_failure(&out))?;
     if let Some(path) = &junit_path {
         check_junit_path(path)?;
@@ -185,8 +176,7 @@ fn report(
     junit_path: Option<&PathBuf>,
     quiet: bool,
 ) -> Result<ExitCode, Failure> {
-    let a_junit = junit_path;
-    if let Some(path) = a_junit {
+    if let Some(path) = junit_path {
         std::fs::write(path, junit(summary, rows)).map_err(|e| {
             Failure::Output(anyhow::Error::new(e).context(format!("writing {}", path.display())))
         })?;
@@ -220,6 +210,12 @@ fn report(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn parse_fail_if(text: Option<&str>) -> Result<Option<FailIf>, Failure> {
+    text.map(|e| FailIf::parse(e, &SeedRow::FIELDS))
+        .transpose()
+        .map_err(bad)
 }
 
 /// `--junit FILE` may be new or a JUnit file this tool wrote: never

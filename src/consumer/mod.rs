@@ -259,7 +259,13 @@ impl Consumer {
             return;
         }
         self.owned.refresh(env.cluster);
-        if self.poll.in_poll && self.poll.batch.is_none() {
+        self.wake_blocked_poll(now, out);
+    }
+
+    /// A `poll()` blocked for data looks again now (what it may fetch
+    /// changed).
+    fn wake_blocked_poll(&mut self, now: Time, out: &mut ConsumerOutbox) {
+        if self.running && self.poll.in_poll && self.poll.batch.is_none() {
             let id = self.poll.wake.arm();
             out.timers.push((now, ConsumerTimer::Poll(id)));
         }
@@ -275,10 +281,7 @@ impl Consumer {
         out: &mut ConsumerOutbox,
     ) {
         self.owned.set_unreachable(unreachable, env.cluster);
-        if self.running && self.poll.in_poll && self.poll.batch.is_none() {
-            let id = self.poll.wake.arm();
-            out.timers.push((now, ConsumerTimer::Poll(id)));
-        }
+        self.wake_blocked_poll(now, out);
     }
 
     /// The topics the consumer subscribes to (sorted topic ids).

@@ -123,28 +123,23 @@ impl Simulation {
         None
     }
 
-    /// A response from `broker` to a consumer.
-    fn respond(&mut self, to: Endpoint, broker: u32, response: Response) {
+    /// A response from `broker` to a consumer (dropped by a cut link).
+    pub(super) fn respond(&mut self, to: Endpoint, broker: u32, response: Response) {
         if self.dropped_from_broker(broker, to.consumer) {
             return self.lost(to.consumer);
         }
-        let at = self
-            .network
-            .arrival_at_consumer(to.consumer, broker, self.now);
-        self.queue.push(
-            at,
-            Event::Consumer {
-                consumer: to.consumer,
-                incarnation: to.incarnation,
-                connection: to.connection,
-                kind: ConsumerEvent::Response(response),
-            },
-        );
+        self.send_to_consumer(to, broker, ConsumerEvent::Response(response));
     }
 
     /// The consumer's connection to the coordinator broke: it learns after
     /// the messages already on their way.
     fn fail_connection(&mut self, to: Endpoint, broker: u32, error: GroupError) {
+        self.send_to_consumer(to, broker, ConsumerEvent::ConnectionFailed(error));
+    }
+
+    /// `kind` reaches consumer `to` over its link from `broker`, after
+    /// what is already on its way.
+    fn send_to_consumer(&mut self, to: Endpoint, broker: u32, kind: ConsumerEvent) {
         let at = self
             .network
             .arrival_at_consumer(to.consumer, broker, self.now);
@@ -154,7 +149,7 @@ impl Simulation {
                 consumer: to.consumer,
                 incarnation: to.incarnation,
                 connection: to.connection,
-                kind: ConsumerEvent::ConnectionFailed(error),
+                kind,
             },
         );
     }

@@ -762,30 +762,9 @@ impl Simulation {
     }
 
     fn apply_coordinator(&mut self, out: CoordinatorOutbox) {
-        let host = self.faults.then(|| self.host.broker()).flatten();
+        let from = self.host.broker().unwrap_or(self.cluster.coordinator);
         for (to, response) in out.responses {
-            if let Some(b) = host {
-                if self.links.cuts(
-                    crate::scenario::Node::Broker(b),
-                    crate::scenario::Node::Consumer(to.consumer),
-                ) {
-                    self.with_consumer(to.consumer, |cons, _, _, out| cons.message_lost(out));
-                    continue;
-                }
-            }
-            let from = host.unwrap_or(self.cluster.coordinator);
-            let at = self
-                .network
-                .arrival_at_consumer(to.consumer, from, self.now);
-            self.queue.push(
-                at,
-                Event::Consumer {
-                    consumer: to.consumer,
-                    incarnation: to.incarnation,
-                    connection: to.connection,
-                    kind: ConsumerEvent::Response(response),
-                },
-            );
+            self.respond(to, from, response);
         }
         let incarnation = self.group_incarnation;
         for (at, timer) in out.timers {
