@@ -53,6 +53,12 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Print the faults the scenario's [chaos] table draws with this
+        /// seed as [[timeline]] entries, and run nothing: appended to the
+        /// file in place of its [chaos] table, they replay the same run
+        /// (same trace digest) as a fixed regression scenario.
+        #[arg(long)]
+        emit_timeline: bool,
     },
     /// Run a scenario over many seeds in parallel: one row per seed in
     /// sweep.csv, statistics per field and every failing seed with the
@@ -173,6 +179,19 @@ fn main() -> ExitCode {
             force,
             overrides,
             quiet,
+            emit_timeline: true,
+        } => {
+            let _ = (out, force, quiet);
+            emit_timeline(file, seed, overrides)
+        }
+        Command::Run {
+            file,
+            seed,
+            out,
+            force,
+            overrides,
+            quiet,
+            emit_timeline: false,
         } => run(file, seed, out, force, overrides, quiet),
         Command::Assign {
             file,
@@ -292,6 +311,37 @@ fn run(
         first.invariant, first.time_ms, first.message, result.replay
     ));
     Ok(ExitCode::from(1))
+}
+
+/// `run --emit-timeline`: the drawn faults of a `[chaos]` scenario, as
+/// `[[timeline]]` entries, on standard output.
+fn emit_timeline(
+    file: PathBuf,
+    seed: Option<u64>,
+    overrides: Vec<String>,
+) -> Result<ExitCode, Failure> {
+    let scenario = Scenario::load(&file, &overrides).map_err(|e| Failure::BadInput(e.into()))?;
+    if scenario.chaos.is_none() {
+        return Err(Failure::BadInput(anyhow::anyhow!(
+            "{}: --emit-timeline prints the faults a [chaos] table draws, and the file has none",
+            file.display()
+        )));
+    }
+    let seed = seed.unwrap_or(scenario.default_seed);
+    let mut command = format!("rebalance-sim run {} --seed {seed}", file.display());
+    for o in &overrides {
+        command.push_str(&format!(" --set '{o}'"));
+    }
+    let text = format!(
+        "# The faults [chaos] draws with seed {seed} ({command} --emit-timeline).\n\
+         # Append these entries to the scenario and delete its [chaos] table: the\n\
+         # result replays this run, fault for fault, with any seed's other draws.\n{}",
+        scenario.drawn_timeline(seed)
+    );
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    print_stdout(&mut out, &text)?;
+    finish_stdout(out)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A refused output path is bad input; anything else failed to write.

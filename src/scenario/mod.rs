@@ -2,6 +2,7 @@
 //! faults, read from TOML with unknown fields rejected and every error
 //! located (`file:line:col`, field, what is allowed).
 
+mod chaos;
 mod check;
 mod duration;
 mod error;
@@ -57,6 +58,138 @@ pub struct Scenario {
     pub cluster_timeline: Vec<ClusterEvent>,
     /// Links slower (or faster) than `cluster.network_latency`.
     pub links: Vec<LinkLatency>,
+    /// `[[variants]]`: what `compare` runs side by side (a plain run
+    /// ignores them).
+    pub variants: Vec<VariantSpec>,
+    /// `[chaos]`: random faults, drawn from the seed when a simulation is
+    /// made ([`Scenario::draw_chaos`]).
+    pub chaos: Option<Chaos>,
+    /// The scenario text after `--set` overrides: drawn faults are added
+    /// to it as `[[timeline]]` entries, so a drawn scenario is parsed the
+    /// way its `--emit-timeline` file is.
+    pub(crate) text: String,
+}
+
+/// One `[[variants]]` entry: a name and the overrides that make it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantSpec {
+    /// Its name in tables and charts.
+    pub name: String,
+    /// `key=value` overrides, as `--set` takes them, in key order.
+    pub overrides: Vec<String>,
+}
+
+/// `[chaos]`: faults drawn at random from the run's seed within a window;
+/// after it, a quiet phase in which the group must converge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chaos {
+    /// Start of the window.
+    pub start: Duration,
+    /// End of the window: no drawn fault starts after it.
+    pub end: Duration,
+    /// Each kind of fault and its mean time between two, in a fixed order
+    /// (the order of [`ChaosKind`]), so the draws do not depend on the
+    /// order the file lists them in.
+    pub faults: Vec<ChaosFault>,
+}
+
+/// One kind of random fault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChaosFault {
+    /// Mean time between two (their gaps are drawn from an exponential
+    /// distribution: a Poisson process).
+    pub every: Duration,
+    /// What happens.
+    pub kind: ChaosKind,
+}
+
+/// What a random fault does, with its fields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChaosKind {
+    /// A running consumer crashes.
+    Crash,
+    /// A running consumer restarts.
+    Restart {
+        /// Down this long.
+        downtime: Duration,
+        /// Closes cleanly first.
+        graceful: bool,
+    },
+    /// A running consumer's process freezes.
+    Pause {
+        /// For this long.
+        duration: Duration,
+    },
+    /// A running consumer's application thread stalls.
+    Stall {
+        /// For this long.
+        duration: Duration,
+    },
+    /// A running consumer leaves gracefully.
+    Leave,
+    /// A stopped consumer starts again, or a new one (`chaos-N`) joins.
+    Join,
+    /// A running consumer processes more slowly from now on.
+    Slow {
+        /// The new per-record time, as written (emitted as is).
+        processing: String,
+    },
+    /// A running broker crashes and restarts after `downtime`.
+    BrokerCrash {
+        /// Down this long.
+        downtime: Duration,
+    },
+    /// A running consumer is cut from the group coordinator for a while.
+    NetworkPartition {
+        /// Healed after this long.
+        duration: Duration,
+        /// Only the consumer's messages to the coordinator are dropped.
+        one_way: bool,
+    },
+    /// A topic gets `count` more partitions.
+    AddPartitions {
+        /// How many.
+        count: u32,
+    },
+}
+
+impl ChaosKind {
+    /// Its key in `[chaos]`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            ChaosKind::Crash => "crash",
+            ChaosKind::Restart { .. } => "restart",
+            ChaosKind::Pause { .. } => "pause",
+            ChaosKind::Stall { .. } => "stall",
+            ChaosKind::Leave => "leave",
+            ChaosKind::Join => "join",
+            ChaosKind::Slow { .. } => "slow",
+            ChaosKind::BrokerCrash { .. } => "broker_crash",
+            ChaosKind::NetworkPartition { .. } => "network_partition",
+            ChaosKind::AddPartitions { .. } => "add_partitions",
+        }
+    }
+
+    /// How long after it starts the fault is over.
+    pub fn length(&self) -> Duration {
+        match *self {
+            ChaosKind::Restart { downtime, .. } | ChaosKind::BrokerCrash { downtime } => {
+                // A crashed broker is fenced after its session timeout.
+                if matches!(self, ChaosKind::BrokerCrash { .. }) {
+                    downtime.max(
+                        crate::cluster::BROKER_SESSION_TIMEOUT
+                            + crate::cluster::BROKER_HEARTBEAT_INTERVAL,
+                    )
+                } else {
+                    downtime
+                }
+            }
+            ChaosKind::Pause { duration }
+            | ChaosKind::Stall { duration }
+            | ChaosKind::NetworkPartition { duration, .. } => duration,
+            _ => Duration::ZERO,
+        }
+    }
 }
 
 /// The latency of the link between a consumer and a broker (both ways),

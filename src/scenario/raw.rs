@@ -145,6 +145,53 @@ pub struct RawScenario {
     pub consumers: RawConsumers,
     #[serde(default)]
     pub timeline: Vec<Spanned<RawEvent>>,
+    /// `[[variants]]`: what `compare` runs side by side.
+    #[serde(default)]
+    pub variants: Vec<Spanned<RawVariant>>,
+    /// `[chaos]`: random faults drawn from the seed.
+    pub chaos: Option<Spanned<RawChaos>>,
+}
+
+/// One `[[variants]]` entry: a name and `--set`-style overrides.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVariant {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub set: toml::Table,
+}
+
+/// `[chaos]`: the window random faults are drawn in, and each kind's mean
+/// time between faults (`every`) with its parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChaos {
+    pub start: Option<Dur>,
+    pub end: Option<Spanned<PosDur>>,
+    pub crash: Option<Spanned<RawChaosFault>>,
+    pub restart: Option<Spanned<RawChaosFault>>,
+    pub pause: Option<Spanned<RawChaosFault>>,
+    pub stall: Option<Spanned<RawChaosFault>>,
+    pub leave: Option<Spanned<RawChaosFault>>,
+    pub join: Option<Spanned<RawChaosFault>>,
+    pub slow: Option<Spanned<RawChaosFault>>,
+    pub broker_crash: Option<Spanned<RawChaosFault>>,
+    pub network_partition: Option<Spanned<RawChaosFault>>,
+    pub add_partitions: Option<Spanned<RawChaosFault>>,
+}
+
+/// One kind of random fault: `every` (the mean time between two, drawn
+/// from an exponential distribution) and the fault's own fields.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChaosFault {
+    pub every: Spanned<PosDur>,
+    pub downtime: Option<Dur>,
+    pub duration: Option<PosDur>,
+    pub graceful: Option<bool>,
+    pub processing: Option<Spanned<toml::Value>>,
+    pub one_way: Option<bool>,
+    pub count: Option<Bounded<1, 1000>>,
 }
 
 /// `[scenario]`: name, length, sampling.

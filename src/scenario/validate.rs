@@ -12,8 +12,59 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use toml::Spanned;
 
+#[path = "chaos_config.rs"]
+mod chaos_config;
 #[path = "cluster_timeline.rs"]
 mod cluster_timeline;
+
+/// `[[variants]]`: unique, valid names; each `set` key a dotted field path
+/// and its value what `--set` takes (its TOML text).
+fn build_variants(
+    rep: &Reporter<'_>,
+    raw: Vec<Spanned<RawVariant>>,
+) -> Result<Vec<VariantSpec>, ScenarioError> {
+    let mut out: Vec<VariantSpec> = Vec::new();
+    for v in raw {
+        let v = v.into_inner();
+        check_name(rep, &v.name, "variant name")?;
+        if out.iter().any(|o| &o.name == v.name.get_ref()) {
+            return Err(rep.spanned(
+                &v.name,
+                format!(
+                    "a second variant is named \"{}\"; give each its own name",
+                    v.name.get_ref()
+                ),
+            ));
+        }
+        let mut overrides = Vec::new();
+        let mut entries: Vec<(String, &toml::Value)> = Vec::new();
+        flatten_set("", &v.set, &mut entries);
+        for (key, value) in entries {
+            overrides.push(format!("{key}={value}"));
+        }
+        out.push(VariantSpec {
+            name: v.name.into_inner(),
+            overrides,
+        });
+    }
+    Ok(out)
+}
+
+/// `set = { group = { assignors = ["range"] } }` and
+/// `set = { "group.assignors" = ["range"] }` alike: dotted keys to values.
+fn flatten_set<'a>(prefix: &str, table: &'a toml::Table, out: &mut Vec<(String, &'a toml::Value)>) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => flatten_set(&key, t, out),
+            v => out.push((key, v)),
+        }
+    }
+}
 
 /// Reports errors against the original file or the `--set` argument.
 struct Reporter<'a> {
@@ -80,8 +131,27 @@ pub(super) fn load(
     let mut scenario = build(&rep, raw, &sanitize_name(default_name))?;
     scenario.source = file.to_string();
     scenario.overrides = overrides.to_vec();
+    scenario.text = rep.edited.text.clone();
     // The located checks above cover every rule; this is the same guard
     // the library applies to scenarios built in code.
+    scenario.validate()?;
+    Ok(scenario)
+}
+
+/// Parses scenario text with drawn `[[timeline]]` entries appended (see
+/// [`Scenario::draw_chaos`]): its `[chaos]` is ignored, so the result is
+/// the scenario the same text without `[chaos]` makes.
+pub(super) fn load_drawn(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioError> {
+    let rep = Reporter {
+        file,
+        original: text,
+        edited: overrides::apply(text, file, &[]).map_err(ScenarioError::Invalid)?,
+    };
+    let mut raw: RawScenario =
+        toml::from_str(text).map_err(|e| rep.at(e.span(), e.message().to_string()))?;
+    raw.chaos = None;
+    let mut scenario = build(&rep, raw, &sanitize_name(name))?;
+    scenario.source = file.to_string();
     scenario.validate()?;
     Ok(scenario)
 }
@@ -256,6 +326,7 @@ fn build(
             })
         })
         .collect::<Result<Vec<_>, ScenarioError>>()?;
+    let variants = build_variants(rep, raw.variants)?;
     if consumers.is_empty() {
         return Err(rep.at(
             None,
@@ -321,6 +392,21 @@ fn build(
         },
         |d| d.0,
     );
+    let chaos = match raw.chaos {
+        None => None,
+        Some(c) => Some(chaos_config::build(
+            rep,
+            c,
+            chaos_config::Quiet {
+                duration,
+                bound: convergence_bound,
+                bound_is_default: meta.convergence_bound.is_none(),
+                classic_members: consumers
+                    .iter()
+                    .any(|c| c.protocol == GroupProtocol::Classic),
+            },
+        )?),
+    };
     Ok(Scenario {
         name,
         description: meta.description.unwrap_or_default(),
@@ -338,6 +424,9 @@ fn build(
         timeline,
         cluster_timeline,
         links,
+        variants,
+        chaos,
+        text: String::new(),
     })
 }
 

@@ -215,7 +215,12 @@ impl Simulation {
         everyone: Option<Strategy>,
     ) -> Result<Self, SimulationError> {
         scenario.validate()?;
-        let scenario = Arc::new(scenario);
+        // Random faults become timeline entries before anything runs.
+        let scenario = Arc::new(if scenario.chaos.is_some() {
+            scenario.draw_chaos(seed)?
+        } else {
+            scenario
+        });
         let cluster = Cluster::new(&scenario, seed);
         let partitions = cluster.partition_count();
         let group = Arc::new(scenario.group.clone());
