@@ -4,6 +4,7 @@
 pub mod assign;
 pub mod check;
 pub mod cluster;
+pub mod compare;
 pub mod consumer;
 pub mod coordinator;
 pub mod events;

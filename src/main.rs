@@ -112,6 +112,49 @@ enum Command {
         #[arg(long, value_enum)]
         keep: Option<cli::sweep::Keep>,
     },
+    /// Run variants of a scenario on the same seeds and compare them side
+    /// by side: median and 95th percentile over the seeds of each metric,
+    /// and each variant's ratio to the first; compare.csv, compare.json,
+    /// compare.md, runs.csv (a row per variant and seed) and charts.
+    ///
+    /// The variants: every FILE (several files are several variants), or
+    /// the file's [[variants]] tables (a name and `set = {...}`
+    /// overrides), each times every combination of the --vary values.
+    /// Exit codes: 0 every run kept every invariant, 1 some run violated
+    /// one (each listed with the command that replays it), 2 bad input, 3
+    /// the outputs could not be written.
+    Compare {
+        /// The scenario files (TOML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// A field and the values it takes across the variants, e.g.
+        /// --vary group.assignor=range,cooperative-sticky (repeatable: every
+        /// combination is run; commas inside quotes or brackets belong to a
+        /// value).
+        #[arg(long, value_name = "KEY=V1,V2")]
+        vary: Vec<String>,
+        /// Seeds every variant runs: a range with both ends included, one
+        /// seed, or a list.
+        #[arg(long, default_value = "1..20")]
+        seeds: String,
+        /// Runs at once (default: one per core). The results do not depend
+        /// on it.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
+        /// Output directory (default: output/<first scenario>/compare), with
+        /// the same rules as `run --out`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace an --out directory that holds other files (see run).
+        #[arg(long)]
+        force: bool,
+        /// Override a scalar field in every variant, as for run.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Print nothing but errors (and no progress bar).
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Merge the output directories of sweep shards (--shard I/N) into the
     /// result of the whole sweep: the same sweep.csv and sweep.json as one
     /// sweep over all the seeds. Exit codes as for sweep.
@@ -198,6 +241,25 @@ fn main() -> ExitCode {
             rounds,
             repeat,
         } => assign(&file, rounds as usize, repeat),
+        Command::Compare {
+            files,
+            vary,
+            seeds,
+            jobs,
+            out,
+            force,
+            overrides,
+            quiet,
+        } => cli::compare::run(cli::compare::Args {
+            files,
+            vary,
+            seeds,
+            jobs,
+            out,
+            force,
+            overrides,
+            quiet,
+        }),
         Command::Merge {
             dirs,
             out,

@@ -1,3 +1,4 @@
 //! Subcommands that need more than a few lines of `main.rs`.
 
+pub mod compare;
 pub mod sweep;

@@ -4,7 +4,10 @@
 //! the new one is in place; see [`super::outdir`] for which directories may
 //! be replaced at all.
 
-use super::chart::{ChartFormat, write_chart, write_health_chart, write_ownership_chart};
+use super::chart::{
+    ChartFormat, write_chart, write_compare_chart, write_compare_metrics_chart, write_health_chart,
+    write_ownership_chart,
+};
 use super::outdir::{
     Inspect, MARKER, MARKER_TEXT, Refusal, Target, check, check_existing, remove_output_dir,
     remove_stale_siblings,
@@ -119,6 +122,56 @@ pub fn write_sweep_outputs(
     force: bool,
 ) -> Result<(), ReportError> {
     write_dir(dir, force, |tmp| write_sweep_files(summary, rows, tmp))
+}
+
+/// Writes a comparison's files ([`super::COMPARE_FILES`]) into `dir`,
+/// with the same rules and the same replacement as [`write_outputs`].
+pub fn write_compare_outputs(
+    c: &crate::compare::Comparison,
+    dir: &Path,
+    force: bool,
+) -> Result<(), ReportError> {
+    write_dir(dir, force, |tmp| {
+        write_csv(&tmp.join("compare.csv"), &c.metrics)?;
+        write_runs_csv(&tmp.join("runs.csv"), c)?;
+        write_json(&tmp.join("compare.json"), c)?;
+        let md = tmp.join("compare.md");
+        fs::write(&md, crate::compare::markdown_table(c)).map_err(io(&md))?;
+        type Writer = fn(&crate::compare::Comparison, &Path, ChartFormat) -> Result<(), String>;
+        let charts: [(&str, Writer); 2] = [
+            ("compare", write_compare_chart),
+            ("compare-metrics", write_compare_metrics_chart),
+        ];
+        for format in [ChartFormat::Png, ChartFormat::Svg] {
+            for (name, write) in charts {
+                let path = tmp.join(format!("{name}.{}", format.extension()));
+                write(c, &path, format).map_err(|message| ReportError::Chart { path, message })?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `runs.csv`: a row per variant and seed, the columns of `sweep.csv`
+/// after the variant's name.
+fn write_runs_csv(path: &Path, c: &crate::compare::Comparison) -> Result<(), ReportError> {
+    let csv_err = |source| ReportError::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_path(path)
+        .map_err(csv_err)?;
+    let mut header = vec!["variant"];
+    header.extend(crate::sweep::SeedRow::COLUMNS);
+    w.write_record(&header).map_err(csv_err)?;
+    for v in &c.variants {
+        for row in &v.rows {
+            w.serialize((&v.name, row)).map_err(csv_err)?;
+        }
+    }
+    w.flush().map_err(io(path))
 }
 
 /// Writes `sweep.csv` and `sweep.json` into a directory being staged by

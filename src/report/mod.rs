@@ -8,10 +8,13 @@ mod files;
 mod outdir;
 mod table;
 
-pub use chart::{ChartFormat, write_chart, write_health_chart, write_ownership_chart};
-pub use files::{
-    ReportError, write_outputs, write_run_into, write_staged, write_sweep_files,
-    write_sweep_outputs,
+pub use chart::{
+    ChartFormat, write_chart, write_compare_chart, write_compare_metrics_chart, write_health_chart,
+    write_ownership_chart,
 };
-pub use outdir::{MARKER, OUTPUT_FILES, Refusal, check_output_dir};
+pub use files::{
+    ReportError, write_compare_outputs, write_outputs, write_run_into, write_staged,
+    write_sweep_files, write_sweep_outputs,
+};
+pub use outdir::{COMPARE_FILES, MARKER, OUTPUT_FILES, Refusal, check_output_dir};
 pub use table::summary_table;

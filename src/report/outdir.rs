@@ -40,6 +40,18 @@ pub const OUTPUT_FILES: [&str; 11] = [
 /// The files a sweep (or a merge of shards) writes.
 pub const SWEEP_FILES: [&str; 2] = ["sweep.csv", "sweep.json"];
 
+/// The files a comparison writes.
+pub const COMPARE_FILES: [&str; 8] = [
+    "compare.csv",
+    "compare.json",
+    "compare.md",
+    "runs.csv",
+    "compare.png",
+    "compare.svg",
+    "compare-metrics.png",
+    "compare-metrics.svg",
+];
+
 /// The directory of a sweep's kept seeds (`--keep`): one run's outputs
 /// per seed, in `seeds/<seed>/`.
 pub const SEEDS_DIR: &str = "seeds";
@@ -304,7 +316,12 @@ fn foreign_entries(dir: &Path) -> io::Result<Vec<OsString>> {
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
-        let known = name == MARKER || OUTPUT_FILES.iter().chain(&SWEEP_FILES).any(|f| name == *f);
+        let known = name == MARKER
+            || OUTPUT_FILES
+                .iter()
+                .chain(&SWEEP_FILES)
+                .chain(&COMPARE_FILES)
+                .any(|f| name == *f);
         let kept_seeds = || -> io::Result<bool> {
             Ok(name == SEEDS_DIR && entry.file_type()?.is_dir() && is_kept_seeds(&entry.path()))
         };
@@ -344,7 +361,12 @@ pub(super) fn remove_output_dir(dir: &Path) -> io::Result<()> {
         }
         fs::remove_dir(&seeds)?;
     }
-    for name in OUTPUT_FILES.iter().chain(&SWEEP_FILES).chain([&MARKER]) {
+    for name in OUTPUT_FILES
+        .iter()
+        .chain(&SWEEP_FILES)
+        .chain(&COMPARE_FILES)
+        .chain([&MARKER])
+    {
         match fs::remove_file(dir.join(name)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}

@@ -42,6 +42,10 @@ pub struct SeedRow {
     /// From the end of the last fault until the group converged for good
     /// (empty when it did not).
     pub convergence_ms: Option<u64>,
+    /// The longest time a disruption's lag took to drain, from the end
+    /// of its faults (0 without disruptions; empty when one never
+    /// drained).
+    pub drain_ms: Option<u64>,
     /// Records processed more than once.
     pub duplicates: u64,
     /// Records committed past without being processed.
@@ -72,6 +76,10 @@ impl SeedRow {
             max_lag: s.max_lag,
             max_backlog: s.max_backlog,
             convergence_ms: s.convergence_ms,
+            drain_ms: s
+                .disruptions
+                .iter()
+                .try_fold(0u64, |worst, d| d.drained_after_ms.map(|t| worst.max(t))),
             duplicates: s.duplicates,
             lost: s.lost,
             zombie_records: s.zombie_records,
@@ -82,8 +90,9 @@ impl SeedRow {
         }
     }
 
-    /// The numeric fields statistics are taken over, by name.
-    pub const FIELDS: [&'static str; 13] = [
+    /// The columns of `sweep.csv`, in order.
+    pub const COLUMNS: [&'static str; 17] = [
+        "seed",
         "rebalances",
         "time_in_rebalance_ms",
         "unowned_partition_seconds",
@@ -92,6 +101,27 @@ impl SeedRow {
         "max_lag",
         "max_backlog",
         "convergence_ms",
+        "drain_ms",
+        "duplicates",
+        "lost",
+        "zombie_records",
+        "violations",
+        "first_violation",
+        "engine_events",
+        "trace_digest",
+    ];
+
+    /// The numeric fields statistics are taken over, by name.
+    pub const FIELDS: [&'static str; 14] = [
+        "rebalances",
+        "time_in_rebalance_ms",
+        "unowned_partition_seconds",
+        "stalled_partition_seconds",
+        "unavailable_partition_seconds",
+        "max_lag",
+        "max_backlog",
+        "convergence_ms",
+        "drain_ms",
         "duplicates",
         "lost",
         "zombie_records",
@@ -99,8 +129,8 @@ impl SeedRow {
         "engine_events",
     ];
 
-    /// Field `name` as a number. A run that never converged counts as
-    /// converging at infinity (the worst), so percentiles see it.
+    /// Field `name` as a number. A run that never converged (or drained)
+    /// counts as converging at infinity (the worst), so percentiles see it.
     pub fn value(&self, name: &str) -> Option<f64> {
         Some(match name {
             "rebalances" => f64::from(self.rebalances),
@@ -111,6 +141,7 @@ impl SeedRow {
             "max_lag" => self.max_lag as f64,
             "max_backlog" => self.max_backlog as f64,
             "convergence_ms" => self.convergence_ms.map_or(f64::INFINITY, |v| v as f64),
+            "drain_ms" => self.drain_ms.map_or(f64::INFINITY, |v| v as f64),
             "duplicates" => self.duplicates as f64,
             "lost" => self.lost as f64,
             "zombie_records" => self.zombie_records as f64,
@@ -187,11 +218,17 @@ pub fn run_seeds(
     if jobs == 1 {
         return seeds.iter().map(|&s| one(s)).collect();
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .expect("a thread pool of the requested size");
-    pool.install(|| seeds.par_iter().map(|&s| one(s)).collect())
+    with_jobs(jobs, || seeds.par_iter().map(|&s| one(s)).collect())
+}
+
+/// Runs `f` on a pool of `jobs` threads (its parallel iterators use
+/// them); on rayon's global pool if the system refuses the threads, so
+/// the results are the same, only the parallelism differs.
+pub(crate) fn with_jobs<R: Send>(jobs: usize, f: impl FnOnce() -> R + Send) -> R {
+    match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
 }
 
 #[cfg(test)]
@@ -212,6 +249,14 @@ mod tests {
         let two = run_seeds(&s, &seeds, 2, &|_| {}, &|_, _| {}).unwrap();
         assert_eq!(one, two);
         assert_eq!(one.iter().map(|r| r.seed).collect::<Vec<_>>(), seeds);
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(&one[0]).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(
+            text.lines().next().unwrap(),
+            SeedRow::COLUMNS.join(","),
+            "COLUMNS is the header of sweep.csv"
+        );
         let stats = field_stats(&one);
         assert_eq!(stats.len(), SeedRow::FIELDS.len());
     }

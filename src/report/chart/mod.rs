@@ -6,6 +6,7 @@
 //! formats and on every machine.
 
 mod annotate;
+mod compare;
 mod health;
 mod legend;
 mod ownership;
@@ -15,6 +16,7 @@ mod tests;
 mod text;
 mod throughput;
 
+pub use compare::{write_compare_chart, write_compare_metrics_chart};
 pub use health::write_health_chart;
 pub use ownership::write_ownership_chart;
 pub use throughput::write_chart;
