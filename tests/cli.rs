@@ -41,7 +41,7 @@ fn run_scenario(file: &str, out: &Path, extra: &[&str]) -> Output {
 
 /// Every file a run writes (the library's list, which tests/output_safety.rs
 /// checks is exactly what lands in the directory).
-const OUTPUTS: [&str; 11] = rebalance_sim::report::OUTPUT_FILES;
+const OUTPUTS: [&str; 12] = rebalance_sim::report::OUTPUT_FILES;
 
 #[test]
 fn every_example_scenario_runs_clean_and_writes_all_outputs() {

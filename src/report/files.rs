@@ -8,6 +8,7 @@ use super::chart::{
     ChartFormat, write_chart, write_compare_chart, write_compare_metrics_chart, write_health_chart,
     write_ownership_chart,
 };
+use super::html;
 use super::outdir::{
     Inspect, MARKER, MARKER_TEXT, Refusal, Target, check, check_existing, remove_output_dir,
     remove_stale_siblings,
@@ -295,18 +296,31 @@ fn write_all(result: &RunResult, dir: &Path) -> Result<(), ReportError> {
     write_csv(&dir.join("partitions.csv"), &result.partition_rows)?;
     write_json(&dir.join("summary.json"), &result.summary)?;
     type Writer = fn(&RunResult, &Path, ChartFormat) -> Result<(), String>;
-    let charts: [(&str, Writer); 3] = [
-        ("chart", write_chart),
-        ("ownership", write_ownership_chart),
-        ("health", write_health_chart),
+    let charts: [(&str, Writer, &str); 3] = [
+        ("chart", write_chart, "Throughput and lag"),
+        ("ownership", write_ownership_chart, "Partition ownership"),
+        ("health", write_health_chart, "Group health"),
     ];
     for format in [ChartFormat::Png, ChartFormat::Svg] {
-        for (name, write) in charts {
+        for (name, write, _) in charts {
             let path = dir.join(format!("{name}.{}", format.extension()));
             write(result, &path, format).map_err(|message| ReportError::Chart { path, message })?;
         }
     }
-    Ok(())
+    // The page embeds the SVGs just written, so it shows exactly the charts
+    // beside it, drawn once.
+    let mut figures = Vec::with_capacity(charts.len());
+    for (name, _, caption) in charts {
+        let path = dir.join(format!("{name}.svg"));
+        let text = fs::read_to_string(&path).map_err(io(&path))?;
+        let svg = html::inline_svg(&text).ok_or_else(|| ReportError::Chart {
+            path: path.clone(),
+            message: "not an SVG document, cannot embed it in report.html".into(),
+        })?;
+        figures.push((name, caption, svg));
+    }
+    let path = dir.join("report.html");
+    fs::write(&path, html::run_report(result, &figures)).map_err(io(&path))
 }
 
 fn write_csv<T: serde::Serialize>(path: &Path, rows: &[T]) -> Result<(), ReportError> {

@@ -1,10 +1,12 @@
 //! Writing a run's outputs: `timeseries.csv`, `events.csv`,
-//! `summary.json`, charts and a marker file, into a directory that appears
+//! `summary.json`, charts, `report.html` (all of it on one page) and a
+//! marker file, into a directory that appears
 //! whole or not at all and only ever replaces what rebalance-sim wrote; and
 //! the summary table printed on the terminal.
 
 mod chart;
 mod files;
+mod html;
 mod outdir;
 mod table;
 

@@ -23,7 +23,7 @@ pub(super) const MARKER_TEXT: &str =
     "written by rebalance-sim; this directory is replaced by the next run with the same --out\n";
 
 /// The files a run writes next to the marker.
-pub const OUTPUT_FILES: [&str; 11] = [
+pub const OUTPUT_FILES: [&str; 12] = [
     "timeseries.csv",
     "events.csv",
     "consumers.csv",
@@ -35,6 +35,7 @@ pub const OUTPUT_FILES: [&str; 11] = [
     "ownership.svg",
     "health.png",
     "health.svg",
+    "report.html",
 ];
 
 /// The files a sweep (or a merge of shards) writes.

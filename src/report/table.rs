@@ -1,9 +1,10 @@
 //! The short summary printed after a run.
 
-use crate::simulation::RunResult;
+use crate::simulation::{RunResult, Summary};
 use std::fmt::Write;
 
-fn thousands(n: u64) -> String {
+/// `1234567` as `1,234,567`.
+pub(super) fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -15,7 +16,8 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn ms(ms: u64) -> String {
+/// Milliseconds as seconds, `61002` as `61.002s`.
+pub(super) fn ms(ms: u64) -> String {
     format!("{}.{:03}s", ms / 1000, ms % 1000)
 }
 
@@ -130,30 +132,7 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
             ),
         );
     }
-    let bound = ms(s.convergence_bound_ms);
-    row(
-        &mut t,
-        "converged",
-        match (s.converged, s.convergence_ms) {
-            (Some(true), Some(c)) => format!(
-                "yes, {} after the last fault ended (invariant 5: within {bound})",
-                ms(c)
-            ),
-            (Some(true), None) => format!("yes (invariant 5: within {bound})"),
-            (Some(false), _) => {
-                format!("NO: not stable for good within {bound} of the last fault (invariant 5)")
-            }
-            (None, c) => format!(
-                "{}; invariant 5 not verified: its bound is {bound} after the last fault (at {}), the run ends at {} (set scenario.convergence_bound or a longer duration)",
-                c.map_or("not stable at the end".into(), |c| format!(
-                    "stable {} after the last fault ended",
-                    ms(c)
-                )),
-                ms(s.convergence_check_ms),
-                ms(s.duration_ms)
-            ),
-        },
-    );
+    row(&mut t, "converged", convergence(s));
     if !s.rebalance_costs.is_empty() {
         let _ = writeln!(t, "  rebalance cost");
         let _ = writeln!(
@@ -208,4 +187,29 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
     row(&mut t, "trace digest", s.trace_digest.clone());
     row(&mut t, "output", out_dir.to_string());
     t
+}
+
+/// Whether the group converged (invariant 5), in words: the `converged`
+/// line of the summary, shared by the terminal table and `report.html`.
+pub(super) fn convergence(s: &Summary) -> String {
+    let bound = ms(s.convergence_bound_ms);
+    match (s.converged, s.convergence_ms) {
+        (Some(true), Some(c)) => format!(
+            "yes, {} after the last fault ended (invariant 5: within {bound})",
+            ms(c)
+        ),
+        (Some(true), None) => format!("yes (invariant 5: within {bound})"),
+        (Some(false), _) => {
+            format!("NO: not stable for good within {bound} of the last fault (invariant 5)")
+        }
+        (None, c) => format!(
+            "{}; invariant 5 not verified: its bound is {bound} after the last fault (at {}), the run ends at {} (set scenario.convergence_bound or a longer duration)",
+            c.map_or("not stable at the end".into(), |c| format!(
+                "stable {} after the last fault ended",
+                ms(c)
+            )),
+            ms(s.convergence_check_ms),
+            ms(s.duration_ms)
+        ),
+    }
 }

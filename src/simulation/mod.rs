@@ -11,7 +11,8 @@ mod network;
 mod result;
 
 pub use result::{
-    ConsumerRow, Disruption, PartitionRow, RebalanceCost, RebalanceSpan, RunResult, replay_command,
+    ConsumerRow, Disruption, PartitionRow, RebalanceCost, RebalanceSpan, RunResult, Summary,
+    replay_command,
 };
 
 use crate::assign::Assignor;

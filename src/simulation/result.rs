@@ -157,6 +157,8 @@ pub struct RunResult {
     pub partition_rows: Vec<PartitionRow>,
     /// The command that replays this run.
     pub replay: String,
+    /// The scenario's `[scenario] description` (empty if none).
+    pub description: String,
 }
 
 /// A rebalance: from entering PreparingRebalance until Stable (or Empty).
@@ -440,6 +442,7 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         partition_names,
         consumer_names: sim.consumer_names.clone(),
         replay: replay_command(&scenario.source, sim.seed, &scenario.overrides),
+        description: scenario.description.clone(),
         summary,
         samples,
         events: sim.log.rows().to_vec(),
