@@ -149,7 +149,22 @@ pub fn write_compare_outputs(
                 write(c, &path, format).map_err(|message| ReportError::Chart { path, message })?;
             }
         }
-        Ok(())
+        let captions = [
+            ("compare", "Throughput and backlog over time"),
+            ("compare-metrics", "Key metrics"),
+        ];
+        let mut figures = Vec::with_capacity(captions.len());
+        for (name, caption) in captions {
+            let path = tmp.join(format!("{name}.svg"));
+            let text = fs::read_to_string(&path).map_err(io(&path))?;
+            let svg = html::inline_svg(&text).ok_or_else(|| ReportError::Chart {
+                path: path.clone(),
+                message: "not an SVG document, cannot embed it in compare.html".into(),
+            })?;
+            figures.push((name, caption, svg));
+        }
+        let path = tmp.join("compare.html");
+        fs::write(&path, html::compare_report(c, &figures)).map_err(io(&path))
     })
 }
 

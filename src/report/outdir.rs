@@ -42,7 +42,7 @@ pub const OUTPUT_FILES: [&str; 12] = [
 pub const SWEEP_FILES: [&str; 2] = ["sweep.csv", "sweep.json"];
 
 /// The files a comparison writes.
-pub const COMPARE_FILES: [&str; 8] = [
+pub const COMPARE_FILES: [&str; 9] = [
     "compare.csv",
     "compare.json",
     "compare.md",
@@ -51,6 +51,7 @@ pub const COMPARE_FILES: [&str; 8] = [
     "compare.svg",
     "compare-metrics.png",
     "compare-metrics.svg",
+    "compare.html",
 ];
 
 /// The directory of a sweep's kept seeds (`--keep`): one run's outputs
