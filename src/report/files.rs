@@ -164,7 +164,7 @@ pub fn write_compare_outputs(
             figures.push((name, caption, svg));
         }
         let path = tmp.join("compare.html");
-        fs::write(&path, html::compare_report(c, &figures)).map_err(io(&path))
+        fs::write(&path, super::compare_html::compare_report(c, &figures)).map_err(io(&path))
     })
 }
 

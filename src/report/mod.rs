@@ -5,6 +5,7 @@
 //! the summary table printed on the terminal.
 
 mod chart;
+mod compare_html;
 mod files;
 mod html;
 mod outdir;
