@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod offsets;
 pub mod report;
 pub mod scenario;
+pub mod shrink;
 pub mod sim;
 pub mod simulation;
 pub mod sweep;

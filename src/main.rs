@@ -155,6 +155,38 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Shrink a failing run: find a smaller scenario that, with the same
+    /// seed, still violates the same invariant — delta debugging over the
+    /// timeline's entries (written, and those [chaos] drew), then fewer
+    /// consumers, topics and partitions and a shorter run — and write it
+    /// as a standalone scenario file, with a comment saying what it was
+    /// shrunk from. Prints each accepted step and the size after it.
+    ///
+    /// Exit codes: 0 the shrunk file was written, 2 bad input (including
+    /// a run that violates no invariant: nothing to shrink), 3 the file
+    /// could not be written.
+    Shrink {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// The failing seed (default: the scenario's `seed`, else 1).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override a scalar field, as for run.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Where to write the shrunk scenario (default:
+        /// output/<scenario>/shrunk-seed-<seed>.toml). An existing file is
+        /// replaced only if `shrink` wrote it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Give up after this many candidate runs (the smallest failing
+        /// scenario found so far is written).
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+        max_runs: u32,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Merge the output directories of sweep shards (--shard I/N) into the
     /// result of the whole sweep: the same sweep.csv and sweep.json as one
     /// sweep over all the seeds. Exit codes as for sweep.
@@ -260,6 +292,14 @@ fn main() -> ExitCode {
             overrides,
             quiet,
         }),
+        Command::Shrink {
+            file,
+            seed,
+            overrides,
+            out,
+            max_runs,
+            quiet,
+        } => cli::shrink::run(file, seed, overrides, out, max_runs, quiet),
         Command::Merge {
             dirs,
             out,
