@@ -285,7 +285,12 @@ impl Consumer {
             }
         }
         match self.member.state() {
-            MemberState::Committing(t) if t == token => self.revoke_then_join(now, env, out),
+            MemberState::Committing(t) if t == token => {
+                self.revoke_then_join(now, env, out);
+                // A cooperative member blocked in poll() fetches again
+                // while its JoinGroup is out (an eager one owns nothing).
+                self.drive_poll(now, env, out);
+            }
             MemberState::Revoking(t) if t == token => {
                 if let Some((assigned, revoked)) = self.pending_assignment.take() {
                     self.complete_join(assigned, revoked, env, out);

@@ -5,6 +5,7 @@
 //! to do at each `poll()` ([`Consumer::membership_poll`]) and fetches only
 //! when it may.
 
+use super::membership::MemberState;
 use super::processing::batch_time;
 use super::{Consumer, ConsumerEnv, ConsumerOutbox, ConsumerTimer};
 use crate::events::Fact;
@@ -72,9 +73,18 @@ impl Consumer {
             return self.begin_close(now, out);
         }
         if self.membership_poll(now, env, out) {
-            self.maybe_auto_commit(now, out);
+            if self.auto_commit_allowed() {
+                self.maybe_auto_commit(now, out);
+            }
             self.fetch_or_wait(now, env, out);
         }
+    }
+
+    /// Whether poll() may auto-commit now: a classic member not while a
+    /// rebalance is under way (ConsumerCoordinator.poll returns before
+    /// maybeAutoCommitOffsetsAsync when ensureActiveGroup is false).
+    fn auto_commit_allowed(&self) -> bool {
+        self.modern.is_some() || self.member.state() == MemberState::Stable
     }
 
     fn fetch_or_wait(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
@@ -99,7 +109,11 @@ impl Consumer {
         }
         // Nothing to read: block until data arrives or auto-commit is due.
         let mut wake = self.owned.next_data_at(env.cluster, env.latency);
-        if let (Some(due), false) = (self.commits.next_auto_commit(), self.owned.is_empty()) {
+        if let (Some(due), false, true) = (
+            self.commits.next_auto_commit(),
+            self.owned.is_empty(),
+            self.auto_commit_allowed(),
+        ) {
             wake = Some(wake.map_or(due, |w| w.min(due)));
         }
         if let Some(at) = wake {

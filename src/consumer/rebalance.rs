@@ -54,10 +54,19 @@ impl Consumer {
             MemberState::Stable => return true,
             _ => {} // waiting for a response
         }
+        // A cooperative member keeps fetching what it owns through the
+        // rebalance, onJoinPrepare's auto-commit included: poll() takes one
+        // non-blocking join step, then fetches (ClassicKafkaConsumer.poll
+        // passes waitForJoinGroup = false, KAFKA-8421), and only eager
+        // members mark their partitions pending revocation for that commit
+        // (ConsumerCoordinator.maybeMarkPartitionsPendingRevocation).
         self.strategy.cooperative
             && matches!(
                 self.member.state(),
-                MemberState::Joining | MemberState::Syncing | MemberState::FetchingOffsets(_)
+                MemberState::Committing(_)
+                    | MemberState::Joining
+                    | MemberState::Syncing
+                    | MemberState::FetchingOffsets(_)
             )
     }
 
