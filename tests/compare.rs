@@ -298,3 +298,28 @@ fn a_failing_run_fails_the_comparison_and_says_how_to_replay_it() {
     let html = std::fs::read_to_string(tmp.path().join("storm/compare.html")).expect("html");
     assert!(html_check::section(&html, "failing").contains("class=\"violations\""));
 }
+
+#[test]
+fn varying_the_assignor_replaces_a_written_list_of_assignors() {
+    // rolling-restart-eager.toml writes `assignors = ["range"]`.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("cmp");
+    let o = run(&[
+        "compare",
+        "scenarios/rolling-restart-eager.toml",
+        "--vary",
+        "group.assignor=range,cooperative-sticky",
+        "--seeds",
+        "1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let runs = read_csv(&out.join("runs.csv"));
+    let digest = runs[0].iter().position(|h| h == "trace_digest").unwrap();
+    assert_ne!(
+        runs[1][digest], runs[2][digest],
+        "the assignor changed the run"
+    );
+}

@@ -104,6 +104,11 @@ impl Reporter<'_> {
         ScenarioError::Invalid(Box::new(diag))
     }
 
+    /// True when the text at `span` came from a `--set` argument.
+    fn from_override(&self, span: Range<usize>) -> bool {
+        matches!(self.edited.origin(span.start), Origin::Override(_))
+    }
+
     fn spanned<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> ScenarioError {
         self.at(Some(s.span()), message)
     }
@@ -636,6 +641,14 @@ fn build_group(
         None => None,
     };
     let assignors = match (&raw.assignor, &raw.assignors) {
+        // One of the two given by --set replaces the other, written in the
+        // file (`--set group.assignor=roundrobin` on a file with a list).
+        (Some(a), Some(list)) if rep.from_override(a.span()) && !rep.from_override(list.span()) => {
+            vec![simulated_assignor(rep, a)?]
+        }
+        (Some(a), Some(list)) if rep.from_override(list.span()) && !rep.from_override(a.span()) => {
+            parse_assignors(rep, list)?
+        }
         (Some(a), Some(_)) => {
             return Err(rep.spanned(
                 a,
