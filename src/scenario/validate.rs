@@ -105,7 +105,7 @@ impl Reporter<'_> {
     }
 
     /// True when the text at `span` came from a `--set` argument.
-    fn from_override(&self, span: Range<usize>) -> bool {
+    fn is_override(&self, span: Range<usize>) -> bool {
         matches!(self.edited.origin(span.start), Origin::Override(_))
     }
 
@@ -643,10 +643,10 @@ fn build_group(
     let assignors = match (&raw.assignor, &raw.assignors) {
         // One of the two given by --set replaces the other, written in the
         // file (`--set group.assignor=roundrobin` on a file with a list).
-        (Some(a), Some(list)) if rep.from_override(a.span()) && !rep.from_override(list.span()) => {
+        (Some(a), Some(list)) if rep.is_override(a.span()) && !rep.is_override(list.span()) => {
             vec![simulated_assignor(rep, a)?]
         }
-        (Some(a), Some(list)) if rep.from_override(list.span()) && !rep.from_override(a.span()) => {
+        (Some(a), Some(list)) if rep.is_override(list.span()) && !rep.is_override(a.span()) => {
             parse_assignors(rep, list)?
         }
         (Some(a), Some(_)) => {
