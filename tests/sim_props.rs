@@ -269,6 +269,56 @@ proptest! {
         keeps_every_invariant_and_replays(&text, seed)?;
     }
 
+    /// Random `[chaos]` tables (every kind of fault, random rates and
+    /// windows): the drawn runs keep every invariant and converge in the
+    /// quiet phase, and the emitted timeline replays each one exactly.
+    #[test]
+    fn random_chaos_keeps_every_invariant_and_its_timeline_replays(
+        partitions in 1u32..10,
+        consumers in 1usize..5,
+        assignor in prop::sample::select(vec!["range", "cooperative-sticky", "uniform"]),
+        commit in prop::sample::select(vec!["auto", "sync"]),
+        static_members in any::<bool>(),
+        rates in prop::collection::vec(prop::option::of(10u32..90), 10),
+        window in (0u32..20, 20u32..60),
+        seed in 0u64..1000,
+    ) {
+        let kinds = [
+            "crash = { every = \"%s\" }",
+            "restart = { every = \"%s\", downtime = \"3s\" }",
+            "pause = { every = \"%s\", duration = \"6s\" }",
+            "stall = { every = \"%s\", duration = \"20s\" }",
+            "leave = { every = \"%s\" }",
+            "join = { every = \"%s\" }",
+            "slow = { every = \"%s\", processing = \"1ms\" }",
+            "broker_crash = { every = \"%s\", downtime = \"15s\" }",
+            "network_partition = { every = \"%s\", duration = \"12s\" }",
+            "add_partitions = { every = \"%s\" }",
+        ];
+        let mut chaos = format!("\n[chaos]\nstart = \"{}s\"\nend = \"{}s\"\n", window.0, window.1);
+        let mut any = false;
+        for (i, (kind, rate)) in kinds.iter().zip(&rates).enumerate() {
+            // A classic leader notices added partitions only after 5 minutes.
+            let Some(every) = rate.filter(|_| i != 9 || assignor == "uniform") else { continue };
+            chaos.push_str(&kind.replace("%s", &format!("{every}s")));
+            chaos.push('\n');
+            any = true;
+        }
+        prop_assume!(any);
+        let base = scenario_text(partitions, consumers, assignor, commit, static_members, &[], false)
+            .replacen("[[topics]]", "[cluster]\nbrokers = 3\n\n[[topics]]\nreplication_factor = 3", 1)
+            .replacen("duration = \"150s\"", "duration = \"220s\"", 1);
+        let text = format!("{base}{chaos}");
+        keeps_every_invariant_and_replays(&text, seed)?;
+        let scenario = Scenario::from_toml(&text, "chaos.toml", "chaos", &[]).expect("valid");
+        let plain = format!("{base}{}", scenario.drawn_timeline(seed));
+        let fixed = Scenario::from_toml(&plain, "chaos.toml", "chaos", &[])
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{plain}")))?;
+        let drawn = Simulation::new(scenario, seed).expect("valid").run();
+        let replayed = Simulation::new(fixed, seed).expect("valid").run();
+        prop_assert_eq!(drawn.summary.trace_digest, replayed.summary.trace_digest, "{}", plain);
+    }
+
     /// Mixed groups: classic members and members restarted with the
     /// consumer protocol, so the group converts both ways.
     #[test]
