@@ -42,13 +42,20 @@ pub struct Size {
 
 impl std::fmt::Display for Size {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = |count: u64, one: &str, many: &str| {
+            format!("{count} {}", if count == 1 { one } else { many })
+        };
         write!(
             f,
-            "{} timeline entries, {} consumers, {} topics, {} partitions, {}",
-            self.timeline_entries,
-            self.consumers,
-            self.topics,
-            self.partitions,
+            "{}, {}, {}, {}, {}",
+            n(
+                self.timeline_entries as u64,
+                "timeline entry",
+                "timeline entries"
+            ),
+            n(self.consumers, "consumer", "consumers"),
+            n(self.topics as u64, "topic", "topics"),
+            n(self.partitions, "partition", "partitions"),
             crate::sim::Duration::from_millis(self.duration_ms)
         )
     }
@@ -389,7 +396,11 @@ impl Search<'_> {
                 *doc = candidate;
                 self.accept(
                     doc,
-                    format!("topic {name}: {} partitions", p / 2),
+                    format!(
+                        "topic {name}: {} partition{}",
+                        p / 2,
+                        if p / 2 == 1 { "" } else { "s" }
+                    ),
                     steps,
                     report,
                 );
