@@ -305,3 +305,65 @@ count = 2
     assert!(preparing.time_ms > first_required);
     assert_eq!(events(&r, "member_added")[0].time_ms, preparing.time_ms);
 }
+
+#[test]
+fn overlapping_stalls_block_the_thread_until_the_later_end() {
+    // Two stalls of c1, 10 s → 40 s and 12 s → 42 s: the thread is blocked
+    // from 10 s to 42 s (their union), not for 60 s; the log, the stalled
+    // partition-seconds and the backlog agree.
+    let stalls = |second: &str| {
+        format!(
+            r#"
+[scenario]
+duration = "3m"
+[[topics]]
+name = "t"
+partitions = 4
+produce_rate = 100
+[group]
+assignor = "range"
+[consumers]
+count = 2
+[[timeline]]
+at = "10s"
+action = "stall"
+consumer = "c1"
+duration = "30s"
+{second}"#
+        )
+    };
+    let both = run(&stalls(
+        "[[timeline]]\nat = \"12s\"\naction = \"stall\"\nconsumer = \"c1\"\nduration = \"30s\"\n",
+    ));
+    let ended: Vec<u64> = events(&both, "stall_ended")
+        .iter()
+        .map(|e| e.time_ms as u64)
+        .collect();
+    assert_eq!(ended, [42_000], "one end, at the later stall's");
+    // c1 holds 2 of the 4 partitions: 2 × 32 s stalled.
+    assert!(
+        (both.summary.stalled_partition_seconds - 64.0).abs() < 0.5,
+        "{}",
+        both.summary.stalled_partition_seconds
+    );
+    let caught_up = |r: &RunResult| {
+        r.samples
+            .iter()
+            .find(|s| s.time_s > 43.0 && s.backlog_total < 50)
+            .map(|s| s.time_s)
+    };
+    let one = run(&stalls(
+        "[[timeline]]\nat = \"12s\"\naction = \"stall\"\nconsumer = \"c1\"\nduration = \"1s\"\n",
+    ));
+    // A stall inside another adds nothing: the same catch-up as one stall.
+    assert!(
+        caught_up(&both).is_some_and(|t| t < 60.0),
+        "{:?}",
+        caught_up(&both)
+    );
+    assert_eq!(
+        events(&one, "stall_ended").len(),
+        1,
+        "a stall inside another ends with it"
+    );
+}

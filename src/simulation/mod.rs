@@ -117,6 +117,9 @@ struct Process {
     /// A graceful restart in progress: started again at this time, once
     /// stopped.
     restart_at: Option<Time>,
+    /// The application thread is stalled until then (in the incarnation
+    /// given): a stall during a stall blocks it until the later end.
+    stalled_until: Option<(u32, Time)>,
 }
 
 /// A simulation of one scenario with one seed.
@@ -477,7 +480,10 @@ impl Simulation {
                 consumer,
                 incarnation,
             } => {
-                if incarnation == self.processes[consumer].incarnation {
+                // A later stall that began before this one ended holds it.
+                let process = &mut self.processes[consumer];
+                if process.stalled_until == Some((incarnation, self.now)) {
+                    process.stalled_until = None;
                     self.apply_facts(vec![Fact::StallEnded { consumer }]);
                 }
             }
@@ -672,17 +678,31 @@ impl Simulation {
                 }]);
             }
             Action::Stall { duration } => {
-                let until = self.now + duration;
-                self.apply_facts(vec![Fact::ConsumerStalled { consumer: c, until }]);
                 let incarnation = self.processes[c].incarnation;
-                self.queue.push(
-                    until,
-                    Event::StallOver {
-                        consumer: c,
-                        incarnation,
-                    },
-                );
-                self.with_consumer(c, |cons, now, _, out| cons.stall(now, duration, out))
+                // Stalls are intervals of a blocked thread: one starting
+                // during another blocks it until the later of the two ends,
+                // so only the time past the current end is added.
+                let current = self.processes[c]
+                    .stalled_until
+                    .filter(|&(i, end)| i == incarnation && end > self.now)
+                    .map(|(_, end)| end);
+                let until = current.map_or(self.now + duration, |end| end.max(self.now + duration));
+                let added = match current {
+                    Some(end) => until.since(end),
+                    None => duration,
+                };
+                self.apply_facts(vec![Fact::ConsumerStalled { consumer: c, until }]);
+                if added > Duration::ZERO {
+                    self.processes[c].stalled_until = Some((incarnation, until));
+                    self.queue.push(
+                        until,
+                        Event::StallOver {
+                            consumer: c,
+                            incarnation,
+                        },
+                    );
+                    self.with_consumer(c, |cons, now, _, out| cons.stall(now, added, out))
+                }
             }
             Action::Pause { duration } => {
                 let until = self.now + duration;
