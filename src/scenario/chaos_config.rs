@@ -16,6 +16,9 @@ pub(super) struct Quiet {
     /// True when some consumer speaks the classic protocol (its leader
     /// notices added partitions only at its metadata refresh).
     pub classic_members: bool,
+    /// What a network cut adds to the default bound: the longest wait for
+    /// an answer the cut dropped.
+    pub lost_answer: Duration,
 }
 
 pub(super) fn build(
@@ -189,7 +192,7 @@ pub(super) fn build(
             bound = bound + Duration::from_secs(2);
         }
         if has("network_partition") {
-            bound = bound + Duration::from_secs(32);
+            bound = bound + quiet.lost_answer;
         }
         if has("add_partitions") && quiet.classic_members {
             bound = bound + crate::cluster::METADATA_MAX_AGE;

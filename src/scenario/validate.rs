@@ -17,6 +17,23 @@ mod chaos_config;
 #[path = "cluster_timeline.rs"]
 mod cluster_timeline;
 
+/// How long after a network cut heals a client may still wait for an
+/// answer the cut dropped, plus 2 s to act on it: request.timeout.ms
+/// (30 s), or for a classic JoinGroup the rebalance timeout + 5 s
+/// (AbstractCoordinator.sendJoinGroupRequest: JOIN_GROUP_TIMEOUT_LAPSE);
+/// no heartbeat goes out meanwhile (the heartbeat thread waits while the
+/// member has not joined), so nothing notices sooner.
+fn lost_answer_allowance(group: &GroupConfig, classic_members: bool) -> Duration {
+    let request = Duration::from_secs(30);
+    let join = group.rebalance_timeout + Duration::from_secs(5);
+    let wait = if classic_members {
+        request.max(join)
+    } else {
+        request
+    };
+    wait + Duration::from_secs(2)
+}
+
 /// `[[variants]]`: unique, valid names; each `set` key a dotted field path
 /// and its value what `--set` takes (its TOML text).
 fn build_variants(
@@ -386,17 +403,20 @@ fn build(
             }
             // A coordinator failover adds the lookup's backoff (up to
             // retry.backoff.max.ms) and the load; a request dropped just
-            // before a heal is noticed after request.timeout.ms.
+            // before a heal is noticed after its timeout.
             if cluster_faults(|a| a.is_broker_fault()) {
                 bound = bound + Duration::from_secs(2);
             }
             if cluster_faults(|a| matches!(a, ClusterAction::NetworkPartition { .. })) {
-                bound = bound + Duration::from_secs(32);
+                bound = bound + lost_answer_allowance(&group, classic_members);
             }
             bound
         },
         |d| d.0,
     );
+    let classic_members = consumers
+        .iter()
+        .any(|c| c.protocol == GroupProtocol::Classic);
     let chaos = match raw.chaos {
         None => None,
         Some(c) => Some(chaos_config::build(
@@ -406,9 +426,8 @@ fn build(
                 duration,
                 bound: convergence_bound,
                 bound_is_default: meta.convergence_bound.is_none(),
-                classic_members: consumers
-                    .iter()
-                    .any(|c| c.protocol == GroupProtocol::Classic),
+                classic_members,
+                lost_answer: lost_answer_allowance(&group, classic_members),
             },
         )?),
     };
