@@ -141,8 +141,9 @@ enum Command {
         /// on it.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
         jobs: Option<u32>,
-        /// Output directory (default: output/<first scenario>/compare), with
-        /// the same rules as `run --out`.
+        /// Output directory (default: output/<name>/compare, the name being
+        /// the scenario's, or what the files' names share), with the same
+        /// rules as `run --out`.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Replace an --out directory that holds other files (see run).

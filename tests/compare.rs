@@ -323,3 +323,32 @@ fn varying_the_assignor_replaces_a_written_list_of_assignors() {
         "the assignor changed the run"
     );
 }
+
+#[test]
+fn the_readme_variants_example_runs_on_a_file_with_an_assignor_list() {
+    // A variant switching to the consumer protocol leaves the file's
+    // classic `assignors` behind.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("rr.toml");
+    let base =
+        std::fs::read_to_string(root().join("scenarios/rolling-restart-eager.toml")).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "{base}\n[[variants]]\nname = \"eager\"\n[[variants]]\nname = \"cooperative\"\nset = {{ \"group.assignor\" = \"cooperative-sticky\" }}\n[[variants]]\nname = \"kip848\"\nset = {{ group = {{ protocol = \"consumer\", remote_assignor = \"uniform\" }} }}\n"
+        ),
+    )
+    .unwrap();
+    let o = run(&[
+        "compare",
+        file.to_str().unwrap(),
+        "--seeds",
+        "1",
+        "--quiet",
+        "--out",
+        tmp.path().join("cmp").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let runs = read_csv(&tmp.path().join("cmp/runs.csv"));
+    assert_eq!(runs.len(), 4);
+}

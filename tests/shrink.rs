@@ -163,7 +163,7 @@ fn the_rebalance_storm_shrinks_to_its_slow_consumer_from_the_command_line() {
     assert!(steps.contains("invariant 5 still violated"), "{steps}");
     let text = std::fs::read_to_string(&out).expect("written");
     assert!(text.starts_with(
-        "# Shrunk by rebalance-sim shrink from tests/scenarios/rebalance-storm.toml --seed 3."
+        "# Shrunk by rebalance-sim shrink from tests/scenarios/rebalance-storm.toml --seed 3 (checksum "
     ));
     let small = Scenario::load(&out, &[]).expect("a valid scenario");
     // The bound: the one slow consumer, one partition, a shorter run.
@@ -192,6 +192,27 @@ fn the_rebalance_storm_shrinks_to_its_slow_consumer_from_the_command_line() {
         .output()
         .expect("runs");
     assert!(again.status.success());
+    // Edited since (a regression test now): never replaced.
+    std::fs::write(&out, format!("{text}# my notes\n")).unwrap();
+    let edited = bin()
+        .args([
+            "shrink",
+            "tests/scenarios/rebalance-storm.toml",
+            "--seed",
+            "3",
+            "-q",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert_eq!(edited.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&edited.stderr).contains("edited since"));
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .ends_with("# my notes\n")
+    );
     let foreign = tmp.path().join("mine.toml");
     std::fs::write(&foreign, "precious").unwrap();
     let refused = bin()

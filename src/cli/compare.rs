@@ -35,7 +35,7 @@ fn variants(a: &Args) -> Result<(Vec<Variant>, Option<String>), Failure> {
         .map(|v| parse_vary(v))
         .collect::<Result<Vec<_>, _>>()
         .map_err(bad)?;
-    let combos = vary_combinations(&varies);
+    let combos = vary_combinations(&varies).map_err(bad)?;
     let mut out: Vec<Variant> = Vec::new();
     for file in &a.files {
         let base = Scenario::load(file, &a.overrides).map_err(bad)?;

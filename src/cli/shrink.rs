@@ -1,6 +1,6 @@
 //! `rebalance-sim shrink`: a failing run made small, as a scenario file.
 
-use super::super::{Failure, print_stdout};
+use super::super::{Failure, print_stderr, print_stdout};
 use rebalance_sim::Scenario;
 use rebalance_sim::shrink::{Step, shrink, simulate};
 use std::io::Write;
@@ -40,8 +40,8 @@ pub fn run(
     for o in &overrides {
         from.push_str(&format!(" --set '{o}'"));
     }
-    let text = format!(
-        "{SHRUNK_MARK} from {from}.\n# It still violates invariant {}. Original: {}.\n# Shrunk: {} ({} candidate runs). Replay: rebalance-sim run {}\n\n{}",
+    let rest = format!(
+        "# It still violates invariant {}. Original: {}.\n# Shrunk: {} ({} candidate runs). Replay: rebalance-sim run {}\n\n{}",
         shrunk.invariant,
         shrunk.original,
         shrunk.size,
@@ -49,7 +49,18 @@ pub fn run(
         out.display(),
         shrunk.text
     );
+    // The checksum tells a file shrink wrote from one edited since.
+    let text = format!(
+        "{SHRUNK_MARK} from {from} (checksum {:016x}).\n{rest}",
+        fnv1a(rest.as_bytes())
+    );
     write_new(&out, &text)?;
+    if shrunk.steps.is_empty() && !quiet {
+        print_stderr(format_args!(
+            "no smaller scenario fails within --max-runs {max_runs} ({} runs tried): the file written is the original, made standalone",
+            shrunk.runs
+        ));
+    }
     if !quiet {
         let mut o = std::io::stdout().lock();
         print_stdout(
@@ -71,12 +82,18 @@ fn check_target(path: &Path) -> Result<(), Failure> {
     match std::fs::symlink_metadata(path) {
         Err(_) => Ok(()),
         Ok(m) if m.is_file() => {
-            let ours = std::fs::read_to_string(path).is_ok_and(|t| t.starts_with(SHRUNK_MARK));
-            if ours {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if !text.starts_with(SHRUNK_MARK) {
+                return Err(bad(anyhow::anyhow!(
+                    "--out {}: the file exists and was not written by rebalance-sim shrink; give a new path",
+                    path.display()
+                )));
+            }
+            if unedited(&text) {
                 Ok(())
             } else {
                 Err(bad(anyhow::anyhow!(
-                    "--out {}: the file exists and was not written by rebalance-sim shrink; give a new path",
+                    "--out {}: the file was written by shrink and edited since; give a new path, or move it away",
                     path.display()
                 )))
             }
@@ -86,6 +103,26 @@ fn check_target(path: &Path) -> Result<(), Failure> {
             path.display()
         ))),
     }
+}
+
+/// True when the checksum on the first line of a shrunk file matches the
+/// rest of it.
+fn unedited(text: &str) -> bool {
+    let Some((first, rest)) = text.split_once('\n') else {
+        return false;
+    };
+    let sum = first
+        .rsplit_once("(checksum ")
+        .and_then(|(_, s)| s.strip_suffix(")."))
+        .and_then(|h| u64::from_str_radix(h, 16).ok());
+    sum == Some(fnv1a(rest.as_bytes()))
+}
+
+/// FNV-1a, 64 bits: a checksum, not a guard against tampering.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Writes `text` to `path` through a temporary sibling renamed into place

@@ -6,6 +6,9 @@ use thiserror::Error;
 /// A `--vary` argument that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum VaryError {
+    /// Two `--vary`s of one key: the later would override the earlier.
+    #[error("--vary {0}: the key is varied twice; give all its values in one --vary")]
+    SameKey(String),
     /// No `=`, an empty key, or no values.
     #[error(
         "--vary {0:?}: expected KEY=V1,V2,... (a field path and the values it takes), e.g. --vary group.assignor=range,cooperative-sticky"
@@ -74,10 +77,20 @@ pub fn parse_vary(arg: &str) -> Result<(String, Vec<String>), VaryError> {
 /// slowest: each a name (`assignor=range protocol=consumer`, by the last
 /// part of each key) and its `key=value` overrides. No `--vary`: one
 /// combination, unnamed and without overrides.
-pub fn vary_combinations(varies: &[(String, Vec<String>)]) -> Vec<(String, Vec<String>)> {
+pub fn vary_combinations(
+    varies: &[(String, Vec<String>)],
+) -> Result<Vec<(String, Vec<String>)>, VaryError> {
+    for (i, (key, _)) in varies.iter().enumerate() {
+        if varies[..i].iter().any(|(k, _)| k == key) {
+            return Err(VaryError::SameKey(key.clone()));
+        }
+    }
+    let last = |k: &str| k.rsplit('.').next().unwrap_or(k).to_string();
     let mut combos: Vec<(String, Vec<String>)> = vec![(String::new(), Vec::new())];
     for (key, values) in varies {
-        let short = key.rsplit('.').next().unwrap_or(key);
+        // The last part of the key names it, unless another key ends alike.
+        let shared = varies.iter().filter(|(k, _)| last(k) == last(key)).count() > 1;
+        let short = if shared { key.clone() } else { last(key) };
         let mut next = Vec::new();
         for (name, overrides) in &combos {
             for v in values {
@@ -94,7 +107,7 @@ pub fn vary_combinations(varies: &[(String, Vec<String>)]) -> Vec<(String, Vec<S
         }
         combos = next;
     }
-    combos
+    Ok(combos)
 }
 
 #[cfg(test)]
@@ -150,7 +163,7 @@ mod tests {
             ),
             ("consumers.count".to_string(), vec!["3".into(), "6".into()]),
         ];
-        let c = vary_combinations(&varies);
+        let c = vary_combinations(&varies).unwrap();
         let names: Vec<&str> = c.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
@@ -162,6 +175,23 @@ mod tests {
             ]
         );
         assert_eq!(c[3].1, ["group.protocol=consumer", "consumers.count=6"]);
-        assert_eq!(vary_combinations(&[]), [(String::new(), vec![])]);
+        assert_eq!(vary_combinations(&[]).unwrap(), [(String::new(), vec![])]);
+        let twice = vec![
+            ("group.assignor".to_string(), vec!["range".into()]),
+            ("group.assignor".to_string(), vec!["sticky".into()]),
+        ];
+        assert!(matches!(
+            vary_combinations(&twice),
+            Err(VaryError::SameKey(_))
+        ));
+        let alike = vec![
+            ("chaos.crash.every".to_string(), vec!["30s".into()]),
+            ("chaos.join.every".to_string(), vec!["60s".into()]),
+        ];
+        assert_eq!(
+            vary_combinations(&alike).unwrap()[0].0,
+            "chaos.crash.every=30s chaos.join.every=60s",
+            "keys ending alike are named in full"
+        );
     }
 }

@@ -100,25 +100,35 @@ fn value_literal(raw: &str) -> String {
 fn splice(out: &mut Overridden, at: usize, remove: usize, insert: &str, source: usize) {
     out.text.replace_range(at..at + remove, insert);
     let delta = insert.len() as isize - remove as isize;
+    let shift = |e: &mut Edit| {
+        e.new = (e.new.start as isize + delta) as usize..(e.new.end as isize + delta) as usize;
+    };
     // The same key set twice: the newer value replaces the older edit.
-    if let Some(e) = out
+    let same = out
         .edits
-        .iter_mut()
-        .find(|e| e.new.start == at && e.new.len() == remove)
-    {
-        e.new = at..at + insert.len();
-        e.source = source;
+        .iter()
+        .position(|e| remove > 0 && e.new.start == at && e.new.len() == remove);
+    if let Some(i) = same {
+        for (j, e) in out.edits.iter_mut().enumerate() {
+            if j != i && e.new.start > at {
+                shift(e);
+            }
+        }
+        out.edits[i].new = at..at + insert.len();
+        out.edits[i].source = source;
     } else {
+        // Text inserted where an earlier insertion starts goes before it:
+        // that one moves too.
+        for e in &mut out.edits {
+            if e.new.start > at || (remove == 0 && e.new.start == at) {
+                shift(e);
+            }
+        }
         out.edits.push(Edit {
             new: at..at + insert.len(),
             old_len: remove,
             source,
         });
-    }
-    for e in &mut out.edits {
-        if e.new.start > at {
-            e.new = (e.new.start as isize + delta) as usize..(e.new.end as isize + delta) as usize;
-        }
     }
     out.edits.sort_by_key(|e| e.new.start);
 }
@@ -310,6 +320,26 @@ mod tests {
         assert!(matches!(o.origin(in_edit), Origin::Override(a) if a == "group.commit=sync"));
         let after = o.text.find("\"range\"").unwrap();
         assert!(matches!(o.origin(after), Origin::File(x) if x == text.find("\"range\"").unwrap()));
+    }
+
+    #[test]
+    fn keys_inserted_at_one_place_each_map_to_their_own_override() {
+        // Both keys are new in [group], so both are inserted at its start.
+        let text = "[group]\nid = \"g\"\nassignor = \"range\"\n";
+        let args = vec![
+            "group.protocol=consumer".to_string(),
+            "group.remote_assignor=uniform".to_string(),
+        ];
+        let o = apply(text, "f.toml", &args).unwrap();
+        for (value, arg) in [("\"consumer\"", &args[0]), ("\"uniform\"", &args[1])] {
+            let at = o.text.find(value).unwrap();
+            assert!(
+                matches!(o.origin(at), Origin::Override(a) if &a == arg),
+                "{value}"
+            );
+        }
+        let range = o.text.find("\"range\"").unwrap();
+        assert!(matches!(o.origin(range), Origin::File(x) if x == text.find("\"range\"").unwrap()));
     }
 
     #[test]

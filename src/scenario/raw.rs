@@ -183,7 +183,10 @@ pub struct RawChaos {
 /// One kind of random fault: `every` (the mean time between two, drawn
 /// from an exponential distribution) and the fault's own fields.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table with `every`, the mean time between two such faults, e.g. { every = \"1m\" }"
+)]
 pub struct RawChaosFault {
     pub every: Spanned<PosDur>,
     pub downtime: Option<Dur>,

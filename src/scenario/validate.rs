@@ -623,7 +623,7 @@ fn build_topics(
 
 fn build_group(
     rep: &Reporter<'_>,
-    raw: RawGroup,
+    mut raw: RawGroup,
     cluster: &ClusterConfig,
     topics: &[TopicConfig],
 ) -> Result<GroupConfig, ScenarioError> {
@@ -632,6 +632,28 @@ fn build_group(
         None => GroupProtocol::Classic,
     };
     if protocol == GroupProtocol::Consumer {
+        // A protocol switched by --set (a compare variant) leaves behind
+        // the classic assignors the file gives: they no longer apply.
+        if raw
+            .protocol
+            .as_ref()
+            .is_some_and(|p| rep.is_override(p.span()))
+        {
+            if raw
+                .assignor
+                .as_ref()
+                .is_some_and(|a| !rep.is_override(a.span()))
+            {
+                raw.assignor = None;
+            }
+            if raw
+                .assignors
+                .as_ref()
+                .is_some_and(|l| !rep.is_override(l.span()))
+            {
+                raw.assignors = None;
+            }
+        }
         // The consumer protocol has no partition.assignment.strategy: the
         // broker assigns (ConsumerConfig rejects the setting with it).
         if let Some(a) = &raw.assignor {
