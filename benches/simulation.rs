@@ -103,5 +103,71 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_scale, bench_sweep);
+/// The engine core alone (issue 11's 10 M events/s target): the hold
+/// model — 10,000 events pending, each pop followed by a push 0–50 ms
+/// later (a pseudo-random delay) — over 1,000,000 pops.
+fn bench_engine(c: &mut Criterion) {
+    use rebalance_sim::sim::{EventQueue, Time};
+    let mut g = c.benchmark_group("engine");
+    g.sample_size(10);
+    g.throughput(criterion::Throughput::Elements(1_000_000));
+    g.bench_function("queue-hold-10k-pending-1M-pops", |b| {
+        b.iter(|| {
+            let mut q: EventQueue<u32> = EventQueue::new();
+            let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+            let mut delay = || {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 33) % 50_000
+            };
+            for i in 0..10_000u32 {
+                q.push(Time(delay()), i);
+            }
+            let mut sum = 0u64;
+            for _ in 0..1_000_000 {
+                let (at, e) = q.pop().expect("never empty");
+                sum = sum.wrapping_add(u64::from(e));
+                q.push(Time(at.micros() + delay()), e);
+            }
+            black_box(sum)
+        })
+    });
+    g.finish();
+}
+
+/// How cost grows with load (issue 11): 100 consumers for 5 minutes at
+/// 1,000 partitions and 100,000 records/s, then both doubled. Cost that
+/// followed group interactions only would stay the same.
+fn bench_growth(c: &mut Criterion) {
+    let case = |partitions: u32, rate: u32| {
+        let text = format!(
+            "[scenario]\nduration = \"5m\"\n[[topics]]\nname = \"events\"\npartitions = {partitions}\nproduce_rate = {rate}\n\
+             [group]\nassignor = \"roundrobin\"\n[consumers]\ncount = 100\n\
+             processing = {{ dist = \"exponential\", mean = \"50us\" }}\n\
+             [[timeline]]\nat = \"150s\"\naction = \"crash\"\nconsumer = \"c1\"\n"
+        );
+        Scenario::from_toml(&text, "growth.toml", "growth", &[]).expect("valid")
+    };
+    let mut g = c.benchmark_group("growth");
+    g.sample_size(10);
+    for (name, scenario) in [
+        ("100c-1000p-100k-per-s-5m", case(1000, 100_000)),
+        ("100c-2000p-200k-per-s-5m", case(2000, 200_000)),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(Simulation::new(scenario.clone(), 1).expect("valid").run()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench,
+    bench_scale,
+    bench_sweep,
+    bench_engine,
+    bench_growth
+);
 criterion_main!(benches);
