@@ -194,20 +194,7 @@ pub fn compare(
         let processed: Vec<Vec<f64>> = mine.iter().map(|r| r.processed.clone()).collect();
         let backlog: Vec<Vec<f64>> = mine.iter().map(|r| r.backlog.clone()).collect();
         let rows: Vec<SeedRow> = mine.iter().map(|r| r.row.clone()).collect();
-        let failing = rows
-            .iter()
-            .filter_map(|r| {
-                r.first_violation.map(|invariant| FailingSeed {
-                    seed: r.seed,
-                    invariant,
-                    replay: crate::simulation::replay_command(
-                        v.scenario.source(),
-                        r.seed,
-                        v.scenario.overrides(),
-                    ),
-                })
-            })
-            .collect();
+        let failing = FailingSeed::of(&v.scenario, &rows);
         results.push(VariantResult {
             name: v.name.clone(),
             source: v.scenario.source().to_string(),

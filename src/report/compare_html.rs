@@ -1,7 +1,7 @@
 //! `compare.html`: a comparison on one self-contained page, built with the
 //! helpers of [`super::html`].
 
-use super::html::{escape, page, section, table};
+use super::html::{escape, figures_html, page, section, table};
 use std::fmt::Write as _;
 
 /// `compare.html`: the comparison on one page — the variants and what
@@ -86,16 +86,12 @@ pub(super) fn compare_report(
             table(&header_refs, &rows)
         ),
     ));
-    let mut charts = String::new();
-    for (id, caption, svg) in figures {
-        let _ = writeln!(
-            charts,
-            "<figure id=\"{}\">\n<figcaption>{}</figcaption>\n{svg}\n</figure>",
-            escape(id),
-            escape(caption)
-        );
-    }
-    body.push_str(&section("charts", "major", "Charts", &charts));
+    body.push_str(&section(
+        "charts",
+        "major",
+        "Charts",
+        &figures_html(figures),
+    ));
     let failing: Vec<Vec<String>> = c
         .variants
         .iter()

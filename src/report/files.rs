@@ -153,16 +153,7 @@ pub fn write_compare_outputs(
             ("compare", "Throughput and backlog over time"),
             ("compare-metrics", "Key metrics"),
         ];
-        let mut figures = Vec::with_capacity(captions.len());
-        for (name, caption) in captions {
-            let path = tmp.join(format!("{name}.svg"));
-            let text = fs::read_to_string(&path).map_err(io(&path))?;
-            let svg = html::inline_svg(&text).ok_or_else(|| ReportError::Chart {
-                path: path.clone(),
-                message: "not an SVG document, cannot embed it in compare.html".into(),
-            })?;
-            figures.push((name, caption, svg));
-        }
+        let figures = inline_figures(tmp, &captions, "compare.html")?;
         let path = tmp.join("compare.html");
         fs::write(&path, super::compare_html::compare_report(c, &figures)).map_err(io(&path))
     })
@@ -324,18 +315,31 @@ fn write_all(result: &RunResult, dir: &Path) -> Result<(), ReportError> {
     }
     // The page embeds the SVGs just written, so it shows exactly the charts
     // beside it, drawn once.
-    let mut figures = Vec::with_capacity(charts.len());
-    for (name, _, caption) in charts {
-        let path = dir.join(format!("{name}.svg"));
-        let text = fs::read_to_string(&path).map_err(io(&path))?;
-        let svg = html::inline_svg(&text).ok_or_else(|| ReportError::Chart {
-            path: path.clone(),
-            message: "not an SVG document, cannot embed it in report.html".into(),
-        })?;
-        figures.push((name, caption, svg));
-    }
+    let captions: Vec<(&str, &str)> = charts.iter().map(|&(n, _, c)| (n, c)).collect();
+    let figures = inline_figures(dir, &captions, "report.html")?;
     let path = dir.join("report.html");
     fs::write(&path, html::run_report(result, &figures)).map_err(io(&path))
+}
+
+/// The charts `NAME.svg` just written in `dir`, read back as inline SVG
+/// for `page`: (name, caption, SVG) each.
+fn inline_figures<'a>(
+    dir: &Path,
+    captions: &[(&'a str, &'a str)],
+    page: &str,
+) -> Result<Vec<(&'a str, &'a str, String)>, ReportError> {
+    captions
+        .iter()
+        .map(|&(name, caption)| {
+            let path = dir.join(format!("{name}.svg"));
+            let text = fs::read_to_string(&path).map_err(io(&path))?;
+            let svg = html::inline_svg(&text).ok_or_else(|| ReportError::Chart {
+                path: path.clone(),
+                message: format!("not an SVG document, cannot embed it in {page}"),
+            })?;
+            Ok((name, caption, svg))
+        })
+        .collect()
 }
 
 fn write_csv<T: serde::Serialize>(path: &Path, rows: &[T]) -> Result<(), ReportError> {

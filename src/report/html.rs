@@ -233,6 +233,20 @@ svg { max-width: 100%; height: auto; display: block; }
 /// A whole HTML5 page: `title` is plain text, `body` HTML. The content
 /// security policy makes a browser refuse to fetch anything at all, so the
 /// page shows the same offline, attached to a mail, or years later.
+/// Each (id, caption, inline SVG) as a `<figure>`.
+pub(crate) fn figures_html(figures: &[(&str, &str, String)]) -> String {
+    let mut out = String::new();
+    for (id, caption, svg) in figures {
+        let _ = writeln!(
+            out,
+            "<figure id=\"{}\">\n<figcaption>{}</figcaption>\n{svg}\n</figure>",
+            escape(id),
+            escape(caption)
+        );
+    }
+    out
+}
+
 pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -277,16 +291,12 @@ pub(super) fn run_report(result: &RunResult, figures: &[(&str, &str, String)]) -
         &key_value_table(&summary_rows(result)),
     ));
     body.push_str(&violations(result));
-    let mut charts = String::new();
-    for (id, caption, svg) in figures {
-        let _ = writeln!(
-            charts,
-            "<figure id=\"{}\">\n<figcaption>{}</figcaption>\n{svg}\n</figure>",
-            escape(id),
-            escape(caption)
-        );
-    }
-    body.push_str(&section("charts", "major", "Charts", &charts));
+    body.push_str(&section(
+        "charts",
+        "major",
+        "Charts",
+        &figures_html(figures),
+    ));
     body.push_str(&disruptions(result));
     body.push_str(&events(result));
     page(

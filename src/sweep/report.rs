@@ -17,6 +17,26 @@ pub struct FailingSeed {
     pub replay: String,
 }
 
+impl FailingSeed {
+    /// The seeds of `rows` that violated an invariant, each with the
+    /// command that replays it on `scenario`.
+    pub fn of(scenario: &Scenario, rows: &[SeedRow]) -> Vec<FailingSeed> {
+        rows.iter()
+            .filter_map(|r| {
+                r.first_violation.map(|invariant| FailingSeed {
+                    seed: r.seed,
+                    invariant,
+                    replay: crate::simulation::replay_command(
+                        scenario.source(),
+                        r.seed,
+                        scenario.overrides(),
+                    ),
+                })
+            })
+            .collect()
+    }
+}
+
 /// The `--fail-if` verdict.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
@@ -50,21 +70,12 @@ pub struct SweepSummary {
 impl SweepSummary {
     /// The summary of `rows` (a sweep, or merged shards, in seed order).
     pub fn of(scenario: &Scenario, rows: &[SeedRow], fail_if: Option<&FailIf>) -> SweepSummary {
-        let failing: Vec<FailingSeed> = rows
-            .iter()
-            .filter_map(|r| {
-                r.first_violation.map(|invariant| FailingSeed {
-                    seed: r.seed,
-                    invariant,
-                    replay: crate::simulation::replay_command(
-                        scenario.source(),
-                        r.seed,
-                        scenario.overrides(),
-                    ),
-                })
-            })
-            .collect();
-        Self::from_rows(&scenario.name, rows, failing, fail_if)
+        Self::from_rows(
+            &scenario.name,
+            rows,
+            FailingSeed::of(scenario, rows),
+            fail_if,
+        )
     }
 
     /// The summary of `rows` (sorted by seed) of scenario `name`, whose

@@ -6,8 +6,8 @@
 use super::legend::{Entry, Legend, Swatch};
 use super::palette::consumer_color;
 use super::{
-    ChartFormat, DrawResult, FONT, Frame, MARGIN, WIDTH, X_LABELS, Y_LABELS, axis_end,
-    below_legend, count_label, head, register_font, render, seconds_label, y_label_count, y_top,
+    ChartFormat, DrawResult, FONT, Frame, WIDTH, Y_LABELS, axis_end, below_legend, count_label,
+    head, register_font, render, time_axes, y_label_count, y_top,
 };
 use crate::compare::{Band, Comparison, METRICS, is_millis};
 use plotters::coord::Shift;
@@ -93,25 +93,7 @@ fn panel<DB: DrawingBackend>(
         .flat_map(|v| band(v).p95.iter().skip(skip).copied())
         .fold(0.0, f64::max);
     let y_max = y_top(max);
-    let mut chart = ChartBuilder::on(&plot)
-        .margin_left(MARGIN)
-        .margin_right(MARGIN)
-        .margin_top(8)
-        .margin_bottom(4)
-        .x_label_area_size(X_LABELS)
-        .y_label_area_size(frame.left - MARGIN)
-        .build_cartesian_2d(0f64..frame.end_s, 0f64..y_max)?;
-    chart
-        .configure_mesh()
-        .x_desc("time (s)")
-        .y_desc(y_desc)
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 15))
-        .light_line_style(WHITE.mix(0.0))
-        .y_labels(y_label_count(y_max))
-        .y_label_formatter(&count_label)
-        .x_label_formatter(&seconds_label)
-        .draw()?;
+    let mut chart = time_axes(&plot, frame, y_max, y_desc)?;
     for (i, v) in c.variants.iter().enumerate() {
         let b = band(v);
         let color = consumer_color(i);

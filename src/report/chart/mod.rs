@@ -247,6 +247,19 @@ fn time_panel<'a, DB: DrawingBackend>(
     y_max: f64,
     y_desc: &str,
 ) -> Result<TimeChart<'a, DB>, DrawError<DB>> {
+    let mut chart = time_axes(area, frame, y_max, y_desc)?;
+    annotate::shade_rebalances(&mut chart, r, frame, (0.0, y_max))?;
+    Ok(chart)
+}
+
+/// Axes from 0 to `y_max` across `frame`, time in seconds on x: the plot
+/// of every time panel, before anything is drawn on it.
+fn time_axes<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    frame: &Frame,
+    y_max: f64,
+    y_desc: &str,
+) -> Result<TimeChart<'a, DB>, DrawError<DB>> {
     let mut chart = ChartBuilder::on(area)
         .margin_left(MARGIN)
         .margin_right(MARGIN)
@@ -266,7 +279,6 @@ fn time_panel<'a, DB: DrawingBackend>(
         .y_label_formatter(&count_label)
         .x_label_formatter(&seconds_label)
         .draw()?;
-    annotate::shade_rebalances(&mut chart, r, frame, (0.0, y_max))?;
     Ok(chart)
 }
 
