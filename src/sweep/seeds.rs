@@ -41,7 +41,9 @@ pub fn parse_seeds(text: &str) -> Result<Vec<u64>, SeedsError> {
         if b - a >= MAX_SEEDS {
             return Err(SeedsError::Range(
                 text.into(),
-                format!("more than {MAX_SEEDS} seeds; split it with --shard"),
+                format!(
+                    "more than {MAX_SEEDS} seeds in one command; give a smaller range (a sweep can be split over machines with --shard)"
+                ),
             ));
         }
         return Ok((a..=b).collect());
