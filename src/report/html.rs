@@ -8,7 +8,7 @@
 //! way. They return HTML fragments; which arguments are plain text (escaped
 //! inside) and which are HTML (inserted as they are) is said on each.
 
-use super::table::{convergence, ms, thousands};
+use super::table::{convergence, ms, skipped_by_reset, thousands};
 use crate::simulation::RunResult;
 use std::fmt::Write;
 
@@ -376,19 +376,8 @@ fn summary_rows(result: &RunResult) -> Vec<KeyValue> {
         KeyValue::new("duplicates", thousands(s.duplicates)),
         KeyValue::new("lost", thousands(s.lost)).alert_if(s.lost > 0),
     ];
-    if s.skipped_by_reset > 0 {
-        let added = if s.skipped_in_added_partitions > 0 {
-            format!(
-                " ({} in partitions added during the run, written before their first owner read them)",
-                thousands(s.skipped_in_added_partitions)
-            )
-        } else {
-            String::new()
-        };
-        rows.push(KeyValue::new(
-            "skipped (reset)",
-            format!("{}{added}", thousands(s.skipped_by_reset)),
-        ));
+    if let Some(skipped) = skipped_by_reset(s) {
+        rows.push(KeyValue::new("skipped (reset)", skipped));
     }
     rows.push(KeyValue::new(
         "zombie records",

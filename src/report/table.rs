@@ -106,20 +106,8 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
     }
     row(&mut t, "duplicates", thousands(s.duplicates));
     row(&mut t, "lost", thousands(s.lost));
-    if s.skipped_by_reset > 0 {
-        let added = if s.skipped_in_added_partitions > 0 {
-            format!(
-                " ({} in partitions added during the run, written before their first owner read them)",
-                thousands(s.skipped_in_added_partitions)
-            )
-        } else {
-            String::new()
-        };
-        row(
-            &mut t,
-            "skipped (reset)",
-            format!("{}{added}", thousands(s.skipped_by_reset)),
-        );
+    if let Some(skipped) = skipped_by_reset(s) {
+        row(&mut t, "skipped (reset)", skipped);
     }
     if !s.fatal_exits.is_empty() {
         row(
@@ -212,4 +200,21 @@ pub(super) fn convergence(s: &Summary) -> String {
             ms(s.duration_ms)
         ),
     }
+}
+
+/// What `auto.offset.reset` skipped, worded for the summaries (none when
+/// nothing was).
+pub(super) fn skipped_by_reset(s: &crate::simulation::Summary) -> Option<String> {
+    if s.skipped_by_reset == 0 {
+        return None;
+    }
+    let added = if s.skipped_in_added_partitions > 0 {
+        format!(
+            " ({} in partitions added during the run, written before their first owner read them)",
+            thousands(s.skipped_in_added_partitions)
+        )
+    } else {
+        String::new()
+    };
+    Some(format!("{}{added}", thousands(s.skipped_by_reset)))
 }

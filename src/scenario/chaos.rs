@@ -155,7 +155,7 @@ impl Scenario {
         let mut out: Vec<Drawn> = Vec::new();
         for (at, kind) in times {
             let kind = &chaos.faults[kind].kind;
-            let action = |t: &Target| life_at(t.life, t.starts_at_zero, at);
+            let life = |t: &Target| life_at(t.life, t.starts_at_zero, at);
             let consumer_action = match kind {
                 ChaosKind::Crash => Some(Action::Crash),
                 ChaosKind::Leave => Some(Action::Leave),
@@ -179,7 +179,7 @@ impl Scenario {
             };
             if let Some(a) = consumer_action {
                 let able: Vec<usize> = (0..targets.len())
-                    .filter(|&i| next_life(action(&targets[i]), a, at, "").is_ok())
+                    .filter(|&i| next_life(life(&targets[i]), a, at, "").is_ok())
                     .collect();
                 let pick = if able.is_empty() {
                     if !matches!(kind, ChaosKind::Join)
@@ -261,8 +261,7 @@ impl Scenario {
                 ChaosKind::NetworkPartition { duration, one_way } => {
                     let able: Vec<usize> = (0..targets.len())
                         .filter(|&i| {
-                            targets[i].cut_until <= at
-                                && matches!(action(&targets[i]), Life::Running)
+                            targets[i].cut_until <= at && matches!(life(&targets[i]), Life::Running)
                         })
                         .collect();
                     if able.is_empty() {
