@@ -181,10 +181,18 @@ impl OwnedPartitions {
     /// Reads up to `max_records` from partitions with records visible at
     /// `now`, in round-robin order from the cursor, each at most once;
     /// advances positions and the cursor.
-    pub fn fetch(&mut self, now: Time, max_records: u64, cluster: &Cluster) -> Vec<Range> {
+    /// The ranges read go into `ranges` (emptied first: a buffer reused
+    /// from poll to poll).
+    pub fn fetch(
+        &mut self,
+        now: Time,
+        max_records: u64,
+        cluster: &Cluster,
+        mut ranges: Vec<Range>,
+    ) -> Vec<Range> {
         let n = self.owned.len();
         let mut remaining = max_records;
-        let mut ranges = Vec::new();
+        ranges.clear();
         let mut last = None;
         'scan: for (lo, hi) in [(self.cursor, n), (0, self.cursor)] {
             for k in 0..self.topic_ranges.len() {

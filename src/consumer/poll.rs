@@ -41,6 +41,9 @@ pub struct PollLoop {
     /// The `max.poll.interval.ms` check (one pending at a time; it re-arms
     /// lazily when polls moved the deadline).
     pub poll_timeout: Timer,
+    /// The ranges buffer of the last finished batch, reused by the next
+    /// fetch.
+    pub spare_ranges: Vec<(usize, u64, u64)>,
 }
 
 impl Consumer {
@@ -89,7 +92,8 @@ impl Consumer {
 
     fn fetch_or_wait(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
         let max = u64::from(self.group.max_poll_records);
-        let ranges = self.owned.fetch(now, max, env.cluster);
+        let spare = std::mem::take(&mut self.poll.spare_ranges);
+        let ranges = self.owned.fetch(now, max, env.cluster, spare);
         if !ranges.is_empty() {
             let records: u64 = ranges.iter().map(|(_, from, to)| to - from).sum();
             let took = if env.cluster.has_topic_processing() {
@@ -107,6 +111,7 @@ impl Consumer {
             self.start_batch(now, ranges, took, out);
             return;
         }
+        self.poll.spare_ranges = ranges;
         // Nothing to read: block until data arrives or auto-commit is due.
         let mut wake = self.owned.next_data_at(env.cluster, env.latency);
         if let (Some(due), false, true) = (
@@ -226,6 +231,7 @@ impl Consumer {
                 since: batch.started,
             });
         }
+        self.poll.spare_ranges = batch.ranges;
         let after_batch = matches!(self.group.commit, CommitMode::Sync | CommitMode::Async);
         if after_batch && !self.owned.is_empty() {
             if self.in_active_group() {

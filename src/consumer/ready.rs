@@ -3,7 +3,9 @@
 //! which its next record becomes visible, and a min segment tree over the
 //! keys (in assignment order) finds the next partition at or after a
 //! cursor whose key is within what the topic holds. A poll then costs
-//! O(log n) per partition it reads from, not O(n) per poll.
+//! O(log n) per partition it reads from, not O(n) per poll. A consumer
+//! owning few partitions (the usual case) keeps only the flat keys: a
+//! scan of a few cache lines beats the tree's walk.
 
 /// Keys of the partitions a consumer owns, in assignment order.
 #[derive(Debug, Clone, Default)]
@@ -12,9 +14,15 @@ pub(crate) struct ReadyIndex {
     len: usize,
     /// First leaf of the tree (a power of two ≥ `len`).
     base: usize,
-    /// Heap-ordered minimum of each subtree; node 1 is the root.
+    /// Heap-ordered minimum of each subtree; node 1 is the root. With at
+    /// most [`FLAT_LIMIT`] partitions, only the leaves (`tree[base..]`)
+    /// are kept up to date and searched by a scan.
     tree: Vec<u64>,
 }
+
+/// Up to this many partitions, the index is searched by a scan of its
+/// leaves (measured faster than the tree walk below about a hundred).
+const FLAT_LIMIT: usize = 64;
 
 /// Key of a partition that never gets another record.
 pub(crate) const NEVER: u64 = u64::MAX;
@@ -28,10 +36,20 @@ impl ReadyIndex {
         for (i, k) in keys.enumerate() {
             tree[base + i] = k;
         }
-        for node in (1..base).rev() {
-            tree[node] = tree[2 * node].min(tree[2 * node + 1]);
+        if len > FLAT_LIMIT {
+            for node in (1..base).rev() {
+                tree[node] = tree[2 * node].min(tree[2 * node + 1]);
+            }
         }
         ReadyIndex { len, base, tree }
+    }
+
+    fn is_flat(&self) -> bool {
+        self.len <= FLAT_LIMIT
+    }
+
+    fn leaves(&self) -> &[u64] {
+        &self.tree[self.base..self.base + self.len]
     }
 
     /// Number of partitions indexed.
@@ -44,6 +62,9 @@ impl ReadyIndex {
         debug_assert!(i < self.len, "partition {i} of {}", self.len);
         let mut node = self.base + i;
         self.tree[node] = key;
+        if self.is_flat() {
+            return;
+        }
         while node > 1 {
             node /= 2;
             self.tree[node] = self.tree[2 * node].min(self.tree[2 * node + 1]);
@@ -55,6 +76,12 @@ impl ReadyIndex {
         let to = to.min(self.len);
         if from >= to || self.tree.len() < 2 {
             return None;
+        }
+        if self.is_flat() {
+            return self.leaves()[from..to]
+                .iter()
+                .position(|&k| k <= visible)
+                .map(|k| from + k);
         }
         self.find(1, 0, self.base, from, to, visible)
     }
@@ -81,6 +108,14 @@ impl ReadyIndex {
 
     /// The smallest key in `from..to` ([`NEVER`] if the range is empty).
     pub fn min_key(&self, from: usize, to: usize) -> u64 {
+        if self.is_flat() {
+            let to = to.min(self.len);
+            return self.leaves()[from.min(to)..to]
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(NEVER);
+        }
         let (mut lo, mut hi) = (from.min(self.len) + self.base, to.min(self.len) + self.base);
         let mut best = NEVER;
         while lo < hi {
@@ -115,7 +150,7 @@ mod tests {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
             x >> 40
         };
-        for len in [0usize, 1, 2, 3, 5, 8, 13, 64, 100] {
+        for len in [0usize, 1, 2, 3, 5, 8, 13, 64, 65, 100, 300] {
             let mut keys: Vec<u64> = (0..len).map(|_| step() % 50).collect();
             let mut index = ReadyIndex::new(keys.iter().copied());
             for _ in 0..200 {

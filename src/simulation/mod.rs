@@ -189,6 +189,8 @@ pub struct Simulation {
     added: Vec<bool>,
     /// Records of added partitions skipped by `auto.offset.reset`.
     skipped_in_added: u64,
+    /// An empty outbox whose buffers the next consumer event reuses.
+    spare_outbox: ConsumerOutbox,
 }
 
 impl Simulation {
@@ -344,6 +346,7 @@ impl Simulation {
             metadata_refresh: false,
             added: Vec::new(),
             skipped_in_added: 0,
+            spare_outbox: ConsumerOutbox::default(),
         };
         sim.metadata_refresh = sim.scenario.adds_partitions();
         sim.host = failover::Host::Active(sim.cluster.coordinator);
@@ -547,7 +550,10 @@ impl Simulation {
         c: usize,
         f: impl FnOnce(&mut Consumer, Time, &ConsumerEnv<'_>, &mut ConsumerOutbox),
     ) {
-        let mut out = ConsumerOutbox::default();
+        // The outbox's buffers are reused from one consumer event to the
+        // next (most events are polls: allocating them each time showed in
+        // profiles).
+        let mut out = std::mem::take(&mut self.spare_outbox);
         let env = ConsumerEnv {
             cluster: &self.cluster,
             assignors: &self.assignors,
@@ -753,20 +759,22 @@ impl Simulation {
         self.processes[c].incarnation += 1;
     }
 
-    fn apply_consumer(&mut self, c: usize, out: ConsumerOutbox) {
+    /// Carries out what consumer `c` asked for, leaving `out` empty for
+    /// reuse.
+    fn apply_consumer(&mut self, c: usize, mut out: ConsumerOutbox) {
         let from = Endpoint {
             consumer: c,
             incarnation: self.processes[c].incarnation,
             connection: self.consumers[c].connection(),
         };
         let broker = self.consumers[c].coordinator_broker();
-        for request in out.requests {
+        for request in out.requests.drain(..) {
             self.send_request(c, from, broker, request);
         }
-        if let Some(broker) = out.find_coordinator {
+        if let Some(broker) = out.find_coordinator.take() {
             self.send_find_coordinator(c, from, broker);
         }
-        for (at, timer) in out.timers {
+        for (at, timer) in out.timers.drain(..) {
             self.queue.push(
                 at,
                 Event::Consumer {
@@ -777,7 +785,9 @@ impl Simulation {
                 },
             );
         }
-        self.apply_facts(out.facts);
+        let facts = std::mem::take(&mut out.facts);
+        out.facts = self.apply_facts_reusing(facts);
+        self.spare_outbox = out;
     }
 
     /// The group changed type in the last call: its old timers lapse.
@@ -856,6 +866,12 @@ impl Simulation {
     }
 
     fn apply_facts(&mut self, facts: Vec<Fact>) {
+        self.apply_facts_reusing(facts);
+    }
+
+    /// Feeds `facts` (and the violations they reveal) to every observer;
+    /// returns the emptied vector for reuse.
+    fn apply_facts_reusing(&mut self, facts: Vec<Fact>) -> Vec<Fact> {
         let mut membership_changed = false;
         let mut holders_changed = false;
         let mut pending = facts;
@@ -947,7 +963,11 @@ impl Simulation {
                 };
                 self.log.record(self.now, fact, &names);
             }
-            pending = found;
+            pending.clear();
+            if found.is_empty() {
+                break;
+            }
+            std::mem::swap(&mut pending, &mut found);
         }
         if holders_changed {
             self.update_cut_off();
@@ -955,6 +975,7 @@ impl Simulation {
         if membership_changed {
             self.update_convergence();
         }
+        pending
     }
 
     /// Re-evaluates convergence now (after membership facts, or a member
