@@ -203,14 +203,19 @@ impl OwnedPartitions {
                 }
                 let visible = cluster.visible_records(topic, now);
                 while let Some(i) = self.ready.first_ready(from, to, visible) {
-                    let o = &mut self.owned[i];
+                    let o = self.owned[i];
                     let leo = cluster.share_of(topic, o.tp.partition, visible);
                     let pos = o.position.expect("only positioned partitions are ready");
                     debug_assert!(leo > pos, "a ready partition has records");
                     let take = (leo - pos).min(remaining);
                     ranges.push((o.index, pos, pos + take));
-                    o.position = Some(pos + take);
-                    let o = self.owned[i];
+                    // The key is computed from the local copy (reading the
+                    // entry back just after writing it stalled the load).
+                    let o = Owned {
+                        position: Some(pos + take),
+                        ..o
+                    };
+                    self.owned[i] = o;
                     let key = self.key(&o, cluster);
                     self.ready.set(i, key);
                     remaining -= take;

@@ -1,15 +1,21 @@
 //! A set of disjoint half-open offset ranges, merged on insert.
 
-/// Disjoint, sorted, non-adjacent `[start, end)` ranges.
+/// Disjoint, sorted, non-adjacent `[start, end)` ranges. The highest
+/// range is kept inline: consumption almost always extends it, and a
+/// ledger of thousands of partitions then touches no heap memory per
+/// processed range.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IntervalSet {
-    ranges: Vec<(u64, u64)>,
+    /// Every range below `last`, sorted.
+    earlier: Vec<(u64, u64)>,
+    /// The highest range (`None` only when the set is empty).
+    last: Option<(u64, u64)>,
 }
 
 impl IntervalSet {
     /// The end of the highest range, if any.
     pub fn end(&self) -> Option<u64> {
-        self.ranges.last().map(|&(_, e)| e)
+        self.last.map(|(_, e)| e)
     }
 
     /// Adds `[from, to)`; returns how many offsets were already present.
@@ -17,32 +23,45 @@ impl IntervalSet {
         if from >= to {
             return 0;
         }
-        // Fast path: consumption mostly extends the last range.
-        if let Some(last) = self.ranges.last_mut() {
-            if last.1 == from {
+        match &mut self.last {
+            None => {
+                self.last = Some((from, to));
+                return 0;
+            }
+            // Fast paths: consumption mostly extends the last range.
+            Some(last) if last.1 == from => {
                 last.1 = to;
                 return 0;
             }
-            if last.1 < from {
-                self.ranges.push((from, to));
+            Some(last) if last.1 < from => {
+                self.earlier.push(*last);
+                *last = (from, to);
                 return 0;
             }
-        } else {
-            self.ranges.push((from, to));
-            return 0;
+            Some(_) => {}
         }
         let overlap = self.covered_in(from, to);
+        let mut ranges = self.ranges();
         // First range that ends at or after `from` (touching ranges merge).
-        let lo = self.ranges.partition_point(|&(_, e)| e < from);
+        let lo = ranges.partition_point(|&(_, e)| e < from);
         // First range that starts after `to`.
-        let hi = self.ranges.partition_point(|&(s, _)| s <= to);
+        let hi = ranges.partition_point(|&(s, _)| s <= to);
         let (mut start, mut end) = (from, to);
         if lo < hi {
-            start = start.min(self.ranges[lo].0);
-            end = end.max(self.ranges[hi - 1].1);
+            start = start.min(ranges[lo].0);
+            end = end.max(ranges[hi - 1].1);
         }
-        self.ranges.splice(lo..hi, [(start, end)]);
+        ranges.splice(lo..hi, [(start, end)]);
+        self.last = ranges.pop();
+        self.earlier = ranges;
         overlap
+    }
+
+    /// Every range, sorted.
+    fn ranges(&self) -> Vec<(u64, u64)> {
+        let mut all = self.earlier.clone();
+        all.extend(self.last);
+        all
     }
 
     /// How many offsets of `[from, to)` are in the set.
@@ -50,22 +69,31 @@ impl IntervalSet {
         if from >= to {
             return 0;
         }
-        let lo = self.ranges.partition_point(|&(_, e)| e <= from);
-        self.ranges[lo..]
-            .iter()
-            .take_while(|&&(s, _)| s < to)
-            .map(|&(s, e)| e.min(to) - s.max(from))
-            .sum()
+        let overlap = |&(s, e): &(u64, u64)| e.min(to).saturating_sub(s.max(from));
+        let in_last = self.last.as_ref().map_or(0, overlap);
+        match self.last {
+            // Nothing below the last range reaches `from`.
+            Some((s, _)) if s <= from => in_last,
+            _ => {
+                let lo = self.earlier.partition_point(|&(_, e)| e <= from);
+                let below: u64 = self.earlier[lo..]
+                    .iter()
+                    .take_while(|&&(s, _)| s < to)
+                    .map(overlap)
+                    .sum();
+                below + in_last
+            }
+        }
     }
 
     /// Number of disjoint ranges.
     pub fn len(&self) -> usize {
-        self.ranges.len()
+        self.earlier.len() + usize::from(self.last.is_some())
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
+        self.last.is_none()
     }
 }
 
@@ -89,7 +117,7 @@ mod tests {
                     prop_assert_eq!(set.covered_in(a, b), want);
                 }
             }
-            for w in set.ranges.windows(2) {
+            for w in set.ranges().windows(2) {
                 prop_assert!(w[0].1 < w[1].0, "ranges must stay disjoint and non-adjacent");
             }
         }
