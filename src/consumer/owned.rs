@@ -133,18 +133,29 @@ impl OwnedPartitions {
     }
 
     fn key(&self, o: &Owned, cluster: &Cluster) -> u64 {
+        self.key_at(o.index, o.tp, o.position, cluster)
+    }
+
+    /// The ready key of partition `tp` (dense `index`) at `position`.
+    fn key_at(
+        &self,
+        index: usize,
+        tp: TopicPartition,
+        position: Option<u64>,
+        cluster: &Cluster,
+    ) -> u64 {
         let cut = !self.unreachable.is_empty()
             && cluster
-                .leader_of(o.index)
+                .leader_of(index)
                 .is_some_and(|b| self.unreachable.contains(&b));
-        if cut || !cluster.is_available(o.index) {
+        if cut || !cluster.is_available(index) {
             // No reachable leader: nothing to fetch until one is elected.
             return NEVER;
         }
-        match o.position {
+        match position {
             None => NEVER,
             Some(p) => cluster
-                .records_needed(o.tp.topic, o.tp.partition, p)
+                .records_needed(tp.topic, tp.partition, p)
                 .unwrap_or(NEVER),
         }
     }
@@ -209,14 +220,10 @@ impl OwnedPartitions {
                     debug_assert!(leo > pos, "a ready partition has records");
                     let take = (leo - pos).min(remaining);
                     ranges.push((o.index, pos, pos + take));
-                    // The key is computed from the local copy (reading the
-                    // entry back just after writing it stalled the load).
-                    let o = Owned {
-                        position: Some(pos + take),
-                        ..o
-                    };
-                    self.owned[i] = o;
-                    let key = self.key(&o, cluster);
+                    self.owned[i].position = Some(pos + take);
+                    // From the values in registers: reading the entry back
+                    // just after writing it stalled on the store.
+                    let key = self.key_at(o.index, o.tp, Some(pos + take), cluster);
                     self.ready.set(i, key);
                     remaining -= take;
                     last = Some(i);
