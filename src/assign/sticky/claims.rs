@@ -53,7 +53,9 @@ impl Claims {
             let topics = &members[m].topics;
             match first {
                 None => first = Some(topics),
-                Some(f) if f != topics => all_equal = false,
+                // Members parsed from one subscription share it: pointer
+                // equality first.
+                Some(f) if !std::sync::Arc::ptr_eq(f, topics) && f != topics => all_equal = false,
                 _ => {}
             }
             let claim_gen = generation(layout, m).unwrap_or(-1);
@@ -84,6 +86,9 @@ impl Claims {
         }
         let owned = (0..members.len())
             .map(|m| {
+                if members[m].owned.is_empty() {
+                    return Vec::new();
+                }
                 members[m]
                     .owned
                     .iter()

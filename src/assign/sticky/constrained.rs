@@ -5,14 +5,67 @@
 
 use super::racks::RackInfo;
 use super::{Claims, Layout};
+use crate::assign::TopicPartition;
 
-/// Partitions per member (dense), and the partitions that change owner
-/// with their new owner (what cooperative-sticky withholds).
+/// Partitions per member, and the partitions that change owner with their
+/// new owner (what cooperative-sticky withholds). Lists are built as
+/// topic-partitions from the start (dense numbers are derived where
+/// needed): the small groups' cost is mostly allocation, and a second list
+/// per member to convert into doubled it.
 pub(super) fn assign(
     layout: &Layout<'_>,
     claims: &Claims,
     racks: &RackInfo,
-) -> (Vec<Vec<u32>>, Vec<(u32, usize)>) {
+) -> (Vec<Vec<TopicPartition>>, Vec<(TopicPartition, usize)>) {
+    if !claims.any_owned() && !racks.any_member_rack() {
+        return (fresh(layout), Vec::new());
+    }
+    assign_by_quotas(layout, claims, racks)
+}
+
+/// A fresh group without racks: Kafka's quota dealing reduces to a round
+/// robin over the members in member-id order. Every member starts under
+/// the minimum (or, with more members than partitions, at it), the cursor
+/// hands out one partition per member per round, and the members that
+/// reach the minimum in the last full round queue up for the remainder in
+/// the same order, so partition k (in topic-partition order) goes to the
+/// member of rank k mod n. Tested against the dealing it replaces.
+fn fresh(layout: &Layout<'_>) -> Vec<Vec<TopicPartition>> {
+    let n = layout.group.members.len();
+    let mut by_rank = vec![0usize; n];
+    for (m, &r) in layout.rank.iter().enumerate() {
+        by_rank[r as usize] = m;
+    }
+    let total: usize = (0..layout.group.topics.len())
+        .filter(|&t| layout.active[t])
+        .map(|t| layout.group.topics[t].partitions as usize)
+        .sum();
+    let mut lists: Vec<Vec<TopicPartition>> = (0..n)
+        .map(|_| Vec::with_capacity(total.div_ceil(n.max(1))))
+        .collect();
+    let mut k = 0usize;
+    for t in 0..layout.group.topics.len() as u32 {
+        if !layout.active[t as usize] {
+            continue;
+        }
+        for p in 0..layout.group.topics[t as usize].partitions {
+            lists[by_rank[k]].push(TopicPartition::new(t, p));
+            k += 1;
+            if k == n {
+                k = 0;
+            }
+        }
+    }
+    lists
+}
+
+/// Kafka's `assignOwnedPartitions` and the dealing of the rest
+/// (`ConstrainedAssignmentBuilder`).
+fn assign_by_quotas(
+    layout: &Layout<'_>,
+    claims: &Claims,
+    racks: &RackInfo,
+) -> (Vec<Vec<TopicPartition>>, Vec<(TopicPartition, usize)>) {
     let n = layout.group.members.len();
     let total: u32 = (0..layout.group.topics.len() as u32)
         .filter(|&t| layout.active[t as usize])
@@ -23,7 +76,8 @@ pub(super) fn assign(
     }
     let min_quota = (total as usize) / n;
     let max_quota = (total as usize).div_ceil(n);
-    let mut assignment: Vec<Vec<u32>> = (0..n).map(|_| Vec::with_capacity(max_quota)).collect();
+    let mut assignment: Vec<Vec<TopicPartition>> =
+        (0..n).map(|_| Vec::with_capacity(max_quota)).collect();
     let expected_over_min = (total as usize) % n;
     let mut over_min = 0usize;
     // Previous owner of partitions given up (over quota, foreign rack);
@@ -31,12 +85,13 @@ pub(super) fn assign(
     let owned_any = claims.any_owned();
     let mut revoked_by: Vec<u32> =
         vec![u32::MAX; if owned_any { layout.total as usize } else { 0 }];
-    let mut under_min: Vec<usize> = Vec::new();
-    let mut exactly_min: Vec<usize> = Vec::new();
+    let mut under_min: Vec<usize> = Vec::with_capacity(n);
+    let mut exactly_min: Vec<usize> = Vec::with_capacity(n);
     let mut taken = vec![false; if owned_any { layout.total as usize } else { 0 }];
 
+    let mut keep: Vec<u32> = Vec::new();
     for &m in &layout.order {
-        let keep = &mut assignment[m];
+        keep.clear();
         for &d in &claims.owned[m] {
             if racks.mismatch(layout, m, d) {
                 revoked_by[d as usize] = m as u32;
@@ -45,7 +100,7 @@ pub(super) fn assign(
             }
         }
         // Kafka keeps the lowest partition numbers first, across topics.
-        keep.sort_by_key(|&d| {
+        keep.sort_unstable_by_key(|&d| {
             let tp = layout.tp(d);
             (tp.partition, tp.topic)
         });
@@ -72,26 +127,41 @@ pub(super) fn assign(
         for &d in keep.iter() {
             taken[d as usize] = true;
         }
+        assignment[m].extend(keep.iter().map(|&d| layout.tp(d)));
     }
 
-    let mut unassigned: Vec<u32> = (0..layout.group.topics.len() as u32)
-        .filter(|&t| layout.active[t as usize])
-        .flat_map(|t| layout.partitions(t))
-        .filter(|&d| !owned_any || !taken[d as usize])
-        .collect();
-    if racks.any_member_rack() {
-        unassigned.sort_by_key(|&d| racks.consumers_for(layout, d).unwrap_or(0));
-    }
-    under_min.sort_by_key(|&m| layout.rank[m]);
-    exactly_min.sort_by_key(|&m| layout.rank[m]);
-
-    let mut transfers: Vec<(u32, usize)> = Vec::new();
-    let mut give = |assignment: &mut Vec<Vec<u32>>, d: u32, m: usize| -> usize {
-        assignment[m].push(d);
+    // A fresh group without racks deals every partition in that order:
+    // no list of them is built.
+    let fresh = !owned_any && !racks.any_member_rack();
+    let mut unassigned: Vec<TopicPartition> =
+        Vec::with_capacity(if fresh { 0 } else { total as usize });
+    for t in (0..layout.group.topics.len() as u32).filter(|_| !fresh) {
+        if !layout.active[t as usize] {
+            continue;
+        }
+        let tps =
+            (0..layout.group.topics[t as usize].partitions).map(|p| TopicPartition::new(t, p));
         if owned_any {
+            unassigned.extend(tps.filter(|&tp| !taken[layout.dense(tp) as usize]));
+        } else {
+            unassigned.extend(tps);
+        }
+    }
+    if racks.any_member_rack() {
+        unassigned.sort_by_key(|&tp| racks.consumers_for(layout, layout.dense(tp)).unwrap_or(0));
+    }
+    // Ranks are unique: an unstable sort gives the one order.
+    under_min.sort_unstable_by_key(|&m| layout.rank[m]);
+    exactly_min.sort_unstable_by_key(|&m| layout.rank[m]);
+
+    let mut transfers: Vec<(TopicPartition, usize)> = Vec::new();
+    let mut give = |assignment: &mut Vec<Vec<TopicPartition>>, tp: TopicPartition, m: usize| {
+        assignment[m].push(tp);
+        if owned_any {
+            let d = layout.dense(tp);
             let prev = revoked_by[d as usize];
             if (prev != u32::MAX && prev as usize != m) || claims.is_multi(d) {
-                transfers.push((d, m));
+                transfers.push((tp, m));
             }
         }
         assignment[m].len()
@@ -100,7 +170,8 @@ pub(super) fn assign(
     if racks.use_rack {
         let mut rest = Vec::with_capacity(unassigned.len());
         let mut next = 0usize;
-        for &d in &unassigned {
+        for &tp in &unassigned {
+            let d = layout.dense(tp);
             let mut chosen = None;
             if let Some(mut i) = next_on_rack(layout, racks, d, &under_min, next) {
                 let m = under_min[i];
@@ -134,9 +205,9 @@ pub(super) fn assign(
             }
             match chosen {
                 Some(m) => {
-                    give(&mut assignment, d, m);
+                    give(&mut assignment, tp, m);
                 }
-                None => rest.push(d),
+                None => rest.push(tp),
             }
         }
         unassigned = rest;
@@ -146,7 +217,7 @@ pub(super) fn assign(
     // around; then the ones at the minimum take one more each, in order.
     let mut cursor = 0usize;
     let mut exactly_min: std::collections::VecDeque<usize> = exactly_min.into();
-    for d in unassigned {
+    let mut deal = |tp: TopicPartition| {
         let (m, from_under) = if cursor < under_min.len() {
             cursor += 1;
             (under_min[cursor - 1], true)
@@ -158,14 +229,25 @@ pub(super) fn assign(
         } else {
             // Kafka throws here ("no more unfilled consumers"); it cannot
             // happen when quotas add up, so the partition stays unassigned.
-            continue;
+            return;
         };
-        let count = give(&mut assignment, d, m);
+        let count = give(&mut assignment, tp, m);
         if count == min_quota && from_under {
             cursor -= 1;
             under_min.remove(cursor);
             exactly_min.push_back(m);
         }
+    };
+    if fresh {
+        for t in 0..layout.group.topics.len() as u32 {
+            if layout.active[t as usize] {
+                for p in 0..layout.group.topics[t as usize].partitions {
+                    deal(TopicPartition::new(t, p));
+                }
+            }
+        }
+    } else {
+        unassigned.into_iter().for_each(&mut deal);
     }
     (assignment, transfers)
 }
@@ -185,4 +267,44 @@ fn next_on_rack(
     (0..list.len())
         .map(|i| (start + i) % list.len())
         .find(|&i| racks.matches(layout, list[i], d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assign::{GroupSpec, MemberSpec, TopicSpec};
+
+    #[test]
+    fn the_fresh_round_robin_equals_the_quota_dealing() {
+        for members in [1usize, 2, 3, 7, 10, 40] {
+            for partitions in [0u32, 1, 2, 5, 9, 10, 33] {
+                let all: crate::assign::Subscription = vec![0, 1, 2].into();
+                let group = GroupSpec {
+                    topics: vec![
+                        TopicSpec::new("a".to_string(), partitions),
+                        TopicSpec::new("b".to_string(), 0),
+                        TopicSpec::new("c".to_string(), partitions / 2 + 1),
+                    ],
+                    // Ids whose input order is not their order.
+                    members: (0..members)
+                        .map(|m| MemberSpec {
+                            id: format!("m-{}", (m * 7919) % 1000),
+                            topics: all.clone(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                };
+                let layout = Layout::new(&group);
+                let claims = Claims::collect(&layout);
+                let racks = RackInfo::new(&layout);
+                let (dealt, transfers) = assign_by_quotas(&layout, &claims, &racks);
+                assert!(transfers.is_empty());
+                assert_eq!(
+                    fresh(&layout),
+                    dealt,
+                    "{members} members, {partitions} partitions"
+                );
+            }
+        }
+    }
 }

@@ -134,8 +134,21 @@ impl<'a> Layout<'a> {
         }
         let ids: Vec<&str> = group.members.iter().map(|m| m.id.as_str()).collect();
         let mut by_id: Vec<usize> = (0..ids.len()).collect();
-        by_id.sort_unstable_by(|&a, &b| java_string_cmp(ids[a], ids[b]));
-        let order = java_hashmap_order_ranked(&ids, &by_id);
+        if ids.iter().all(|id| id.is_ascii()) {
+            // Java's UTF-16 order is byte order on ASCII: checked once, not
+            // in every comparison.
+            by_id.sort_unstable_by(|&a, &b| ids[a].cmp(ids[b]));
+        } else {
+            by_id.sort_unstable_by(|&a, &b| java_string_cmp(ids[a], ids[b]));
+        }
+        // The subscription map's order decides only who keeps what it owns
+        // (claims, quotas): with nothing owned any order gives the same
+        // result, and hashing every id is skipped.
+        let order = if group.members.iter().any(|m| !m.owned.is_empty()) {
+            java_hashmap_order_ranked(&ids, &by_id)
+        } else {
+            by_id.clone()
+        };
         let mut rank = vec![0u32; ids.len()];
         for (r, &m) in by_id.iter().enumerate() {
             rank[m] = r as u32;
@@ -184,16 +197,14 @@ fn run(group: &GroupSpec) -> (Assignment, Option<Vec<(TopicPartition, usize)>>) 
     let layout = Layout::new(group);
     let claims = Claims::collect(&layout);
     let racks = RackInfo::new(&layout);
-    let (lists, transferring) = if claims.all_equal {
-        let (lists, transfers) = constrained::assign(&layout, &claims, &racks);
-        let transfers = transfers
-            .into_iter()
-            .map(|(d, m)| (layout.tp(d), m))
-            .collect();
-        (lists, Some(transfers))
-    } else {
-        (general::assign(&layout, &claims, &racks), None)
-    };
+    if claims.all_equal {
+        let (mut per_member, transfers) = constrained::assign(&layout, &claims, &racks);
+        for list in per_member.iter_mut().filter(|l| !l.is_sorted()) {
+            list.sort_unstable();
+        }
+        return (Assignment { per_member }, Some(transfers));
+    }
+    let lists = general::assign(&layout, &claims, &racks);
     // Dense order is (topic, partition) order: sort the integers, then map
     // with a cursor over topic bases instead of a search per partition.
     let per_member = lists
@@ -211,5 +222,5 @@ fn run(group: &GroupSpec) -> (Assignment, Option<Vec<(TopicPartition, usize)>>) 
                 .collect()
         })
         .collect();
-    (Assignment { per_member }, transferring)
+    (Assignment { per_member }, None)
 }
