@@ -8,7 +8,7 @@
 //! bucket, insertion order. Members are inserted in member-id order, so
 //! the result does not depend on the order members are listed in.
 
-use super::java_string_cmp;
+use super::java_string_order;
 
 /// `String.hashCode()`.
 pub fn java_string_hash(s: &str) -> i32 {
@@ -35,9 +35,7 @@ fn default_capacity(n: usize) -> usize {
 /// Indices of `keys` in the iteration order of a `java.util.HashMap` with
 /// default capacity, filled in Java string order of the keys.
 pub fn java_hashmap_order(keys: &[&str]) -> Vec<usize> {
-    let mut by_name: Vec<usize> = (0..keys.len()).collect();
-    by_name.sort_unstable_by(|&a, &b| java_string_cmp(keys[a], keys[b]));
-    java_hashmap_order_ranked(keys, &by_name)
+    java_hashmap_order_ranked(keys, &java_string_order(keys))
 }
 
 /// As [`java_hashmap_order`], given the keys' indices already in Java

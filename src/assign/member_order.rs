@@ -21,6 +21,56 @@ pub fn java_string_cmp(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// Indices of `ids` in Java string order (ties, which member ids never
+/// have, by index). ASCII ids, the usual case, are checked once and then
+/// compared by their first 16 bytes as one integer, falling back to the
+/// whole strings only when those are equal: a 10,000-member group's sort
+/// was mostly calls to `memcmp` and the per-comparison ASCII check.
+pub fn java_string_order(ids: &[&str]) -> Vec<usize> {
+    java_string_order_of(ids.len(), |i| ids[i])
+}
+
+/// As [`java_string_order`] for the ids `id(0..n)`, without a list of them.
+pub fn java_string_order_of<'a>(n: usize, id: impl Fn(usize) -> &'a str) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    // One pass: are the ids ASCII, and are they sorted already (parsed from
+    // a JSON object, or numbered in join order, they often are)?
+    let (mut ascii, mut sorted) = (true, true);
+    let mut previous: &[u8] = &[];
+    for i in 0..n {
+        let bytes = id(i).as_bytes();
+        ascii &= bytes.is_ascii();
+        sorted &= previous <= bytes;
+        previous = bytes;
+    }
+    if !ascii {
+        order.sort_unstable_by(|&a, &b| java_string_cmp(id(a), id(b)).then(a.cmp(&b)));
+        return order;
+    }
+    if sorted {
+        return order;
+    }
+    // Zero-padded big-endian prefixes order as the bytes do, except that a
+    // shorter string and one continuing with NUL bytes tie: equal prefixes
+    // compare the strings.
+    let prefix = |id: &str| {
+        let mut bytes = [0u8; 16];
+        let n = id.len().min(16);
+        bytes[..n].copy_from_slice(&id.as_bytes()[..n]);
+        u128::from_be_bytes(bytes)
+    };
+    let mut keyed: Vec<(u128, usize)> = (0..n).map(|i| (prefix(id(i)), i)).collect();
+    keyed.sort_unstable_by(|&(pa, a), &(pb, b)| {
+        pa.cmp(&pb)
+            .then_with(|| id(a).as_bytes().cmp(id(b).as_bytes()))
+            .then(a.cmp(&b))
+    });
+    for (slot, (_, i)) in order.iter_mut().zip(keyed) {
+        *slot = i;
+    }
+    order
+}
+
 /// Kafka's member order: static members (with an instance id) first, by
 /// instance id; then dynamic members by member id. (Two members with the
 /// same instance id, which a real group cannot have, fall back to member
@@ -37,6 +87,27 @@ pub fn kafka_member_order(a: &MemberSpec, b: &MemberSpec) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn string_order_sorts_as_java_compares() {
+        let ids = [
+            "consumer-10",
+            "consumer-9",
+            "a",
+            "a\0",
+            "",
+            "a-very-long-member-id-0002",
+            "a-very-long-member-id-0001",
+            "a-very-long-member-id-000",
+        ];
+        let mut expected: Vec<usize> = (0..ids.len()).collect();
+        expected.sort_by(|&a, &b| java_string_cmp(ids[a], ids[b]));
+        assert_eq!(java_string_order(&ids), expected);
+        assert_eq!(java_string_order(&["a", "b", "b", "c"]), [0, 1, 2, 3]);
+        // Non-ASCII: U+FFFD sorts after U+1F600 in UTF-16, not in UTF-8.
+        let ids = ["\u{FFFD}", "\u{1F600}", "z"];
+        assert_eq!(java_string_order(&ids), [2, 1, 0]);
+    }
 
     fn member(id: &str, instance: Option<&str>) -> MemberSpec {
         MemberSpec {

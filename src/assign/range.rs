@@ -4,8 +4,10 @@
 //! holding a replica, keeping the same per-consumer counts, and topics
 //! with the same subscribers and partition count stay co-partitioned.
 
+use super::rack_ids::RackIds;
 use super::{Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition, kafka_member_order};
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// The `range` assignor (eager).
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,7 +27,7 @@ impl Assignor for RangeAssignor {
         let any_replica_rack = group.topics.iter().any(|t| !t.replica_racks.is_empty());
         if !(any_rack && any_replica_rack) {
             // No rack can match: Kafka's plain range, in O(partitions).
-            if group.members.windows(2).all(|w| w[0].topics == w[1].topics) {
+            if group.same_subscriptions() {
                 // Same subscribers, same order, for every topic.
                 let mut order: Vec<usize> = (0..group.members.len()).collect();
                 order.sort_unstable_by(|&a, &b| {
@@ -43,14 +45,30 @@ impl Assignor for RangeAssignor {
             }
             return out.normalize();
         }
-        let racks = rack_ids(group);
-        let subscribers = subscribers_per_topic(group);
-        let mut states: Vec<TopicState> = subscribers
-            .iter()
-            .enumerate()
-            .filter(|(t, _)| group.topics[*t].partitions > 0)
-            .map(|(t, subs)| TopicState::new(group, &racks, t as u32, subs))
-            .collect();
+        let racks = RackIds::new(group);
+        let mut states: Vec<TopicState> = Vec::new();
+        if group.same_subscriptions() {
+            // One list of subscribers (with racks) serves every topic.
+            let mut order: Vec<usize> = (0..group.members.len()).collect();
+            order.sort_unstable_by(|&a, &b| {
+                kafka_member_order(&group.members[a], &group.members[b])
+            });
+            if let Some(&first) = order.first() {
+                let shared = Rc::new(Subscribers::new(&racks, &order));
+                for &t in group.members[first].topics.iter() {
+                    if group.topics[t as usize].partitions > 0 {
+                        states.push(TopicState::new(group, &racks, t, Rc::clone(&shared)));
+                    }
+                }
+            }
+        } else {
+            for (t, subs) in subscribers_per_topic(group).iter().enumerate() {
+                if group.topics[t].partitions > 0 {
+                    let subs = Rc::new(Subscribers::new(&racks, subs));
+                    states.push(TopicState::new(group, &racks, t as u32, subs));
+                }
+            }
+        }
         if states.iter().any(|s| s.needs_rack_aware) {
             assign_with_rack_matching(&mut states, &mut out);
             for s in &mut states {
@@ -58,7 +76,7 @@ impl Assignor for RangeAssignor {
             }
         } else {
             for s in &states {
-                let members: Vec<usize> = s.consumers.iter().map(|&(m, _)| m).collect();
+                let members: Vec<usize> = s.subscribers.consumers.iter().map(|&(m, _)| m).collect();
                 plain_ranges(s.partitions, s.topic, &members, &mut out);
             }
         }
@@ -83,23 +101,6 @@ pub(crate) fn subscribers_per_topic(group: &GroupSpec) -> Vec<Vec<usize>> {
     per_topic
 }
 
-/// Dense ids for every rack named by a member or a replica.
-fn rack_ids(group: &GroupSpec) -> BTreeMap<&str, u32> {
-    let mut names: BTreeSet<&str> = group
-        .members
-        .iter()
-        .filter_map(|m| m.rack.as_deref())
-        .collect();
-    for t in &group.topics {
-        names.extend(t.replica_racks.iter().flatten().map(String::as_str));
-    }
-    names
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| (r, i as u32))
-        .collect()
-}
-
 /// Classic range arithmetic, no racks: O(partitions) per topic.
 fn plain_ranges(partitions: u32, topic: u32, subscribers: &[usize], out: &mut Assignment) {
     let consumers = subscribers.len() as u32;
@@ -115,15 +116,70 @@ fn plain_ranges(partitions: u32, topic: u32, subscribers: &[usize], out: &mut As
     }
 }
 
+/// A topic's subscribers in member order with their racks, shared by the
+/// topics that have the same ones.
+struct Subscribers {
+    /// (member index, rack id); rack `None` matches every partition.
+    consumers: Vec<(usize, Option<u32>)>,
+    /// The distinct racks among them, sorted.
+    racks: Vec<u32>,
+}
+
+impl Subscribers {
+    fn new(racks: &RackIds, members: &[usize]) -> Self {
+        // Subscriptions are deduplicated, so each member appears once.
+        let consumers: Vec<(usize, Option<u32>)> =
+            members.iter().map(|&m| (m, racks.member[m])).collect();
+        let mut distinct: Vec<u32> = consumers.iter().filter_map(|&(_, r)| r).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        Subscribers {
+            consumers,
+            racks: distinct,
+        }
+    }
+}
+
+/// Grouping key of shared subscriber lists: the same list is equal without
+/// comparing its elements.
+struct SubscribersKey<'a>(&'a Rc<Subscribers>);
+
+impl PartialEq for SubscribersKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for SubscribersKey<'_> {}
+
+impl PartialOrd for SubscribersKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SubscribersKey<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if Rc::ptr_eq(self.0, other.0) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.consumers.cmp(&other.0.consumers)
+        }
+    }
+}
+
 /// Kafka's `TopicAssignmentState`: one topic's subscribers, what is left
 /// to assign, and the quota bookkeeping.
 struct TopicState {
     topic: u32,
     partitions: u32,
-    /// (member index, rack id) in member order; rack `None` matches every partition.
-    consumers: Vec<(usize, Option<u32>)>,
-    /// Racks of each partition's replicas; empty when no subscriber has a rack.
-    partition_racks: Vec<BTreeSet<u32>>,
+    subscribers: Rc<Subscribers>,
+    /// Sorted distinct replica racks per entry; partition `p` has entry
+    /// `p % len`, and a partition of a topic without entries has no rack.
+    replica_racks: Vec<Vec<u32>>,
+    /// The partition count when some subscriber has a rack, else 0: with
+    /// the subscribers, what topics must share to be co-partitioned.
+    rack_partitions: usize,
     needs_rack_aware: bool,
     unassigned: BTreeSet<u32>,
     assigned: Vec<u32>,
@@ -132,55 +188,36 @@ struct TopicState {
 }
 
 impl TopicState {
-    fn new(
-        group: &GroupSpec,
-        racks: &BTreeMap<&str, u32>,
-        topic: u32,
-        subscribers: &[usize],
-    ) -> Self {
+    fn new(group: &GroupSpec, racks: &RackIds, topic: u32, subscribers: Rc<Subscribers>) -> Self {
         let spec = &group.topics[topic as usize];
-        let rack_id = |r: &str| racks[r];
-        // Subscriptions are deduplicated, so each member appears once.
-        let consumers: Vec<(usize, Option<u32>)> = subscribers
-            .iter()
-            .map(|&m| {
-                (
-                    m,
-                    group.members[m]
-                        .rack
-                        .as_deref()
-                        .filter(|r| !r.is_empty())
-                        .map(rack_id),
-                )
-            })
-            .collect();
-        let consumer_racks: BTreeSet<u32> = consumers.iter().filter_map(|&(_, r)| r).collect();
-        let mut partition_racks = Vec::new();
+        let consumer_racks = &subscribers.racks;
+        let entries = &racks.topic_entries[topic as usize];
         let mut needs_rack_aware = false;
         if !consumer_racks.is_empty() {
-            partition_racks = (0..spec.partitions)
-                .map(|p| {
-                    spec.racks_of(p)
-                        .iter()
-                        .map(|r| rack_id(r))
-                        .collect::<BTreeSet<u32>>()
-                })
-                .collect();
-            let all: BTreeSet<u32> = partition_racks.iter().flatten().copied().collect();
-            needs_rack_aware = consumer_racks.iter().any(|r| all.contains(r))
-                && partition_racks.iter().any(|s| *s != all);
+            // The entries the partitions use: every one, or the first P.
+            let used = &entries[..entries.len().min(spec.partitions as usize)];
+            let mut all: Vec<u32> = used.iter().flatten().copied().collect();
+            all.sort_unstable();
+            all.dedup();
+            needs_rack_aware = consumer_racks.iter().any(|r| all.binary_search(r).is_ok())
+                && used.iter().any(|s| *s != all);
         }
-        let c = consumers.len() as u32;
+        let c = subscribers.consumers.len() as u32;
         TopicState {
             topic,
             partitions: spec.partitions,
+            rack_partitions: if consumer_racks.is_empty() {
+                0
+            } else {
+                spec.partitions as usize
+            },
+            replica_racks: entries.clone(),
             needs_rack_aware,
             unassigned: (0..spec.partitions).collect(),
-            assigned: vec![0; consumers.len()],
+            assigned: vec![0; subscribers.consumers.len()],
             per_consumer: spec.partitions.checked_div(c).unwrap_or(0),
             extra_left: spec.partitions.checked_rem(c).unwrap_or(0),
-            consumers,
-            partition_racks,
+            subscribers,
         }
     }
 
@@ -189,12 +226,12 @@ impl TopicState {
     }
 
     fn racks_match(&self, c: usize, p: u32) -> bool {
-        match self.consumers[c].1 {
+        match self.subscribers.consumers[c].1 {
             None => true,
-            Some(rack) => self
-                .partition_racks
-                .get(p as usize)
-                .is_some_and(|s| s.contains(&rack)),
+            Some(rack) => {
+                let n = self.replica_racks.len();
+                n > 0 && self.replica_racks[p as usize % n].contains(&rack)
+            }
         }
     }
 
@@ -203,7 +240,7 @@ impl TopicState {
         if self.assigned[c] > self.per_consumer {
             self.extra_left -= 1;
         }
-        let member = self.consumers[c].0;
+        let member = self.subscribers.consumers[c].0;
         for p in partitions {
             self.unassigned.remove(p);
             out.per_member[member].push(TopicPartition::new(self.topic, *p));
@@ -217,7 +254,7 @@ impl TopicState {
         out: &mut Assignment,
         may_assign: impl Fn(&TopicState, usize, u32) -> bool,
     ) {
-        for c in 0..self.consumers.len() {
+        for c in 0..self.subscribers.consumers.len() {
             if self.unassigned.is_empty() {
                 break;
             }
@@ -240,15 +277,20 @@ impl TopicState {
 fn assign_with_rack_matching(states: &mut [TopicState], out: &mut Assignment) {
     // Topics with the same subscribers (and racks) and partition count are
     // matched together so they stay co-partitioned.
-    type Subscribers = Vec<(usize, Option<u32>)>;
-    let mut groups: BTreeMap<(Subscribers, usize), Vec<usize>> = BTreeMap::new();
+    // Keys borrow the subscriber lists; the groups are taken out before
+    // the states change.
+    let mut by_key: BTreeMap<(SubscribersKey<'_>, usize), Vec<usize>> = BTreeMap::new();
     for (i, s) in states.iter().enumerate() {
-        groups
-            .entry((s.consumers.clone(), s.partition_racks.len()))
+        by_key
+            .entry((SubscribersKey(&s.subscribers), s.rack_partitions))
             .or_default()
             .push(i);
     }
-    for ((_, partitions), members) in groups {
+    let groups: Vec<(usize, Vec<usize>)> = by_key
+        .into_iter()
+        .map(|((_, partitions), topics)| (partitions, topics))
+        .collect();
+    for (partitions, members) in groups {
         if members.len() >= 2 {
             assign_co_partitioned(states, &members, partitions as u32, out);
         } else {
@@ -266,7 +308,7 @@ fn assign_co_partitioned(
     partitions: u32,
     out: &mut Assignment,
 ) {
-    let consumers = states[topics[0]].consumers.len();
+    let consumers = states[topics[0]].subscribers.consumers.len();
     let mut remaining: Vec<usize> = (0..consumers).collect();
     for p in 0..partitions {
         let chosen = remaining.iter().position(|&c| {

@@ -22,7 +22,7 @@ impl Assignor for RoundRobinAssignor {
         }
         let mut order: Vec<usize> = (0..members).collect();
         order.sort_unstable_by(|&a, &b| kafka_member_order(&group.members[a], &group.members[b]));
-        if group.members.windows(2).all(|w| w[0].topics == w[1].topics) {
+        if group.same_subscriptions() {
             // Everyone subscribes to everything dealt: a plain rotation.
             let per_member = group.total_partitions() as usize / members + 1;
             for list in &mut out.per_member {

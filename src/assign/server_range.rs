@@ -36,7 +36,7 @@ impl Assignor for ServerRangeAssignor {
 
     fn assign(&self, group: &GroupSpec) -> Assignment {
         let mut out = Assignment::empty(group.members.len());
-        let homogeneous = group.members.windows(2).all(|w| w[0].topics == w[1].topics);
+        let homogeneous = group.same_subscriptions();
         if homogeneous {
             // Every topic is split over the same members in the same order.
             let mut order: Vec<usize> = (0..group.members.len()).collect();

@@ -5,7 +5,9 @@
 //! member-id order and topics in name order (Kafka iterates hash orders of
 //! random topic ids, which a simulation has no use for).
 
-use super::{Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition, java_string_cmp};
+use super::{
+    Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition, java_string_order_of,
+};
 
 /// The `uniform` assignor.
 #[derive(Debug, Clone, Copy, Default)]
@@ -17,16 +19,19 @@ impl Assignor for UniformAssignor {
     }
 
     fn assign(&self, group: &GroupSpec) -> Assignment {
-        let mut order: Vec<usize> = (0..group.members.len()).collect();
-        order
-            .sort_unstable_by(|&a, &b| java_string_cmp(&group.members[a].id, &group.members[b].id));
-        let homogeneous = group.members.windows(2).all(|w| w[0].topics == w[1].topics);
+        let order = java_string_order_of(group.members.len(), |m| &group.members[m].id);
+        let homogeneous = group.same_subscriptions();
         let out = if homogeneous {
             homogeneous_assign(group, &order)
         } else {
             heterogeneous_assign(group, &order)
         };
-        out.normalize()
+        // Both builders emit sorted lists except where a member keeps some
+        // partitions and is dealt others.
+        let kept_some = homogeneous && group.members.iter().any(|m| !m.owned.is_empty());
+        let out = if kept_some { out.normalize() } else { out };
+        debug_assert!(out.per_member.iter().all(|l| l.is_sorted()));
+        out
     }
 
     fn promise(&self) -> BalancePromise {
@@ -48,20 +53,28 @@ fn homogeneous_assign(group: &GroupSpec, order: &[usize]) -> Assignment {
     let total_all = group.total_partitions() as usize;
     // Partitions in someone's current target assignment; the first member
     // (in order) to keep a partition claimed twice keeps it.
-    let mut owned = vec![false; total_all];
+    // Per-partition flags only when someone owns something: a fresh group
+    // of 100,000 partitions should not pay for them.
+    let any_owned = group.members.iter().any(|m| !m.owned.is_empty());
+    let flags = if any_owned { total_all } else { 0 };
+    let dense = |tp: &TopicPartition| (base[tp.topic as usize] + u64::from(tp.partition)) as usize;
+    let mut owned = vec![false; flags];
     for m in &group.members {
         for tp in &m.owned {
-            owned[(base[tp.topic as usize] + u64::from(tp.partition)) as usize] = true;
+            owned[dense(tp)] = true;
         }
     }
-    let mut unassigned: Vec<TopicPartition> = Vec::new();
-    for &t in topics.iter() {
-        for p in 0..group.topics[t as usize].partitions {
-            if !owned[(base[t as usize] + u64::from(p)) as usize] {
-                unassigned.push(TopicPartition::new(t, p));
-            }
-        }
-    }
+    // What is dealt: the partitions nobody owns, in topic order, then those
+    // members give up over their quota (`given_up`, in member order). The
+    // first part is generated, not listed.
+    let owned = &owned;
+    let never_owned = topics
+        .iter()
+        .flat_map(|&t| {
+            (0..group.topics[t as usize].partitions).map(move |p| TopicPartition::new(t, p))
+        })
+        .filter(move |tp| !any_owned || !owned[dense(tp)]);
+    let mut given_up: Vec<TopicPartition> = Vec::new();
     let total: usize = topics
         .iter()
         .map(|&t| group.topics[t as usize].partitions as usize)
@@ -69,8 +82,8 @@ fn homogeneous_assign(group: &GroupSpec, order: &[usize]) -> Assignment {
     let members = order.len();
     let min_quota = total / members;
     let mut extras = total % members;
-    let mut kept = vec![false; total_all];
-    let mut unfilled: Vec<(usize, usize)> = Vec::new();
+    let mut kept = vec![false; flags];
+    let mut unfilled: Vec<(usize, usize)> = Vec::with_capacity(members);
     for &m in order {
         let member = &group.members[m];
         let mut quota = min_quota;
@@ -79,7 +92,8 @@ fn homogeneous_assign(group: &GroupSpec, order: &[usize]) -> Assignment {
             quota += 1;
             tentative_extra = true;
         }
-        let mut keep: Vec<TopicPartition> = Vec::new();
+        // Sized once for the final list (kept plus dealt).
+        let mut keep: Vec<TopicPartition> = Vec::with_capacity(quota);
         let owned = &member.owned;
         let mut i = 0;
         while i < owned.len() {
@@ -92,10 +106,7 @@ fn homogeneous_assign(group: &GroupSpec, order: &[usize]) -> Assignment {
             let run: Vec<TopicPartition> = owned[i..run_end]
                 .iter()
                 .copied()
-                .filter(|tp| {
-                    let d = (base[tp.topic as usize] + u64::from(tp.partition)) as usize;
-                    !kept[d]
-                })
+                .filter(|tp| !kept[dense(tp)])
                 .collect();
             i = run_end;
             if !member.subscribes(t) {
@@ -110,13 +121,13 @@ fn homogeneous_assign(group: &GroupSpec, order: &[usize]) -> Assignment {
                         keep.push(tp);
                         quota -= 1;
                     } else {
-                        unassigned.push(tp);
+                        given_up.push(tp);
                     }
                 }
             }
         }
         for tp in &keep {
-            kept[(base[tp.topic as usize] + u64::from(tp.partition)) as usize] = true;
+            kept[dense(tp)] = true;
         }
         if quota > 0 && tentative_extra {
             // Not already holding min+1: give the extra slot back for now.
@@ -138,7 +149,30 @@ fn homogeneous_assign(group: &GroupSpec, order: &[usize]) -> Assignment {
             entry.1 += 1;
         }
     }
-    let mut next = unassigned.into_iter();
+    if !any_owned {
+        // Fresh: each unfilled member takes the next `want` partitions in
+        // topic order, a few contiguous runs, built without a per-partition
+        // iterator chain.
+        debug_assert!(given_up.is_empty());
+        let (mut topic, mut p) = (0usize, 0u32);
+        for (m, mut want) in unfilled {
+            let list = &mut out.per_member[m];
+            while want > 0 && topic < topics.len() {
+                let t = topics[topic];
+                let n = group.topics[t as usize].partitions;
+                let k = (n - p).min(want as u32);
+                list.extend((p..p + k).map(|q| TopicPartition::new(t, q)));
+                p += k;
+                want -= k as usize;
+                if p == n {
+                    topic += 1;
+                    p = 0;
+                }
+            }
+        }
+        return out;
+    }
+    let mut next = never_owned.chain(given_up);
     for (m, want) in unfilled {
         out.per_member[m].extend(next.by_ref().take(want));
     }

@@ -89,22 +89,21 @@ fn assign_by_quotas(
     let mut exactly_min: Vec<usize> = Vec::with_capacity(n);
     let mut taken = vec![false; if owned_any { layout.total as usize } else { 0 }];
 
-    let mut keep: Vec<u32> = Vec::new();
+    // Kept partitions with their dense numbers: the topic of a dense
+    // number is a search, done once per partition, not per comparison.
+    let mut keep: Vec<(TopicPartition, u32)> = Vec::new();
     for &m in &layout.order {
         keep.clear();
         for &d in &claims.owned[m] {
             if racks.mismatch(layout, m, d) {
                 revoked_by[d as usize] = m as u32;
             } else {
-                keep.push(d);
+                keep.push((layout.tp(d), d));
             }
         }
         // Kafka keeps the lowest partition numbers first, across topics.
-        keep.sort_unstable_by_key(|&d| {
-            let tp = layout.tp(d);
-            (tp.partition, tp.topic)
-        });
-        keep.retain(|&d| !claims.is_multi(d));
+        keep.sort_unstable_by_key(|&(tp, _)| (tp.partition, tp.topic));
+        keep.retain(|&(_, d)| !claims.is_multi(d));
         let quota = if keep.len() < min_quota {
             under_min.push(m);
             keep.len()
@@ -120,14 +119,14 @@ fn assign_by_quotas(
             }
             min_quota
         };
-        for &d in &keep[quota..] {
+        for &(_, d) in &keep[quota..] {
             revoked_by[d as usize] = m as u32;
         }
         keep.truncate(quota);
-        for &d in keep.iter() {
+        for &(_, d) in keep.iter() {
             taken[d as usize] = true;
         }
-        assignment[m].extend(keep.iter().map(|&d| layout.tp(d)));
+        assignment[m].extend(keep.iter().map(|&(tp, _)| tp));
     }
 
     // A fresh group without racks deals every partition in that order:

@@ -11,7 +11,7 @@ mod racks;
 
 use super::{
     Assignment, Assignor, BalancePromise, GroupSpec, RebalanceProtocol, TopicPartition,
-    java_hashmap_order_ranked, java_string_cmp,
+    java_hashmap_order_ranked, java_string_order,
 };
 use claims::Claims;
 use racks::RackInfo;
@@ -133,14 +133,7 @@ impl<'a> Layout<'a> {
             }
         }
         let ids: Vec<&str> = group.members.iter().map(|m| m.id.as_str()).collect();
-        let mut by_id: Vec<usize> = (0..ids.len()).collect();
-        if ids.iter().all(|id| id.is_ascii()) {
-            // Java's UTF-16 order is byte order on ASCII: checked once, not
-            // in every comparison.
-            by_id.sort_unstable_by(|&a, &b| ids[a].cmp(ids[b]));
-        } else {
-            by_id.sort_unstable_by(|&a, &b| java_string_cmp(ids[a], ids[b]));
-        }
+        let by_id = java_string_order(&ids);
         // The subscription map's order decides only who keeps what it owns
         // (claims, quotas): with nothing owned any order gives the same
         // result, and hashing every id is skipped.

@@ -3,7 +3,8 @@
 //! partitions are not all on the same racks.
 
 use super::Layout;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::assign::rack_ids::RackIds;
+use std::collections::BTreeSet;
 
 /// Racks of members and partitions, as the sticky assignors use them.
 pub(super) struct RackInfo {
@@ -23,37 +24,15 @@ pub(super) struct RackInfo {
 impl RackInfo {
     pub fn new(layout: &Layout<'_>) -> Self {
         let group = layout.group;
-        let member_racks: Vec<Option<&str>> = group
-            .members
-            .iter()
-            .map(|m| m.rack.as_deref().filter(|r| !r.is_empty()))
-            .collect();
+        let RackIds {
+            count,
+            member: member_racks,
+            topic_entries: topic_racks,
+        } = RackIds::new(group);
         let any_member_rack = member_racks.iter().any(Option::is_some);
-        let mut names: BTreeSet<&str> = member_racks.iter().flatten().copied().collect();
-        for t in &group.topics {
-            names.extend(t.replica_racks.iter().flatten().map(String::as_str));
-        }
-        let ids: BTreeMap<&str, u32> = names
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (*r, i as u32))
-            .collect();
-        let topic_racks: Vec<Vec<Vec<u32>>> = group
-            .topics
-            .iter()
-            .map(|t| {
-                t.replica_racks
-                    .iter()
-                    .map(|entry| {
-                        let set: BTreeSet<u32> = entry.iter().map(|r| ids[r.as_str()]).collect();
-                        set.into_iter().collect()
-                    })
-                    .collect()
-            })
-            .collect();
-        let mut members_on_rack = vec![0u32; ids.len()];
-        for r in member_racks.iter().flatten() {
-            members_on_rack[ids[r] as usize] += 1;
+        let mut members_on_rack = vec![0u32; count];
+        for &r in member_racks.iter().flatten() {
+            members_on_rack[r as usize] += 1;
         }
         let mut use_rack = false;
         if any_member_rack {
@@ -75,14 +54,14 @@ impl RackInfo {
                     }
                 }
             }
-            let overlap = member_racks.iter().flatten().any(|r| all.contains(&ids[r]));
+            let overlap = member_racks.iter().flatten().any(|r| all.contains(r));
             let uniform =
                 sets.len() == 1 && sets.iter().next().is_some_and(|s| s.len() == all.len());
             use_rack = overlap && !uniform;
         }
         let member_rack = member_racks
             .iter()
-            .map(|r| if use_rack { r.map(|r| ids[r]) } else { None })
+            .map(|&r| if use_rack { r } else { None })
             .collect();
         RackInfo {
             member_rack,
