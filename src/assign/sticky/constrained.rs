@@ -7,8 +7,9 @@ use super::racks::RackInfo;
 use super::{Claims, Layout};
 use crate::assign::TopicPartition;
 
-/// Partitions per member, and the partitions that change owner with their
-/// new owner (what cooperative-sticky withholds). Lists are built as
+/// Partitions per member (each list sorted), and the partitions that
+/// change owner with their new owner (what cooperative-sticky withholds).
+/// Lists are built as
 /// topic-partitions from the start (dense numbers are derived where
 /// needed): the small groups' cost is mostly allocation, and a second list
 /// per member to convert into doubled it.
@@ -20,7 +21,11 @@ pub(super) fn assign(
     if !claims.any_owned() && !racks.any_member_rack() {
         return (fresh(layout), Vec::new());
     }
-    assign_by_quotas(layout, claims, racks)
+    let (mut lists, transfers) = assign_by_quotas(layout, claims, racks);
+    for list in lists.iter_mut().filter(|l| !l.is_sorted()) {
+        list.sort_unstable();
+    }
+    (lists, transfers)
 }
 
 /// A fresh group without racks: Kafka's quota dealing reduces to a round
@@ -29,34 +34,43 @@ pub(super) fn assign(
 /// hands out one partition per member per round, and the members that
 /// reach the minimum in the last full round queue up for the remainder in
 /// the same order, so partition k (in topic-partition order) goes to the
-/// member of rank k mod n. Tested against the dealing it replaces.
+/// member of rank k mod n. Tested against the dealing it replaces. Each
+/// member's list is written in one go (every n-th position, exact
+/// capacity), sorted by construction.
 fn fresh(layout: &Layout<'_>) -> Vec<Vec<TopicPartition>> {
     let n = layout.group.members.len();
-    let mut by_rank = vec![0usize; n];
-    for (m, &r) in layout.rank.iter().enumerate() {
-        by_rank[r as usize] = m;
-    }
-    let total: usize = (0..layout.group.topics.len())
-        .filter(|&t| layout.active[t])
-        .map(|t| layout.group.topics[t].partitions as usize)
-        .sum();
-    let mut lists: Vec<Vec<TopicPartition>> = (0..n)
-        .map(|_| Vec::with_capacity(total.div_ceil(n.max(1))))
-        .collect();
-    let mut k = 0usize;
-    for t in 0..layout.group.topics.len() as u32 {
-        if !layout.active[t as usize] {
-            continue;
+    // The active topics as runs of positions: (first position, topic, partitions).
+    let mut runs: Vec<(usize, u32, u32)> = Vec::with_capacity(layout.group.topics.len());
+    let mut total = 0usize;
+    for (t, spec) in layout.group.topics.iter().enumerate() {
+        if layout.active[t] && spec.partitions > 0 {
+            runs.push((total, t as u32, spec.partitions));
+            total += spec.partitions as usize;
         }
-        for p in 0..layout.group.topics[t as usize].partitions {
-            lists[by_rank[k]].push(TopicPartition::new(t, p));
-            k += 1;
-            if k == n {
-                k = 0;
+    }
+    layout
+        .rank
+        .iter()
+        .map(|&rank| {
+            let rank = rank as usize;
+            let count = if rank < total {
+                (total - rank).div_ceil(n)
+            } else {
+                0
+            };
+            let mut list = Vec::with_capacity(count);
+            let mut run = 0usize;
+            for k in (rank..total).step_by(n.max(1)) {
+                while runs[run].0 + runs[run].2 as usize <= k {
+                    run += 1;
+                }
+                let (start, t, _) = runs[run];
+                list.push(TopicPartition::new(t, (k - start) as u32));
             }
-        }
-    }
-    lists
+            debug_assert_eq!(list.len(), count);
+            list
+        })
+        .collect()
 }
 
 /// Kafka's `assignOwnedPartitions` and the dealing of the rest

@@ -127,7 +127,14 @@ impl<'a> Layout<'a> {
             total += t.partitions;
         }
         let mut active = vec![false; group.topics.len()];
+        let mut previous: Option<&crate::assign::Subscription> = None;
         for m in &group.members {
+            // Members parsed from one subscription share it: each distinct
+            // run of them is walked once.
+            if previous.is_some_and(|p| std::sync::Arc::ptr_eq(p, &m.topics)) {
+                continue;
+            }
+            previous = Some(&m.topics);
             for &t in m.topics.iter() {
                 active[t as usize] = group.topics[t as usize].partitions > 0;
             }
@@ -191,10 +198,8 @@ fn run(group: &GroupSpec) -> (Assignment, Option<Vec<(TopicPartition, usize)>>) 
     let claims = Claims::collect(&layout);
     let racks = RackInfo::new(&layout);
     if claims.all_equal {
-        let (mut per_member, transfers) = constrained::assign(&layout, &claims, &racks);
-        for list in per_member.iter_mut().filter(|l| !l.is_sorted()) {
-            list.sort_unstable();
-        }
+        let (per_member, transfers) = constrained::assign(&layout, &claims, &racks);
+        debug_assert!(per_member.iter().all(|l| l.is_sorted()));
         return (Assignment { per_member }, Some(transfers));
     }
     let lists = general::assign(&layout, &claims, &racks);
