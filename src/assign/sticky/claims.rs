@@ -8,8 +8,9 @@ use super::Layout;
 pub(super) struct Claims {
     /// True when every member subscribes to the same topics (Kafka's check).
     pub all_equal: bool,
-    /// Per member, its surviving owned partitions (dense), claim order.
-    pub owned: Vec<Vec<u32>>,
+    /// Per member, its surviving owned partitions (dense), claim order;
+    /// empty when no member claimed anything.
+    owned: Vec<Vec<u32>>,
     /// Partitions claimed twice in the same generation (empty when no
     /// member owns anything).
     multi: Vec<bool>,
@@ -26,6 +27,11 @@ impl Claims {
     /// True when `d` was claimed twice in the same generation.
     pub fn is_multi(&self, d: u32) -> bool {
         self.multi.get(d as usize).copied().unwrap_or(false)
+    }
+
+    /// Member `m`'s surviving owned partitions (dense), claim order.
+    pub fn owned(&self, m: usize) -> &[u32] {
+        self.owned.get(m).map_or(&[], Vec::as_slice)
     }
 
     /// True when some member claimed some partition.
@@ -84,7 +90,7 @@ impl Claims {
                 }
             }
         }
-        let owned = (0..members.len())
+        let owned = (0..if claimed { members.len() } else { 0 })
             .map(|m| {
                 if members[m].owned.is_empty() {
                     return Vec::new();

@@ -108,7 +108,7 @@ fn assign_by_quotas(
     let mut keep: Vec<(TopicPartition, u32)> = Vec::new();
     for &m in &layout.order {
         keep.clear();
-        for &d in &claims.owned[m] {
+        for &d in claims.owned(m) {
             if racks.mismatch(layout, m, d) {
                 revoked_by[d as usize] = m as u32;
             } else {

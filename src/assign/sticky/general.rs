@@ -261,7 +261,7 @@ pub(super) fn assign(layout: &Layout<'_>, claims: &Claims, racks: &RackInfo) -> 
     // racks, that are on its rack).
     let mut revocation_required = false;
     for &m in &layout.order {
-        for &d in &claims.owned[m] {
+        for &d in claims.owned(m) {
             let t = layout.topic_of(d);
             if !group.members[m].subscribes(t) || racks.mismatch(layout, m, d) {
                 revocation_required = true;

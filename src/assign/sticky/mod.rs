@@ -53,6 +53,9 @@ impl Assignor for CooperativeStickyAssignor {
         // Withhold every partition that changes hands this round: its
         // previous owner must revoke it first; the next rebalance hands it over.
         let transferring = transferring.unwrap_or_else(|| general_transfers(group, &assignment));
+        if transferring.is_empty() {
+            return assignment;
+        }
         let mut withheld: Vec<Vec<TopicPartition>> = vec![Vec::new(); group.members.len()];
         for (tp, member) in transferring {
             withheld[member].push(tp);
