@@ -12,11 +12,11 @@
 pub(crate) struct ReadyIndex {
     /// Number of leaves (partitions).
     len: usize,
-    /// First leaf of the tree (a power of two ≥ `len`).
+    /// First leaf of the tree (a power of two ≥ `len`); 0 when flat.
     base: usize,
     /// Heap-ordered minimum of each subtree; node 1 is the root. With at
-    /// most [`FLAT_LIMIT`] partitions, only the leaves (`tree[base..]`)
-    /// are kept up to date and searched by a scan.
+    /// most [`FLAT_LIMIT`] partitions there is no tree: only the leaves,
+    /// searched by a scan.
     tree: Vec<u64>,
 }
 
@@ -33,15 +33,20 @@ impl ReadyIndex {
     /// An index over `keys`, one per owned partition.
     pub fn new(keys: impl ExactSizeIterator<Item = u64>) -> Self {
         let len = keys.len();
-        let base = len.next_power_of_two().max(1);
+        if len <= FLAT_LIMIT {
+            return ReadyIndex {
+                len,
+                base: 0,
+                tree: keys.collect(),
+            };
+        }
+        let base = len.next_power_of_two();
         let mut tree = vec![NEVER; 2 * base];
         for (i, k) in keys.enumerate() {
             tree[base + i] = k;
         }
-        if len > FLAT_LIMIT {
-            for node in (1..base).rev() {
-                tree[node] = tree[2 * node].min(tree[2 * node + 1]);
-            }
+        for node in (1..base).rev() {
+            tree[node] = tree[2 * node].min(tree[2 * node + 1]);
         }
         ReadyIndex { len, base, tree }
     }
@@ -76,7 +81,7 @@ impl ReadyIndex {
     /// The first partition in `from..to` whose key is at most `visible`.
     pub fn first_ready(&self, from: usize, to: usize, visible: u64) -> Option<usize> {
         let to = to.min(self.len);
-        if from >= to || self.tree.len() < 2 {
+        if from >= to {
             return None;
         }
         if self.is_flat() {
