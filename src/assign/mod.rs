@@ -328,3 +328,24 @@ pub trait Assignor: Send + Sync {
         false
     }
 }
+
+/// Test groups: `members` members subscribed to `subscribed`, with ids
+/// whose input order is not their order.
+#[cfg(test)]
+pub(crate) fn scrambled_group(
+    members: usize,
+    topics: Vec<TopicSpec>,
+    subscribed: &[u32],
+) -> GroupSpec {
+    let subscription: Subscription = subscribed.to_vec().into();
+    GroupSpec {
+        topics,
+        members: (0..members)
+            .map(|m| MemberSpec {
+                id: format!("m-{}", (m * 7919) % 1000),
+                topics: subscription.clone(),
+                ..Default::default()
+            })
+            .collect(),
+    }
+}

@@ -82,6 +82,9 @@ fn homogeneous_assign(group: &GroupSpec, order: &[usize]) -> Assignment {
     let members = order.len();
     let min_quota = total / members;
     let mut extras = total % members;
+    if !any_owned {
+        return fresh_homogeneous(group, topics, order, min_quota, extras, out);
+    }
     let mut kept = vec![false; flags];
     let mut unfilled: Vec<(usize, usize)> = Vec::with_capacity(members);
     for &m in order {
@@ -149,32 +152,44 @@ fn homogeneous_assign(group: &GroupSpec, order: &[usize]) -> Assignment {
             entry.1 += 1;
         }
     }
-    if !any_owned {
-        // Fresh: each unfilled member takes the next `want` partitions in
-        // topic order, a few contiguous runs, built without a per-partition
-        // iterator chain.
-        debug_assert!(given_up.is_empty());
-        let (mut topic, mut p) = (0usize, 0u32);
-        for (m, mut want) in unfilled {
-            let list = &mut out.per_member[m];
-            while want > 0 && topic < topics.len() {
-                let t = topics[topic];
-                let n = group.topics[t as usize].partitions;
-                let k = (n - p).min(want as u32);
-                list.extend((p..p + k).map(|q| TopicPartition::new(t, q)));
-                p += k;
-                want -= k as usize;
-                if p == n {
-                    topic += 1;
-                    p = 0;
-                }
-            }
-        }
-        return out;
-    }
     let mut next = never_owned.chain(given_up);
     for (m, want) in unfilled {
         out.per_member[m].extend(next.by_ref().take(want));
+    }
+    out
+}
+
+/// A fresh homogeneous group: what the quota loop of [`homogeneous_assign`]
+/// reduces to when nobody owns anything. Every member is unfilled at the
+/// minimum quota, the last `extras` members in order get one more, and
+/// each takes the next partitions in topic order: a few contiguous runs
+/// per member, written at exact capacity.
+fn fresh_homogeneous(
+    group: &GroupSpec,
+    topics: &[u32],
+    order: &[usize],
+    min_quota: usize,
+    extras: usize,
+    mut out: Assignment,
+) -> Assignment {
+    let first_extra = order.len() - extras;
+    let (mut topic, mut p) = (0usize, 0u32);
+    for (i, &m) in order.iter().enumerate() {
+        let mut want = min_quota + usize::from(i >= first_extra);
+        let mut list = Vec::with_capacity(want);
+        while want > 0 && topic < topics.len() {
+            let t = topics[topic];
+            let n = group.topics[t as usize].partitions;
+            let k = (n - p).min(want as u32);
+            list.extend((p..p + k).map(|q| TopicPartition::new(t, q)));
+            p += k;
+            want -= k as usize;
+            if p == n {
+                topic += 1;
+                p = 0;
+            }
+        }
+        out.per_member[m] = list;
     }
     out
 }
@@ -395,4 +410,34 @@ fn balance_topic(subscribers: &[usize], owner: &mut [Option<usize>], size: &mut 
         moved += 1;
     }
     moved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assign::{TopicSpec, scrambled_group};
+
+    #[test]
+    fn the_fresh_shortcut_equals_the_quota_loop() {
+        // A partition of a topic nobody subscribes to, owned by one member,
+        // sends the group through the quota loop without changing what it
+        // assigns: the loop's answer for a fresh group.
+        for members in [1usize, 2, 3, 7, 10, 40] {
+            for partitions in [0u32, 1, 2, 5, 9, 10, 33] {
+                let topics = vec![
+                    TopicSpec::new("a", partitions),
+                    TopicSpec::new("b", 3),
+                    TopicSpec::new("c", partitions / 2 + 1),
+                ];
+                let fresh = scrambled_group(members, topics, &[0, 2]);
+                let mut looped = fresh.clone();
+                looped.members[0].owned = vec![TopicPartition::new(1, 0)];
+                assert_eq!(
+                    UniformAssignor.assign(&fresh),
+                    UniformAssignor.assign(&looped),
+                    "{members} members, {partitions} partitions"
+                );
+            }
+        }
+    }
 }

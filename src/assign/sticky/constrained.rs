@@ -285,28 +285,18 @@ fn next_on_rack(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assign::{GroupSpec, MemberSpec, TopicSpec};
+    use crate::assign::{TopicSpec, scrambled_group};
 
     #[test]
     fn the_fresh_round_robin_equals_the_quota_dealing() {
         for members in [1usize, 2, 3, 7, 10, 40] {
             for partitions in [0u32, 1, 2, 5, 9, 10, 33] {
-                let all: crate::assign::Subscription = vec![0, 1, 2].into();
-                let group = GroupSpec {
-                    topics: vec![
-                        TopicSpec::new("a".to_string(), partitions),
-                        TopicSpec::new("b".to_string(), 0),
-                        TopicSpec::new("c".to_string(), partitions / 2 + 1),
-                    ],
-                    // Ids whose input order is not their order.
-                    members: (0..members)
-                        .map(|m| MemberSpec {
-                            id: format!("m-{}", (m * 7919) % 1000),
-                            topics: all.clone(),
-                            ..Default::default()
-                        })
-                        .collect(),
-                };
+                let topics = vec![
+                    TopicSpec::new("a", partitions),
+                    TopicSpec::new("b", 0),
+                    TopicSpec::new("c", partitions / 2 + 1),
+                ];
+                let group = scrambled_group(members, topics, &[0, 1, 2]);
                 let layout = Layout::new(&group);
                 let claims = Claims::collect(&layout);
                 let racks = RackInfo::new(&layout);
