@@ -147,15 +147,15 @@ impl<'a> Layout<'a> {
         // The subscription map's order decides only who keeps what it owns
         // (claims, quotas): with nothing owned any order gives the same
         // result, and hashing every id is skipped.
-        let order = if group.members.iter().any(|m| !m.owned.is_empty()) {
-            java_hashmap_order_ranked(&ids, &by_id)
-        } else {
-            by_id.clone()
-        };
         let mut rank = vec![0u32; ids.len()];
         for (r, &m) in by_id.iter().enumerate() {
             rank[m] = r as u32;
         }
+        let order = if group.members.iter().any(|m| !m.owned.is_empty()) {
+            java_hashmap_order_ranked(&ids, &by_id)
+        } else {
+            by_id
+        };
         Layout {
             group,
             base,

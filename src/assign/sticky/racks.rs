@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 
 /// Racks of members and partitions, as the sticky assignors use them.
 pub(super) struct RackInfo {
-    /// Rack id of each member, only when rack-aware assignment is on.
+    /// Rack id of each member, only when rack-aware assignment is on
+    /// (empty when no member has a rack).
     member_rack: Vec<Option<u32>>,
     /// Rack ids of each topic's replica-rack entries (partition p uses entry p % len).
     topic_racks: Vec<Vec<Vec<u32>>>,
@@ -24,6 +25,21 @@ pub(super) struct RackInfo {
 impl RackInfo {
     pub fn new(layout: &Layout<'_>) -> Self {
         let group = layout.group;
+        // Without a member rack nothing is rack-aware and no rack is read:
+        // small groups skip building the ids.
+        if !group
+            .members
+            .iter()
+            .any(|m| m.rack.as_deref().is_some_and(|r| !r.is_empty()))
+        {
+            return RackInfo {
+                member_rack: Vec::new(),
+                topic_racks: Vec::new(),
+                members_on_rack: Vec::new(),
+                any_member_rack: false,
+                use_rack: false,
+            };
+        }
         let RackIds {
             count,
             member: member_racks,
@@ -75,7 +91,10 @@ impl RackInfo {
     /// Replica racks of a dense partition.
     pub fn racks_of(&self, layout: &Layout<'_>, dense: u32) -> &[u32] {
         let t = layout.topic_of(dense) as usize;
-        let entries = &self.topic_racks[t];
+        // No entries at all when no member has a rack.
+        let Some(entries) = self.topic_racks.get(t) else {
+            return &[];
+        };
         if entries.is_empty() {
             &[]
         } else {
@@ -91,7 +110,7 @@ impl RackInfo {
     /// The member is on a rack none of the partition's replicas are on
     /// (only when rack-aware assignment is on).
     pub fn mismatch(&self, layout: &Layout<'_>, m: usize, dense: u32) -> bool {
-        match self.member_rack[m] {
+        match self.rack_of(m) {
             None => false,
             Some(r) => !self.racks_of(layout, dense).contains(&r),
         }
@@ -99,7 +118,13 @@ impl RackInfo {
 
     /// The member has a rack and a replica of the partition is on it.
     pub fn matches(&self, layout: &Layout<'_>, m: usize, dense: u32) -> bool {
-        self.member_rack[m].is_some_and(|r| self.racks_of(layout, dense).contains(&r))
+        self.rack_of(m)
+            .is_some_and(|r| self.racks_of(layout, dense).contains(&r))
+    }
+
+    /// Member `m`'s rack when rack-aware assignment is on.
+    fn rack_of(&self, m: usize) -> Option<u32> {
+        self.member_rack.get(m).copied().flatten()
     }
 
     /// Members whose rack holds a replica of the partition: Kafka's sort
