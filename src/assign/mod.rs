@@ -129,6 +129,13 @@ pub struct GroupSpec {
 }
 
 impl GroupSpec {
+    /// Member indices in Kafka's member order ([`kafka_member_order`]).
+    pub fn members_in_kafka_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.members.len()).collect();
+        order.sort_unstable_by(|&a, &b| kafka_member_order(&self.members[a], &self.members[b]));
+        order
+    }
+
     /// True when every member subscribes to the same topics. Members
     /// parsed from one subscription share it, so pointers are compared
     /// first: comparing 10,000 copies of a 1,000-topic list element by

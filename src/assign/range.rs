@@ -5,7 +5,7 @@
 //! with the same subscribers and partition count stay co-partitioned.
 
 use super::rack_ids::RackIds;
-use super::{Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition, kafka_member_order};
+use super::{Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
@@ -29,10 +29,7 @@ impl Assignor for RangeAssignor {
             // No rack can match: Kafka's plain range, in O(partitions).
             if group.same_subscriptions() {
                 // Same subscribers, same order, for every topic.
-                let mut order: Vec<usize> = (0..group.members.len()).collect();
-                order.sort_unstable_by(|&a, &b| {
-                    kafka_member_order(&group.members[a], &group.members[b])
-                });
+                let order = group.members_in_kafka_order();
                 if let Some(&first) = order.first() {
                     for &t in group.members[first].topics.iter() {
                         plain_ranges(group.topics[t as usize].partitions, t, &order, &mut out);
@@ -49,10 +46,7 @@ impl Assignor for RangeAssignor {
         let mut states: Vec<TopicState> = Vec::new();
         if group.same_subscriptions() {
             // One list of subscribers (with racks) serves every topic.
-            let mut order: Vec<usize> = (0..group.members.len()).collect();
-            order.sort_unstable_by(|&a, &b| {
-                kafka_member_order(&group.members[a], &group.members[b])
-            });
+            let order = group.members_in_kafka_order();
             if let Some(&first) = order.first() {
                 let shared = Rc::new(Subscribers::new(&racks, &order));
                 for &t in group.members[first].topics.iter() {
@@ -90,8 +84,7 @@ impl Assignor for RangeAssignor {
 
 /// For each topic, the indices of its subscribers in Kafka's member order.
 pub(crate) fn subscribers_per_topic(group: &GroupSpec) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..group.members.len()).collect();
-    order.sort_unstable_by(|&a, &b| kafka_member_order(&group.members[a], &group.members[b]));
+    let order = group.members_in_kafka_order();
     let mut per_topic = vec![Vec::new(); group.topics.len()];
     for m in order {
         for &t in group.members[m].topics.iter() {

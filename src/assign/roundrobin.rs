@@ -3,7 +3,7 @@
 //! member order, skipping members not subscribed to the partition's topic.
 
 use super::range::subscribers_per_topic;
-use super::{Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition, kafka_member_order};
+use super::{Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition};
 
 /// The `roundrobin` assignor (eager).
 #[derive(Debug, Clone, Copy, Default)]
@@ -20,8 +20,7 @@ impl Assignor for RoundRobinAssignor {
         if members == 0 {
             return out;
         }
-        let mut order: Vec<usize> = (0..members).collect();
-        order.sort_unstable_by(|&a, &b| kafka_member_order(&group.members[a], &group.members[b]));
+        let order = group.members_in_kafka_order();
         if group.same_subscriptions() {
             // Everyone subscribes to everything dealt: a plain rotation.
             let per_member = group.total_partitions() as usize / members + 1;

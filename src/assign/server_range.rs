@@ -4,7 +4,7 @@
 //! assignment plays no part; racks are ignored.
 
 use super::range::subscribers_per_topic;
-use super::{Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition, kafka_member_order};
+use super::{Assignment, Assignor, BalancePromise, GroupSpec, TopicPartition};
 
 /// Consecutive ranges of `topic` over `subscribers` (in order): the first
 /// `partitions % k` get one extra; once all are handed out, the rest get none.
@@ -39,10 +39,7 @@ impl Assignor for ServerRangeAssignor {
         let homogeneous = group.same_subscriptions();
         if homogeneous {
             // Every topic is split over the same members in the same order.
-            let mut order: Vec<usize> = (0..group.members.len()).collect();
-            order.sort_unstable_by(|&a, &b| {
-                kafka_member_order(&group.members[a], &group.members[b])
-            });
+            let order = group.members_in_kafka_order();
             if let Some(&first) = order.first() {
                 for &t in group.members[first].topics.iter() {
                     split(group.topics[t as usize].partitions, t, &order, &mut out);

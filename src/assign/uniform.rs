@@ -49,16 +49,22 @@ fn homogeneous_assign(group: &GroupSpec, order: &[usize]) -> Assignment {
     if topics.is_empty() {
         return out;
     }
+    let total: usize = topics
+        .iter()
+        .map(|&t| group.topics[t as usize].partitions as usize)
+        .sum();
+    let members = order.len();
+    let min_quota = total / members;
+    let mut extras = total % members;
+    if group.members.iter().all(|m| m.owned.is_empty()) {
+        return fresh_homogeneous(group, topics, order, min_quota, extras, out);
+    }
     let base = group.partition_bases();
     let total_all = group.total_partitions() as usize;
     // Partitions in someone's current target assignment; the first member
     // (in order) to keep a partition claimed twice keeps it.
-    // Per-partition flags only when someone owns something: a fresh group
-    // of 100,000 partitions should not pay for them.
-    let any_owned = group.members.iter().any(|m| !m.owned.is_empty());
-    let flags = if any_owned { total_all } else { 0 };
     let dense = |tp: &TopicPartition| (base[tp.topic as usize] + u64::from(tp.partition)) as usize;
-    let mut owned = vec![false; flags];
+    let mut owned = vec![false; total_all];
     for m in &group.members {
         for tp in &m.owned {
             owned[dense(tp)] = true;
@@ -73,19 +79,9 @@ fn homogeneous_assign(group: &GroupSpec, order: &[usize]) -> Assignment {
         .flat_map(|&t| {
             (0..group.topics[t as usize].partitions).map(move |p| TopicPartition::new(t, p))
         })
-        .filter(move |tp| !any_owned || !owned[dense(tp)]);
+        .filter(move |tp| !owned[dense(tp)]);
     let mut given_up: Vec<TopicPartition> = Vec::new();
-    let total: usize = topics
-        .iter()
-        .map(|&t| group.topics[t as usize].partitions as usize)
-        .sum();
-    let members = order.len();
-    let min_quota = total / members;
-    let mut extras = total % members;
-    if !any_owned {
-        return fresh_homogeneous(group, topics, order, min_quota, extras, out);
-    }
-    let mut kept = vec![false; flags];
+    let mut kept = vec![false; total_all];
     let mut unfilled: Vec<(usize, usize)> = Vec::with_capacity(members);
     for &m in order {
         let member = &group.members[m];
