@@ -177,6 +177,35 @@ fn a_violated_invariant_exits_1_with_the_replay_command() {
     assert!(summary.contains("\"invariant\": 5"), "{summary}");
 }
 
+/// A violation Kafka commits itself still fails the run, and is named.
+#[test]
+fn a_kafka_defect_exits_1_and_is_named_in_the_summary() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("sticky");
+    let o = run_scenario(
+        "tests/scenarios/sticky-left-topic.toml",
+        &out,
+        &["--seed", "0"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("invariant 1 violated")
+            && err.contains("kafka defect sticky-returns-unsubscribed-partition"),
+        "{err}"
+    );
+    let summary = std::fs::read_to_string(out.join("summary.json")).expect("summary");
+    assert!(
+        summary.contains("\"kafka_defect\": \"sticky-returns-unsubscribed-partition\""),
+        "{summary}"
+    );
+    let report = std::fs::read_to_string(out.join("report.html")).expect("report");
+    assert!(
+        report.contains("Kafka defect <code>sticky-returns-unsubscribed-partition</code>"),
+        "the report explains it"
+    );
+}
+
 #[test]
 fn set_overrides_scalar_fields() {
     let tmp = tempfile::tempdir().expect("tempdir");

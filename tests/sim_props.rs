@@ -204,20 +204,32 @@ fn faults() -> impl Strategy<Value = Vec<Fault>> {
 
 /// Runs `text` twice with `seed`: no violation, nothing lost, converged,
 /// and the same digest and events both times.
+///
+/// The one exception is a violation Kafka commits itself, which the
+/// simulator reproduces on purpose (`Violation::kafka_defect`, e.g. the
+/// eager sticky assignor handing a member a partition of a topic it left):
+/// then every other violation must be the group's failure to converge
+/// that follows from it, and the run must still replay.
 fn keeps_every_invariant_and_replays(text: &str, seed: u64) -> Result<(), TestCaseError> {
     let scenario = Scenario::from_toml(text, "random.toml", "random", &[])
         .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
     let a = Simulation::new(scenario.clone(), seed)
         .expect("valid")
         .run();
+    let violations = &a.summary.violations;
+    let kafka_defect = violations.first().is_some_and(|v| v.kafka_defect.is_some());
     prop_assert!(
-        a.summary.violations.is_empty(),
+        violations
+            .iter()
+            .all(|v| kafka_defect && (v.kafka_defect.is_some() || v.invariant == 5)),
         "{:?}\n{}",
-        a.summary.violations,
+        violations,
         text
     );
     prop_assert_eq!(a.summary.lost, 0);
-    prop_assert_eq!(a.summary.converged, Some(true), "{}", text);
+    if !kafka_defect {
+        prop_assert_eq!(a.summary.converged, Some(true), "{}", text);
+    }
     let b = Simulation::new(scenario, seed).expect("valid").run();
     prop_assert_eq!(&a.summary.trace_digest, &b.summary.trace_digest);
     prop_assert_eq!(a.events, b.events);

@@ -9,14 +9,17 @@
 //! in the next round), and must not hand a partition to a member while
 //! another one still owns it (`ConsumerCoordinator.validateCooperativeAssignment`).
 
-use super::InvariantCheck;
+use super::{InvariantCheck, KafkaDefect};
 use crate::assign::{Assignment, GroupSpec, TopicPartition};
 use crate::events::Fact;
 use std::collections::BTreeMap;
 
 /// Checks invariant 1 on every assignment the leader computes.
 #[derive(Debug, Default)]
-pub struct AssignmentCheck;
+pub struct AssignmentCheck {
+    /// Set when the last violation found is one Kafka commits itself.
+    defect: Option<KafkaDefect>,
+}
 
 impl InvariantCheck for AssignmentCheck {
     fn invariant(&self) -> u8 {
@@ -33,17 +36,50 @@ impl InvariantCheck for AssignmentCheck {
             group,
             assignment,
             cooperative,
+            protocol,
             ..
         } = fact
         else {
             return None;
         };
-        let found = if *cooperative {
-            check_cooperative_validity(group, assignment)
-        } else {
-            check_assignment_validity(group, assignment)
-        };
-        found.map(|m| format!("generation {generation}: {m}"))
+        self.defect = None;
+        if *cooperative {
+            let found = check_cooperative_validity(group, assignment);
+            return found.map(|m| format!("generation {generation}: {m}"));
+        }
+        let invalid = validity(group, assignment, false)?;
+        if invalid.returned_claim && protocol == "sticky" {
+            let defect = KafkaDefect::StickyReturnsUnsubscribedPartition;
+            self.defect = Some(defect);
+            return Some(format!(
+                "generation {generation}: {} (as Kafka's StickyAssignor does: kafka defect {})",
+                invalid.message,
+                defect.id()
+            ));
+        }
+        Some(format!("generation {generation}: {}", invalid.message))
+    }
+
+    fn take_kafka_defect(&mut self) -> Option<KafkaDefect> {
+        self.defect.take()
+    }
+}
+
+/// Why an assignment breaks invariant 1.
+struct Invalid {
+    message: String,
+    /// The problem is a partition of a topic its member does not
+    /// subscribe to, which that member itself claimed in its subscription
+    /// (user data) from an older generation than the group's newest.
+    returned_claim: bool,
+}
+
+impl Invalid {
+    fn new(message: String) -> Self {
+        Invalid {
+            message,
+            returned_claim: false,
+        }
     }
 }
 
@@ -51,7 +87,7 @@ impl InvariantCheck for AssignmentCheck {
 /// subscriber of its topic, and every partition of a subscribed topic
 /// assigned.
 pub fn check_assignment_validity(group: &GroupSpec, assignment: &Assignment) -> Option<String> {
-    validity(group, assignment, false)
+    validity(group, assignment, false).map(|i| i.message)
 }
 
 /// Invariant 1 on a cooperative assignment: as
@@ -60,8 +96,8 @@ pub fn check_assignment_validity(group: &GroupSpec, assignment: &Assignment) -> 
 /// member while it is revoked from another (Kafka's
 /// `validateCooperativeAssignment`).
 pub fn check_cooperative_validity(group: &GroupSpec, assignment: &Assignment) -> Option<String> {
-    if let Some(m) = validity(group, assignment, true) {
-        return Some(m);
+    if let Some(invalid) = validity(group, assignment, true) {
+        return Some(invalid.message);
     }
     let mut assigned_to: BTreeMap<TopicPartition, usize> = BTreeMap::new();
     for (m, parts) in assignment.per_member.iter().enumerate() {
@@ -88,13 +124,13 @@ pub fn check_cooperative_validity(group: &GroupSpec, assignment: &Assignment) ->
     None
 }
 
-fn validity(group: &GroupSpec, assignment: &Assignment, cooperative: bool) -> Option<String> {
+fn validity(group: &GroupSpec, assignment: &Assignment, cooperative: bool) -> Option<Invalid> {
     if assignment.per_member.len() != group.members.len() {
-        return Some(format!(
+        return Some(Invalid::new(format!(
             "the assignor returned {} member lists for {} members",
             assignment.per_member.len(),
             group.members.len()
-        ));
+        )));
     }
     let offsets: Vec<usize> = group
         .partition_bases()
@@ -106,44 +142,50 @@ fn validity(group: &GroupSpec, assignment: &Assignment, cooperative: bool) -> Op
         let member = &group.members[m];
         for &tp in parts {
             let Some(topic) = group.topics.get(tp.topic as usize) else {
-                return Some(format!(
+                return Some(Invalid::new(format!(
                     "member {} got partition {} of topic id {}, which does not exist ({} topics)",
                     member.id,
                     tp.partition,
                     tp.topic,
                     group.topics.len()
-                ));
+                )));
             };
             if tp.partition >= topic.partitions {
-                return Some(format!(
+                return Some(Invalid::new(format!(
                     "member {} got {}, which does not exist",
                     member.id,
                     group.tp_name(tp)
-                ));
+                )));
             }
             if !member.subscribes(tp.topic) {
-                return Some(format!(
-                    "member {} got {} but does not subscribe to {}",
-                    member.id,
-                    group.tp_name(tp),
-                    topic.name
-                ));
+                // A generation of `None` counts as -1 (DEFAULT_GENERATION).
+                let generation = |m: &crate::assign::MemberSpec| m.generation.unwrap_or(-1);
+                let newest = group.members.iter().map(generation).max();
+                return Some(Invalid {
+                    message: format!(
+                        "member {} got {} but does not subscribe to {}",
+                        member.id,
+                        group.tp_name(tp),
+                        topic.name
+                    ),
+                    returned_claim: member.owned.contains(&tp) && Some(generation(member)) < newest,
+                });
             }
             let slot = &mut owner[offsets[tp.topic as usize] + tp.partition as usize];
             if let Some(other) = slot.replace(m) {
                 if other == m {
-                    return Some(format!(
+                    return Some(Invalid::new(format!(
                         "{} is listed twice for member {}",
                         group.tp_name(tp),
                         member.id
-                    ));
+                    )));
                 }
-                return Some(format!(
+                return Some(Invalid::new(format!(
                     "{} is assigned to both {} and {}",
                     group.tp_name(tp),
                     group.members[other].id,
                     member.id
-                ));
+                )));
             }
         }
     }
@@ -164,10 +206,10 @@ fn validity(group: &GroupSpec, assignment: &Assignment, cooperative: bool) -> Op
         if let Some(p) = (0..topic.partitions)
             .find(|&p| owner[offsets[t] + p as usize].is_none() && !still_owned(p))
         {
-            return Some(format!(
+            return Some(Invalid::new(format!(
                 "{}-{p} is subscribed but assigned to nobody",
                 topic.name
-            ));
+            )));
         }
     }
     None
@@ -230,9 +272,75 @@ mod tests {
             ),
         ];
         for (name, per_member, expected) in cases {
-            let found = feed(&mut AssignmentCheck, &[computed(&g, per_member)]);
+            let found = feed(&mut AssignmentCheck::default(), &[computed(&g, per_member)]);
             let expected: Vec<String> = expected.into_iter().map(String::from).collect();
             assert_eq!(found, expected, "{name}");
+        }
+    }
+
+    /// The eager sticky assignor's known defect is named as Kafka's, and
+    /// only when its conditions all hold: assignor `sticky`, the member
+    /// claimed the partition itself, from an older generation.
+    #[test]
+    fn a_returned_claim_of_the_sticky_assignor_is_named_as_kafkas_defect() {
+        let mut g = group(
+            &[("a", 2), ("b", 2)],
+            &[("c1", &["a", "b"]), ("c2", &["b"])],
+        );
+        let a = |p| TopicPartition::new(0, p);
+        let b = |p| TopicPartition::new(1, p);
+        g.members[0].owned = vec![a(0), b(0), b(1)];
+        g.members[0].generation = Some(2);
+        g.members[1].owned = vec![a(1)];
+        g.members[1].generation = Some(1);
+        let lists = vec![vec![a(0), b(0), b(1)], vec![a(1)]];
+        let by = |g: &GroupSpec, protocol: &str| {
+            let Fact::AssignmentComputed {
+                generation,
+                leader,
+                promise,
+                cooperative,
+                group,
+                assignment,
+                ..
+            } = computed(g, lists.clone())
+            else {
+                unreachable!()
+            };
+            Fact::AssignmentComputed {
+                generation,
+                leader,
+                protocol: protocol.into(),
+                promise,
+                cooperative,
+                group,
+                assignment,
+            }
+        };
+        let plain = "generation 1: member c2 got a-1 but does not subscribe to a";
+        let named = format!(
+            "{plain} (as Kafka's StickyAssignor does: kafka defect sticky-returns-unsubscribed-partition)"
+        );
+        let mut check = AssignmentCheck::default();
+        assert_eq!(feed(&mut check, &[by(&g, "sticky")]), vec![named]);
+        assert_eq!(
+            check.take_kafka_defect(),
+            Some(KafkaDefect::StickyReturnsUnsubscribedPartition)
+        );
+        assert_eq!(check.take_kafka_defect(), None, "asked once");
+        // Any other assignor: a plain violation.
+        let mut check = AssignmentCheck::default();
+        assert_eq!(feed(&mut check, &[by(&g, "range")]), vec![plain]);
+        assert_eq!(check.take_kafka_defect(), None);
+        // Not the member's own claim, or a claim of the newest generation.
+        let mut not_claimed = g.clone();
+        not_claimed.members[1].owned.clear();
+        let mut newest = g.clone();
+        newest.members[1].generation = Some(2);
+        for other in [not_claimed, newest] {
+            let mut check = AssignmentCheck::default();
+            assert_eq!(feed(&mut check, &[by(&other, "sticky")]), vec![plain]);
+            assert_eq!(check.take_kafka_defect(), None);
         }
     }
 
@@ -243,6 +351,9 @@ mod tests {
             offset: 3,
             member: "a".into(),
         };
-        assert_eq!(feed(&mut AssignmentCheck, &[fact]), Vec::<String>::new());
+        assert_eq!(
+            feed(&mut AssignmentCheck::default(), &[fact]),
+            Vec::<String>::new()
+        );
     }
 }

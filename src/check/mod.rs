@@ -41,6 +41,64 @@ pub struct Violation {
     pub invariant: u8,
     /// What went wrong.
     pub message: String,
+    /// Set when Kafka itself breaks the invariant this way: the simulator
+    /// reproduces Kafka's behaviour on purpose, it is not a fault of the
+    /// model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kafka_defect: Option<KafkaDefect>,
+}
+
+/// A way in which Apache Kafka itself breaks one of the invariants, read
+/// in its sources and reproduced as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KafkaDefect {
+    /// The eager `sticky` assignor gives a partition back to its previous
+    /// owner, taken from that member's own user data of an older
+    /// generation, without checking that the member still subscribes to
+    /// its topic: `AbstractStickyAssignor.GeneralAssignmentBuilder`
+    /// (`prepopulateCurrentAssignments` keeps every claimed partition in
+    /// `prevAssignment`; `performReassignments` moves it back to its
+    /// previous owner when that owner holds fewer). The member refuses the
+    /// assignment and rejoins (`ConsumerCoordinator.onJoinComplete`,
+    /// "received assignment does not match the current subscription"),
+    /// and as long as its user data is unchanged the next assignment is
+    /// the same: the partition is not consumed.
+    StickyReturnsUnsubscribedPartition,
+}
+
+impl KafkaDefect {
+    /// Its name in summary.json.
+    pub fn id(self) -> &'static str {
+        match self {
+            KafkaDefect::StickyReturnsUnsubscribedPartition => {
+                "sticky-returns-unsubscribed-partition"
+            }
+        }
+    }
+
+    /// The distinct defects among `violations`, in order of first sight.
+    pub fn among(violations: &[Violation]) -> Vec<KafkaDefect> {
+        let mut seen = Vec::new();
+        for d in violations.iter().filter_map(|v| v.kafka_defect) {
+            if !seen.contains(&d) {
+                seen.push(d);
+            }
+        }
+        seen
+    }
+
+    /// One sentence for reports.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            KafkaDefect::StickyReturnsUnsubscribedPartition => {
+                "Kafka's StickyAssignor does this: it gives a partition back to its previous \
+                 owner from that member's old user data without checking its subscription \
+                 (AbstractStickyAssignor.performReassignments); the member refuses the \
+                 assignment and rejoins, and the partition is not consumed meanwhile"
+            }
+        }
+    }
 }
 
 /// The checker of one invariant.
@@ -54,6 +112,12 @@ pub trait InvariantCheck {
     /// run, 5 at its bound) keep this default: no single fact decides them.
     fn observe(&mut self, fact: &Fact, partition_name: &dyn Fn(usize) -> String) -> Option<String> {
         let _ = (fact, partition_name);
+        None
+    }
+
+    /// Whether the violation `observe` just returned is one Kafka commits
+    /// itself (asked once per violation).
+    fn take_kafka_defect(&mut self) -> Option<KafkaDefect> {
         None
     }
 }
@@ -80,7 +144,7 @@ impl Checker {
     /// `convergence_bound` to converge after it.
     pub fn new(partitions: usize, last_fault_end: Time, convergence_bound: Duration) -> Self {
         Checker {
-            assignment: AssignmentCheck,
+            assignment: AssignmentCheck::default(),
             committed: CommittedCheck::new(partitions),
             at_least_once: AtLeastOnceCheck,
             exclusive: ExclusiveCheck::new(partitions),
@@ -112,12 +176,12 @@ impl Checker {
         let mut found = Vec::new();
         for check in self.checks() {
             if let Some(message) = check.observe(fact, &partition_name) {
-                found.push((check.invariant(), message));
+                found.push((check.invariant(), message, check.take_kafka_defect()));
             }
         }
         found
             .into_iter()
-            .map(|(invariant, message)| self.record(now, invariant, message))
+            .map(|(invariant, message, defect)| self.record_with(now, invariant, message, defect))
             .collect()
     }
 
@@ -166,12 +230,23 @@ impl Checker {
     /// Records a violation of `invariant` found at `now`; returns the fact
     /// that reports it.
     pub fn record(&mut self, now: Time, invariant: u8, message: String) -> Fact {
+        self.record_with(now, invariant, message, None)
+    }
+
+    fn record_with(
+        &mut self,
+        now: Time,
+        invariant: u8,
+        message: String,
+        kafka_defect: Option<KafkaDefect>,
+    ) -> Fact {
         debug_assert!((1..=6).contains(&invariant), "invariant {invariant}");
         if self.violations.len() < MAX_KEPT {
             self.violations.push(Violation {
                 time_ms: now.millis(),
                 invariant,
                 message: message.clone(),
+                kafka_defect,
             });
         }
         Fact::Violation { invariant, message }
@@ -255,6 +330,21 @@ mod tests {
     use super::fixtures::{computed, group};
     use super::*;
     use crate::assign::TopicPartition;
+
+    #[test]
+    fn a_kafka_defect_is_named_in_json_as_in_reports() {
+        let d = KafkaDefect::StickyReturnsUnsubscribedPartition;
+        let json = serde_json::to_string(&d).expect("serializes");
+        assert_eq!(json, format!("\"{}\"", d.id()));
+        let plain = Violation {
+            time_ms: 1,
+            invariant: 1,
+            message: "m".into(),
+            kafka_defect: None,
+        };
+        let json = serde_json::to_string(&plain).expect("serializes");
+        assert!(!json.contains("kafka_defect"), "{json}");
+    }
 
     fn checker() -> Checker {
         Checker::new(

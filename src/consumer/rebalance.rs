@@ -504,6 +504,12 @@ impl Consumer {
         };
         assigned.sort_unstable();
         assigned.dedup();
+        if let Some(&foreign) = assigned
+            .iter()
+            .find(|tp| self.subscription.binary_search(&tp.topic).is_err())
+        {
+            return self.reject_assignment(foreign, now, env, out);
+        }
         let revoked: Vec<TopicPartition> = self
             .owned
             .partitions()
@@ -522,6 +528,36 @@ impl Consumer {
             return;
         }
         self.complete_join(assigned, revoked, env, out);
+    }
+
+    /// ConsumerCoordinator.onJoinComplete: an assignment that names a
+    /// topic the member does not subscribe to (`SubscriptionState.
+    /// checkAssignmentMatchedSubscription`) is not applied — no partition
+    /// is taken or revoked, the assignor's memory (sticky's user data) and
+    /// the auto-commit timer stay as they were — and the member, Stable in
+    /// the new generation, joins again at once (`requestRejoin`; the loop
+    /// in `joinGroupIfNeeded` runs onJoinPrepare again). It happens when
+    /// the subscription changed after JoinGroup, and with the eager sticky
+    /// assignor, which can give a partition back to its previous owner
+    /// without checking that owner's subscription.
+    fn reject_assignment(
+        &mut self,
+        foreign: TopicPartition,
+        now: Time,
+        env: &ConsumerEnv<'_>,
+        out: &mut ConsumerOutbox,
+    ) {
+        self.member.transition(MemberState::Stable);
+        self.member.rejoin_needed = true;
+        let topic = &env.cluster.topics[foreign.topic as usize].name;
+        out.facts.push(Fact::RejoinNeeded {
+            consumer: self.index,
+            cause: format!(
+                "received assignment does not match the current subscription ({topic}-{})",
+                foreign.partition
+            ),
+        });
+        self.prepare_join(now, env, out);
     }
 
     /// onJoinComplete after the revoke callback: give up `revoked`, take

@@ -440,11 +440,18 @@ fn violations(result: &RunResult) -> String {
     } else {
         ""
     };
-    let body = format!(
+    let mut body = format!(
         "<p><strong>{} invariant violation(s){kept}</strong>: the run is not correct; replay it with the command above.</p>\n{}",
         v.len(),
         table(&["at", "invariant", "message"], &rows)
     );
+    for defect in crate::check::KafkaDefect::among(v) {
+        body.push_str(&format!(
+            "<p>Kafka defect <code>{}</code>: {}.</p>\n",
+            defect.id(),
+            escape(defect.explanation())
+        ));
+    }
     section(
         "violations",
         "violations",

@@ -171,6 +171,14 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
                 v.message
             );
         }
+        for defect in crate::check::KafkaDefect::among(&s.violations) {
+            let _ = writeln!(
+                t,
+                "    kafka defect {}: {}",
+                defect.id(),
+                defect.explanation()
+            );
+        }
     }
     row(&mut t, "trace digest", s.trace_digest.clone());
     row(&mut t, "output", out_dir.to_string());

@@ -56,7 +56,10 @@ impl MemberState {
             Syncing => matches!(from, Joining),
             Revoking(_) => matches!(from, Syncing),
             FetchingOffsets(_) => matches!(from, Syncing | Revoking(_)),
-            Stable => matches!(from, FetchingOffsets(_)),
+            // SyncGroup answered (AbstractCoordinator sets STABLE before
+            // onJoinComplete); straight from Syncing when the assignment
+            // is refused for not matching the subscription.
+            Stable => matches!(from, FetchingOffsets(_) | Syncing),
             Closing(_) => matches!(from, Stable),
         }
     }
@@ -220,7 +223,8 @@ mod tests {
             (Joining, Stable, false),
             (Syncing, FetchingOffsets(2), true),
             (Syncing, Joining, true),
-            (Syncing, Stable, false),
+            // An assignment that does not match the subscription.
+            (Syncing, Stable, true),
             (FetchingOffsets(2), Stable, true),
             (FetchingOffsets(2), Unjoined, true),
             (FetchingOffsets(2), Joining, false),
