@@ -3,7 +3,7 @@
 //! and the scale cases: 10,000 and 100,000 members, 1,000,000 partitions.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rebalance_sim::{Scenario, Simulation};
+use rebalance_sim::{Engine, Scenario, Simulation};
 use std::hint::black_box;
 
 fn load(path: &str) -> Scenario {
@@ -99,6 +99,18 @@ fn bench(c: &mut Criterion) {
     let big = large();
     g.bench_function("large-2000p-100c-10m", |b| {
         b.iter(|| black_box(Simulation::new(big.clone(), 1).expect("valid").run()))
+    });
+    // The same on the reference engine: what handling wake-ups ahead of
+    // time saves.
+    g.bench_function("large-2000p-100c-10m/reference-engine", |b| {
+        b.iter(|| {
+            black_box(
+                Simulation::new(big.clone(), 1)
+                    .expect("valid")
+                    .with_engine(Engine::Reference)
+                    .run(),
+            )
+        })
     });
     g.finish();
 }

@@ -20,4 +20,4 @@ pub mod sweep;
 
 pub use assign::Assignor;
 pub use scenario::Scenario;
-pub use simulation::{RunResult, Simulation, SimulationError};
+pub use simulation::{Engine, RunResult, Simulation, SimulationError};

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use rebalance_sim::assign::{format_assignment, parse_assign_input, run_rounds};
 use rebalance_sim::report::{ReportError, check_output_dir, summary_table, write_outputs};
-use rebalance_sim::{Scenario, Simulation};
+use rebalance_sim::{Engine, Scenario, Simulation};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -59,6 +59,12 @@ enum Command {
         /// (same trace digest) as a fixed regression scenario.
         #[arg(long)]
         emit_timeline: bool,
+        /// `fast` (default) handles a consumer's wake-ups that can touch
+        /// nothing else ahead of time; `reference` puts every event through
+        /// the queue. The outputs are identical (tested); the reference is
+        /// there to check the fast engine against.
+        #[arg(long, value_enum, default_value_t = EngineArg::Fast)]
+        engine: EngineArg,
     },
     /// Run a scenario over many seeds in parallel: one row per seed in
     /// sweep.csv, statistics per field and every failing seed with the
@@ -245,6 +251,22 @@ enum Failure {
     StdoutClosed,
 }
 
+/// `--engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EngineArg {
+    Fast,
+    Reference,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(e: EngineArg) -> Engine {
+        match e {
+            EngineArg::Fast => Engine::Fast,
+            EngineArg::Reference => Engine::Reference,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
@@ -256,8 +278,9 @@ fn main() -> ExitCode {
             overrides,
             quiet,
             emit_timeline: true,
+            engine,
         } => {
-            let _ = (out, force, quiet);
+            let _ = (out, force, quiet, engine);
             emit_timeline(file, seed, overrides)
         }
         Command::Run {
@@ -268,7 +291,8 @@ fn main() -> ExitCode {
             overrides,
             quiet,
             emit_timeline: false,
-        } => run(file, seed, out, force, overrides, quiet),
+            engine,
+        } => run(file, seed, out, force, overrides, quiet, engine.into()),
         Command::Assign {
             file,
             rounds,
@@ -382,6 +406,7 @@ fn run(
     force: bool,
     overrides: Vec<String>,
     quiet: bool,
+    engine: Engine,
 ) -> Result<ExitCode, Failure> {
     let scenario = Scenario::load(&file, &overrides).map_err(|e| Failure::BadInput(e.into()))?;
     let seed = seed.unwrap_or(scenario.default_seed);
@@ -390,7 +415,9 @@ fn run(
             .join(&scenario.name)
             .join(seed.to_string())
     });
-    let simulation = Simulation::new(scenario, seed).map_err(|e| Failure::BadInput(e.into()))?;
+    let simulation = Simulation::new(scenario, seed)
+        .map_err(|e| Failure::BadInput(e.into()))?
+        .with_engine(engine);
     // Checked before the run so a bad --out costs nothing; write_outputs
     // checks again.
     check_output_dir(&dir, force).map_err(output_failure(&dir))?;

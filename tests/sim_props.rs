@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use rebalance_sim::{Scenario, Simulation};
+use rebalance_sim::{Engine, Scenario, Simulation};
 
 #[derive(Debug, Clone)]
 struct Fault {
@@ -202,8 +202,9 @@ fn faults() -> impl Strategy<Value = Vec<Fault>> {
     )
 }
 
-/// Runs `text` twice with `seed`: no violation, nothing lost, converged,
-/// and the same digest and events both times.
+/// Runs `text` twice with `seed`, on the fast engine and on the reference
+/// one: no violation, nothing lost, converged, and the same digest,
+/// summary, samples, partition rows and events both times.
 ///
 /// The one exception is a violation Kafka commits itself, which the
 /// simulator reproduces on purpose (`Violation::kafka_defect`, e.g. the
@@ -230,8 +231,20 @@ fn keeps_every_invariant_and_replays(text: &str, seed: u64) -> Result<(), TestCa
     if !kafka_defect {
         prop_assert_eq!(a.summary.converged, Some(true), "{}", text);
     }
-    let b = Simulation::new(scenario, seed).expect("valid").run();
+    // The replay runs on the reference engine: the fast one must give
+    // exactly its outputs.
+    let b = Simulation::new(scenario, seed)
+        .expect("valid")
+        .with_engine(Engine::Reference)
+        .run();
     prop_assert_eq!(&a.summary.trace_digest, &b.summary.trace_digest);
+    let json = |r: &rebalance_sim::RunResult| serde_json::to_string(&r.summary).expect("json");
+    prop_assert_eq!(json(&a), json(&b));
+    prop_assert_eq!(format!("{:?}", a.samples), format!("{:?}", b.samples));
+    prop_assert_eq!(
+        format!("{:?}", a.partition_rows),
+        format!("{:?}", b.partition_rows)
+    );
     prop_assert_eq!(a.events, b.events);
     Ok(())
 }

@@ -46,6 +46,15 @@ struct SentCommit {
 pub type HeldBatch = (u64, Vec<super::owned::Range>, crate::sim::Duration);
 
 impl Commits {
+    /// No commit is in flight or waited for, and no auto-commit falls due
+    /// by `at`.
+    pub fn quiet_until(&self, at: Time) -> bool {
+        self.in_flight.is_empty()
+            && self.batch_commit.is_none()
+            && self.before_batch.is_none()
+            && self.next_auto_commit.is_none_or(|due| due > at)
+    }
+
     /// A new process's commits: the first auto-commit one interval after
     /// `now`.
     pub fn new(now: Time, mode: CommitMode) -> Self {

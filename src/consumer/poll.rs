@@ -47,6 +47,29 @@ pub struct PollLoop {
 }
 
 impl Consumer {
+    /// Whether a blocked `poll()`'s wake-up at `at` would only fetch and
+    /// start a batch (or block again), touching nothing but this consumer
+    /// and sending nothing — provided nothing reaches it before: a classic
+    /// member, Stable with no rejoin pending, in `poll()` without a batch,
+    /// with no response deferred, no heartbeat, commit or lookup in
+    /// flight, and no auto-commit due by then. The fast engine handles
+    /// such a wake-up ahead of time.
+    pub fn wake_is_local(&self, at: Time) -> bool {
+        self.running
+            && self.modern.is_none()
+            && !self.closing
+            && self.deferred.is_none()
+            && self.pending_assignment.is_none()
+            && self.member.state() == MemberState::Stable
+            && !self.member.rejoin_needed
+            && self.member.heartbeat_sent_for.is_none()
+            && self.poll.in_poll
+            && self.poll.batch.is_none()
+            && self.group.commit != CommitMode::BeforeProcessing
+            && self.commits.quiet_until(at)
+            && self.link.next_deadline().is_none()
+    }
+
     pub(super) fn enter_poll(
         &mut self,
         now: Time,

@@ -35,6 +35,14 @@ const SPAN: u64 = WIDTH << RING_BITS;
 /// sequence (unique, so the slot never decides).
 type Key = (Time, u64, u32);
 
+/// Sequences from [`LOCAL`] up are owners' own events: `LOCAL | owner << 32
+/// | local`.
+const LOCAL: u64 = 1 << 63;
+
+fn local_seq(owner: u32, local: u32) -> u64 {
+    LOCAL | (u64::from(owner) << 32) | u64::from(local)
+}
+
 /// Pending events ordered by (time, insertion sequence).
 pub struct EventQueue<E> {
     /// Payloads by slot.
@@ -80,10 +88,27 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Schedules `event` at `at`; ties run in insertion order.
+    /// Schedules `event` at `at`; ties run in insertion order, before
+    /// every [`push_local`](Self::push_local) event at the same time.
     pub fn push(&mut self, at: Time, event: E) {
         let seq = self.next_seq;
         self.next_seq += 1;
+        debug_assert!(seq < LOCAL, "fewer than 2^63 pushes");
+        self.push_with(at, seq, event);
+    }
+
+    /// Schedules `event`, one of `owner`'s own, at `at`, as its `local`-th
+    /// such event: at equal times it runs after every [`push`](Self::push)
+    /// event, then by owner, then by `local`. Its place depends only on
+    /// the owner's own history, not on what else was pushed meanwhile, so
+    /// an event the owner handles ahead of time, without pushing it, leaves
+    /// the order of the others as it was.
+    pub fn push_local(&mut self, at: Time, owner: u32, local: u32, event: E) {
+        debug_assert!(owner < 1 << 31, "owner {owner}");
+        self.push_with(at, local_seq(owner, local), event);
+    }
+
+    fn push_with(&mut self, at: Time, seq: u64, event: E) {
         let slot = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = Some(event);
@@ -289,6 +314,29 @@ mod tests {
         q.push(Time(5), "d");
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn owners_events_run_after_the_others_at_equal_times_by_owner_then_count() {
+        let mut q = EventQueue::new();
+        q.push_local(Time(5), 2, 0, "owner 2, first");
+        q.push_local(Time(5), 1, 7, "owner 1, 7th");
+        q.push(Time(5), "global, first");
+        q.push_local(Time(5), 1, 3, "owner 1, 3rd");
+        q.push_local(Time(4), 9, 0, "earlier");
+        q.push(Time(5), "global, second");
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(
+            order,
+            [
+                "earlier",
+                "global, first",
+                "global, second",
+                "owner 1, 3rd",
+                "owner 1, 7th",
+                "owner 2, first"
+            ]
+        );
     }
 
     /// Random pushes (`spread` µs around the last pop, earlier ones

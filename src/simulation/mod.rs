@@ -3,6 +3,7 @@
 //! through the network, applies timeline faults, and feeds every fact to
 //! the offset ledger, the checker, the metrics and the event log.
 
+mod agenda;
 mod brokers;
 mod convergence;
 mod failover;
@@ -31,11 +32,38 @@ use crate::metrics::{EventLog, Metrics, SamplePoint};
 use crate::offsets::OffsetLedger;
 use crate::scenario::GroupProtocol;
 use crate::scenario::{Action, Scenario, ScenarioError};
-use crate::sim::{Duration, EventQueue, Time, rng_stream};
+use crate::sim::{Duration, Time, rng_stream};
 use convergence::Convergence;
 use network::Network;
 use std::sync::Arc;
 use thiserror::Error;
+
+/// How a run is carried out. Both engines give identical outputs (tested
+/// on every example scenario and on random ones); the reference is the
+/// plain one-event-at-a-time model the fast one is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// Every event goes through the queue.
+    Reference,
+    /// A consumer's wake-up in a blocked `poll()` that can touch nothing
+    /// but the consumer itself (nothing reaches it before, no fault,
+    /// sample or check falls in between) is handled when it is set,
+    /// instead of going through the queue.
+    #[default]
+    Fast,
+}
+
+/// A consumer wake-up set while an event is handled, handled ahead of
+/// time after it if it can be (fast engine), else queued.
+#[derive(Debug)]
+struct Wake {
+    consumer: usize,
+    at: Time,
+    /// Its place among the consumer's own timers.
+    local: u32,
+    incarnation: u32,
+    timer: ConsumerTimer,
+}
 
 /// Why a simulation cannot be built.
 #[derive(Debug, Error)]
@@ -120,13 +148,17 @@ struct Process {
     /// The application thread is stalled until then (in the incarnation
     /// given): a stall during a stall blocks it until the later end.
     stalled_until: Option<(u32, Time)>,
+    /// Timers the consumer has set so far, over all its runs: the next
+    /// one's place among its own events at equal times
+    /// ([`EventQueue::push_local`]).
+    timers_set: u32,
 }
 
 /// A simulation of one scenario with one seed.
 pub struct Simulation {
     scenario: Arc<Scenario>,
     seed: u64,
-    queue: EventQueue<Event>,
+    queue: agenda::Agenda,
     now: Time,
     network: Network,
     cluster: Cluster,
@@ -191,6 +223,22 @@ pub struct Simulation {
     skipped_in_added: u64,
     /// An empty outbox whose buffers the next consumer event reuses.
     spare_outbox: ConsumerOutbox,
+    engine: Engine,
+    /// Wake-ups set by the event being handled (fast engine).
+    wakes: Vec<Wake>,
+    /// The run has nothing that could reach a consumer between its own
+    /// events but its timeline: no broker or network faults, no added
+    /// partitions, no subscription changes (fast engine).
+    may_run_ahead: bool,
+    /// Times of every timeline and cluster-timeline entry, sorted.
+    fault_times: Vec<Time>,
+    /// When the next sample is taken.
+    next_sample: Time,
+    /// When invariant 5 is checked, then the end of the run.
+    last_checks: Time,
+    /// A wake-up is being handled ahead of time.
+    #[cfg(debug_assertions)]
+    running_ahead: bool,
 }
 
 impl Simulation {
@@ -297,7 +345,7 @@ impl Simulation {
         let n = consumers.len();
         let mut sim = Simulation {
             seed,
-            queue: EventQueue::new(),
+            queue: agenda::Agenda::new(n),
             now: Time::ZERO,
             network: Network::new(
                 seed,
@@ -347,12 +395,42 @@ impl Simulation {
             added: Vec::new(),
             skipped_in_added: 0,
             spare_outbox: ConsumerOutbox::default(),
+            engine: Engine::default(),
+            wakes: Vec::new(),
+            may_run_ahead: false,
+            fault_times: Vec::new(),
+            next_sample: Time::ZERO,
+            last_checks: Time::ZERO,
+            #[cfg(debug_assertions)]
+            running_ahead: false,
         };
         sim.metadata_refresh = sim.scenario.adds_partitions();
         sim.host = failover::Host::Active(sim.cluster.coordinator);
         sim.faults = sim.scenario.has_broker_faults() || sim.scenario.has_network_faults();
         sim.schedule_initial();
+        sim.may_run_ahead = !sim.faults
+            && !sim.metadata_refresh
+            && !sim
+                .scenario
+                .timeline
+                .iter()
+                .any(|e| matches!(e.action, Action::Subscribe));
+        let mut times: Vec<Time> = (sim.scenario.timeline.iter().map(|e| e.at))
+            .chain(sim.scenario.cluster_timeline.iter().map(|e| e.at))
+            .map(|at| Time::ZERO + at)
+            .collect();
+        times.sort_unstable();
+        sim.fault_times = times;
+        let end = Time::ZERO + sim.scenario.duration;
+        let check = Time::ZERO + sim.scenario.last_fault_end() + sim.scenario.convergence_bound;
+        sim.last_checks = check.min(end);
         Ok(sim)
+    }
+
+    /// Runs with `engine` (the default is [`Engine::Fast`]).
+    pub fn with_engine(mut self, engine: Engine) -> Self {
+        self.engine = engine;
+        self
     }
 
     fn schedule_initial(&mut self) {
@@ -406,8 +484,70 @@ impl Simulation {
                 break;
             }
             self.handle(event);
+            if !self.wakes.is_empty() {
+                self.run_ahead();
+            }
         }
         self.finish()
+    }
+
+    /// Handles the wake-ups just set that can touch nothing but their
+    /// consumer before they are due, as the reference would at their time
+    /// (same state, same inputs: the cluster's logs are a function of
+    /// time), and queues the others. Handled ones count as events, so
+    /// `engine_events` is the reference's.
+    fn run_ahead(&mut self) {
+        let now = self.now;
+        while let Some(w) = self.wakes.pop() {
+            if self.wake_is_local(&w) {
+                self.now = w.at;
+                self.events_handled += 1;
+                #[cfg(debug_assertions)]
+                {
+                    self.running_ahead = true;
+                }
+                self.consumer_event(w.consumer, ConsumerEvent::Timer(w.timer));
+                #[cfg(debug_assertions)]
+                {
+                    self.running_ahead = false;
+                }
+                self.now = now;
+            } else {
+                self.queue.push_local(
+                    w.at,
+                    w.consumer as u32,
+                    w.local,
+                    Event::Consumer {
+                        consumer: w.consumer,
+                        incarnation: w.incarnation,
+                        connection: 0,
+                        kind: ConsumerEvent::Timer(w.timer),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Whether `w` can be handled now for its time: it is due later than
+    /// now and before anything that could reach its consumer — an event
+    /// addressed to it or a request of its own still queued, a timeline
+    /// entry, a sample, the convergence check, the end — and the consumer
+    /// would only fetch. At its time the reference handles, before it,
+    /// only events that do not touch this consumer (other events at that
+    /// time run first; other consumers' timers touch only them).
+    fn wake_is_local(&self, w: &Wake) -> bool {
+        let first_fault = self.fault_times.partition_point(|&t| t < self.now);
+        let horizon = self
+            .fault_times
+            .get(first_fault)
+            .map_or(self.last_checks, |&t| t.min(self.last_checks))
+            .min(self.next_sample);
+        w.at > self.now
+            && w.at < horizon
+            && w.incarnation == self.processes[w.consumer].incarnation
+            && self.processes[w.consumer].paused_until.is_none()
+            && self.queue.quiet_until(w.consumer, w.at)
+            && self.consumers[w.consumer].wake_is_local(w.at)
     }
 
     fn handle(&mut self, event: Event) {
@@ -492,8 +632,8 @@ impl Simulation {
             }
             Event::Sample => {
                 self.sample();
-                self.queue
-                    .push(self.now + self.scenario.sample_interval, Event::Sample);
+                self.next_sample = self.now + self.scenario.sample_interval;
+                self.queue.push(self.next_sample, Event::Sample);
             }
             Event::ConvergenceCheck => self.check_convergence(),
             Event::End => {}
@@ -774,9 +914,39 @@ impl Simulation {
         if let Some(broker) = out.find_coordinator.take() {
             self.send_find_coordinator(c, from, broker);
         }
+        #[cfg(debug_assertions)]
+        debug_assert!(
+            !self.running_ahead
+                || (out.requests.is_empty()
+                    && out.facts.is_empty()
+                    && out.find_coordinator.is_none()),
+            "a wake-up handled ahead of time reached beyond its consumer"
+        );
         for (at, timer) in out.timers.drain(..) {
-            self.queue.push(
+            // A consumer's timers keep an order of their own at equal
+            // times (after every other event, by consumer, then in the
+            // order set), so a timer handled ahead of time (fast engine)
+            // moves nothing else.
+            let process = &mut self.processes[c];
+            let local = process.timers_set;
+            process.timers_set = local.wrapping_add(1);
+            if self.engine == Engine::Fast
+                && self.may_run_ahead
+                && matches!(timer, ConsumerTimer::Poll(_))
+            {
+                self.wakes.push(Wake {
+                    consumer: c,
+                    at,
+                    local,
+                    incarnation: from.incarnation,
+                    timer,
+                });
+                continue;
+            }
+            self.queue.push_local(
                 at,
+                c as u32,
+                local,
                 Event::Consumer {
                     consumer: c,
                     incarnation: from.incarnation,
