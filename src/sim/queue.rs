@@ -35,12 +35,15 @@ const SPAN: u64 = WIDTH << RING_BITS;
 /// sequence (unique, so the slot never decides).
 type Key = (Time, u64, u32);
 
-/// Sequences from [`LOCAL`] up are owners' own events: `LOCAL | owner << 32
-/// | local`.
+/// Sequences from [`LOCAL`] up are owners' own events: `LOCAL | owner <<
+/// LOCAL_BITS | local`, for up to 2^24 owners and 2^39 events each.
 const LOCAL: u64 = 1 << 63;
+const LOCAL_BITS: u32 = 39;
 
-fn local_seq(owner: u32, local: u32) -> u64 {
-    LOCAL | (u64::from(owner) << 32) | u64::from(local)
+fn local_seq(owner: u32, local: u64) -> u64 {
+    debug_assert!(owner < 1 << 24, "owner {owner}");
+    debug_assert!(local < 1 << LOCAL_BITS, "local {local}");
+    LOCAL | (u64::from(owner) << LOCAL_BITS) | local
 }
 
 /// Pending events ordered by (time, insertion sequence).
@@ -103,8 +106,7 @@ impl<E> EventQueue<E> {
     /// the owner's own history, not on what else was pushed meanwhile, so
     /// an event the owner handles ahead of time, without pushing it, leaves
     /// the order of the others as it was.
-    pub fn push_local(&mut self, at: Time, owner: u32, local: u32, event: E) {
-        debug_assert!(owner < 1 << 31, "owner {owner}");
+    pub fn push_local(&mut self, at: Time, owner: u32, local: u64, event: E) {
         self.push_with(at, local_seq(owner, local), event);
     }
 

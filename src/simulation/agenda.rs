@@ -35,7 +35,7 @@ impl Agenda {
 
     /// Schedules one of consumer `owner`'s own events (see
     /// [`EventQueue::push_local`]).
-    pub(super) fn push_local(&mut self, at: Time, owner: u32, local: u32, event: Event) {
+    pub(super) fn push_local(&mut self, at: Time, owner: u32, local: u64, event: Event) {
         self.note(at, &event, true);
         self.queue.push_local(at, owner, local, event);
     }

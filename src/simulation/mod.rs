@@ -60,7 +60,7 @@ struct Wake {
     consumer: usize,
     at: Time,
     /// Its place among the consumer's own timers.
-    local: u32,
+    local: u64,
     incarnation: u32,
     timer: ConsumerTimer,
 }
@@ -151,7 +151,7 @@ struct Process {
     /// Timers the consumer has set so far, over all its runs: the next
     /// one's place among its own events at equal times
     /// ([`EventQueue::push_local`]).
-    timers_set: u32,
+    timers_set: u64,
 }
 
 /// A simulation of one scenario with one seed.
@@ -929,7 +929,7 @@ impl Simulation {
             // moves nothing else.
             let process = &mut self.processes[c];
             let local = process.timers_set;
-            process.timers_set = local.wrapping_add(1);
+            process.timers_set = local + 1;
             if self.engine == Engine::Fast
                 && self.may_run_ahead
                 && matches!(timer, ConsumerTimer::Poll(_))
