@@ -10,6 +10,9 @@ use crate::sim::{EventQueue, Time};
 /// The event queue and, per consumer, its pending events.
 pub(super) struct Agenda {
     queue: EventQueue<Event>,
+    /// The bookkeeping below is kept (dropped for good when no consumer
+    /// can be run ahead).
+    tracking: bool,
     /// Per consumer: the times of queued events addressed to it, unordered
     /// (a handful: its heartbeat, poll timeout, batch end, a response).
     addressed: Vec<Vec<Time>>,
@@ -22,6 +25,7 @@ impl Agenda {
     pub(super) fn new(consumers: usize) -> Self {
         Agenda {
             queue: EventQueue::new(),
+            tracking: true,
             addressed: vec![Vec::new(); consumers],
             sending: vec![0; consumers],
         }
@@ -47,13 +51,30 @@ impl Agenda {
         Some((at, event))
     }
 
+    /// Stops the per-consumer bookkeeping (the reference engine, or a run
+    /// in which nothing can be run ahead, never asks).
+    pub(super) fn stop_tracking(&mut self) {
+        self.tracking = false;
+        self.addressed = Vec::new();
+        self.sending = Vec::new();
+    }
+
+    /// Whether the bookkeeping is kept.
+    pub(super) fn tracking(&self) -> bool {
+        self.tracking
+    }
+
     /// True when nothing is queued for consumer `c` at or before `until`
     /// and none of its requests is still on its way.
     pub(super) fn quiet_until(&self, c: usize, until: Time) -> bool {
+        debug_assert!(self.tracking, "asked after the bookkeeping stopped");
         self.sending[c] == 0 && self.addressed[c].iter().all(|&t| t > until)
     }
 
     fn note(&mut self, at: Time, event: &Event, added: bool) {
+        if !self.tracking {
+            return;
+        }
         match event {
             Event::Consumer { consumer, .. } => {
                 let times = &mut self.addressed[*consumer];

@@ -415,6 +415,9 @@ impl Simulation {
                 .timeline
                 .iter()
                 .any(|e| matches!(e.action, Action::Subscribe));
+        if !sim.may_run_ahead {
+            sim.queue.stop_tracking();
+        }
         let mut times: Vec<Time> = (sim.scenario.timeline.iter().map(|e| e.at))
             .chain(sim.scenario.cluster_timeline.iter().map(|e| e.at))
             .map(|at| Time::ZERO + at)
@@ -430,6 +433,9 @@ impl Simulation {
     /// Runs with `engine` (the default is [`Engine::Fast`]).
     pub fn with_engine(mut self, engine: Engine) -> Self {
         self.engine = engine;
+        if engine == Engine::Reference {
+            self.queue.stop_tracking();
+        }
         self
     }
 
@@ -956,8 +962,11 @@ impl Simulation {
             let process = &mut self.processes[c];
             let local = process.timers_set;
             process.timers_set = local + 1;
+            // (The bookkeeping stops for good with the reference engine,
+            // so a switch back to the fast one runs as the reference.)
             if self.engine == Engine::Fast
                 && self.may_run_ahead
+                && self.queue.tracking()
                 && matches!(timer, ConsumerTimer::Poll(_))
             {
                 self.wakes.push(Wake {
