@@ -89,8 +89,11 @@ pub struct Metrics {
     rebalances: u32,
     rebalance_spans: Vec<RebalanceRecord>,
     /// Records processed per sample interval, spread over each batch's
-    /// processing time (so a slow batch is not a spike at its end).
-    processed_buckets: Vec<f64>,
+    /// processing time (so a slow batch is not a spike at its end), in
+    /// units of 2^-32 record: integer sums do not depend on the order in
+    /// which batches are added, which an engine running consumers ahead
+    /// needs.
+    processed_buckets: Vec<u128>,
     sample_interval: Duration,
     /// (time, consumer) of every `max.poll.interval.ms` expiry.
     poll_timeouts: Vec<(Time, usize)>,
@@ -212,28 +215,31 @@ impl Metrics {
         let c = &mut self.consumers[consumer];
         c.records_processed += records;
         c.duplicates += duplicates;
-        self.spread(records as f64, since.min(now), now);
+        self.spread(records, since.min(now), now);
     }
 
     /// Adds `records` to the sample buckets overlapped by `[from, to]`,
     /// in proportion to the overlap.
-    fn spread(&mut self, records: f64, from: Time, to: Time) {
+    fn spread(&mut self, records: u64, from: Time, to: Time) {
         let width = self.sample_interval.micros().max(1);
         let first = (from.micros() / width) as usize;
         let last = (to.micros() / width) as usize;
         if self.processed_buckets.len() <= last {
-            self.processed_buckets.resize(last + 1, 0.0);
+            self.processed_buckets.resize(last + 1, 0);
         }
+        let units = u128::from(records) << BUCKET_FRACTION_BITS;
         let span = to.since(from).micros();
         if span == 0 || first == last {
-            self.processed_buckets[last] += records;
+            self.processed_buckets[last] += units;
             return;
         }
         for k in first..=last {
             let lo = (k as u64 * width).max(from.micros());
             let hi = ((k as u64 + 1) * width).min(to.micros());
             if hi > lo {
-                self.processed_buckets[k] += records * (hi - lo) as f64 / span as f64;
+                // Each share rounded down: a batch may lose up to one unit
+                // (2^-32 record) per bucket it spans.
+                self.processed_buckets[k] += units * u128::from(hi - lo) / u128::from(span);
             }
         }
     }
@@ -244,7 +250,8 @@ impl Metrics {
         for j in 1..self.samples.len() {
             let (prev, now) = (self.samples[j - 1].time_s, self.samples[j].time_s);
             let k = (libm::round(prev * 1e6) as u64 / width) as usize;
-            let records = self.processed_buckets.get(k).copied().unwrap_or(0.0);
+            let units = self.processed_buckets.get(k).copied().unwrap_or(0);
+            let records = units as f64 / (1u64 << BUCKET_FRACTION_BITS) as f64;
             if now > prev {
                 self.samples[j].processed_per_s = round3(records / (now - prev));
             }
@@ -497,7 +504,45 @@ impl ConsumerStats {
     }
 }
 
+/// Fractional bits of [`Metrics`]' processed buckets.
+const BUCKET_FRACTION_BITS: u32 = 32;
+
 /// Rounds to three decimals so printed floats stay short and stable.
 pub fn round3(x: f64) -> f64 {
     libm::round(x * 1000.0) / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buckets(spreads: &[(u64, u64, u64)]) -> Vec<u128> {
+        let mut m = Metrics::new(vec![true], 1, Duration::from_secs(1));
+        for &(records, from, to) in spreads {
+            m.spread(records, Time(from), Time(to));
+        }
+        m.processed_buckets
+    }
+
+    /// A batch over 0.5–2.5 s puts a quarter, a half and a quarter of its
+    /// records in the three seconds; integer sums do not depend on the
+    /// order in which batches are added.
+    #[test]
+    fn processed_records_are_spread_in_proportion_and_in_any_order() {
+        let unit = 1u128 << BUCKET_FRACTION_BITS;
+        assert_eq!(
+            buckets(&[(8, 500_000, 2_500_000)]),
+            vec![2 * unit, 4 * unit, 2 * unit]
+        );
+        let batches = [
+            (7, 300_000, 1_700_000),
+            (3, 900_000, 900_000),
+            (5, 0, 2_999_999),
+        ];
+        let mut reversed = batches;
+        reversed.reverse();
+        assert_eq!(buckets(&batches), buckets(&reversed));
+        let total: u128 = buckets(&batches).iter().sum();
+        assert!(total <= 15 * unit && total + 6 >= 15 * unit, "{total}");
+    }
 }
