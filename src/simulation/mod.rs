@@ -518,7 +518,7 @@ impl Simulation {
                 {
                     self.running_ahead = true;
                 }
-                self.wake_ahead(w.consumer, w.timer);
+                self.consumer_event(w.consumer, ConsumerEvent::Timer(w.timer));
                 #[cfg(debug_assertions)]
                 {
                     self.running_ahead = false;
@@ -538,32 +538,6 @@ impl Simulation {
                 );
             }
         }
-    }
-
-    /// Handles wake-up `timer` of consumer `c` at `self.now`: what
-    /// `with_consumer` does, less what cannot happen to a wake-up that
-    /// [`wake_is_local`](Self::wake_is_local) admitted (no request to
-    /// route, since the link is idle without faults; no fact; no change
-    /// of health, epoch or subscriptions; no restart pending).
-    fn wake_ahead(&mut self, c: usize, timer: ConsumerTimer) {
-        let mut out = std::mem::take(&mut self.spare_outbox);
-        let env = ConsumerEnv {
-            cluster: &self.cluster,
-            assignors: &self.assignors,
-            latency: self.network.mean_for(c),
-            faults: self.faults,
-            metadata_refresh: self.metadata_refresh,
-        };
-        #[cfg(debug_assertions)]
-        let before = (self.health(c), self.consumers[c].generation());
-        self.consumers[c].on_timer(self.now, timer, &env, &mut out);
-        #[cfg(debug_assertions)]
-        debug_assert_eq!(
-            before,
-            (self.health(c), self.consumers[c].generation()),
-            "a wake-up handled ahead of time changed the consumer's standing"
-        );
-        self.apply_consumer(c, out);
     }
 
     /// Whether `w` can be handled now for its time: it is due later than
