@@ -294,28 +294,12 @@ mod tests {
         g.members[1].owned = vec![a(1)];
         g.members[1].generation = Some(1);
         let lists = vec![vec![a(0), b(0), b(1)], vec![a(1)]];
-        let by = |g: &GroupSpec, protocol: &str| {
-            let Fact::AssignmentComputed {
-                generation,
-                leader,
-                promise,
-                cooperative,
-                group,
-                assignment,
-                ..
-            } = computed(g, lists.clone())
-            else {
-                unreachable!()
-            };
-            Fact::AssignmentComputed {
-                generation,
-                leader,
-                protocol: protocol.into(),
-                promise,
-                cooperative,
-                group,
-                assignment,
+        let by = |g: &GroupSpec, name: &str| {
+            let mut fact = computed(g, lists.clone());
+            if let Fact::AssignmentComputed { protocol, .. } = &mut fact {
+                *protocol = name.into();
             }
+            fact
         };
         let plain = "generation 1: member c2 got a-1 but does not subscribe to a";
         let named = format!(

@@ -2,7 +2,8 @@
 //! about each consumer's pending events: the times of the events addressed
 //! to it, and how many of its requests are still on their way to a broker.
 //! A consumer with nothing pending before a time can be run ahead to it
-//! (see `ahead`).
+//! (`Simulation::run_ahead`). The bookkeeping is kept exactly while the
+//! fast engine may run consumers ahead.
 
 use super::Event;
 use crate::sim::{EventQueue, Time};
@@ -10,8 +11,9 @@ use crate::sim::{EventQueue, Time};
 /// The event queue and, per consumer, its pending events.
 pub(super) struct Agenda {
     queue: EventQueue<Event>,
-    /// The bookkeeping below is kept (dropped for good when no consumer
-    /// can be run ahead).
+    /// The bookkeeping below is kept: the fast engine runs consumers ahead
+    /// (dropped for good with the reference engine, or when nothing can
+    /// be run ahead).
     tracking: bool,
     /// Per consumer: the times of queued events addressed to it, unordered
     /// (a handful: its heartbeat, poll timeout, batch end, a response).

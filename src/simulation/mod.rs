@@ -53,10 +53,11 @@ pub enum Engine {
     Fast,
 }
 
-/// A consumer wake-up set while an event is handled, handled ahead of
-/// time after it if it can be (fast engine), else queued.
+/// A timer a consumer set while an event is handled. A poll wake-up is
+/// handled ahead of time after the event if it can be (fast engine);
+/// every other timer is queued at once.
 #[derive(Debug)]
-struct Wake {
+struct SetTimer {
     consumer: usize,
     at: Time,
     /// Its place among the consumer's own timers.
@@ -223,21 +224,14 @@ pub struct Simulation {
     skipped_in_added: u64,
     /// An empty outbox whose buffers the next consumer event reuses.
     spare_outbox: ConsumerOutbox,
-    engine: Engine,
     /// Wake-ups set by the event being handled (fast engine).
-    wakes: Vec<Wake>,
-    /// The run has nothing that could reach a consumer between its own
-    /// events but its timeline: no broker or network faults, no added
-    /// partitions, no subscription changes (fast engine).
-    may_run_ahead: bool,
+    wakes: Vec<SetTimer>,
     /// Times of every timeline and cluster-timeline entry and of the
     /// convergence check, sorted: one-off events a consumer may not be run
     /// ahead across.
     fault_times: Vec<Time>,
     /// When the next sample is taken.
     next_sample: Time,
-    /// The end of the run.
-    end: Time,
     /// A wake-up is being handled ahead of time.
     #[cfg(debug_assertions)]
     running_ahead: bool,
@@ -397,12 +391,9 @@ impl Simulation {
             added: Vec::new(),
             skipped_in_added: 0,
             spare_outbox: ConsumerOutbox::default(),
-            engine: Engine::default(),
             wakes: Vec::new(),
-            may_run_ahead: false,
             fault_times: Vec::new(),
             next_sample: Time::ZERO,
-            end: Time::ZERO,
             #[cfg(debug_assertions)]
             running_ahead: false,
         };
@@ -410,14 +401,19 @@ impl Simulation {
         sim.host = failover::Host::Active(sim.cluster.coordinator);
         sim.faults = sim.scenario.has_broker_faults() || sim.scenario.has_network_faults();
         sim.schedule_initial();
-        sim.may_run_ahead = !sim.faults
+        // Only the timeline can reach a consumer between its own events
+        // when there are no broker or network faults, no added partitions
+        // and no subscription changes; otherwise the run is the
+        // reference's, and the agenda keeps no bookkeeping (the fast
+        // engine runs ahead exactly while it does).
+        let may_run_ahead = !sim.faults
             && !sim.metadata_refresh
             && !sim
                 .scenario
                 .timeline
                 .iter()
                 .any(|e| matches!(e.action, Action::Subscribe));
-        if !sim.may_run_ahead {
+        if !may_run_ahead {
             sim.queue.stop_tracking();
         }
         let mut times: Vec<Time> = (sim.scenario.timeline.iter().map(|e| e.at))
@@ -427,13 +423,12 @@ impl Simulation {
         times.push(Time::ZERO + sim.scenario.last_fault_end() + sim.scenario.convergence_bound);
         times.sort_unstable();
         sim.fault_times = times;
-        sim.end = Time::ZERO + sim.scenario.duration;
         Ok(sim)
     }
 
-    /// Runs with `engine` (the default is [`Engine::Fast`]).
+    /// Runs with `engine` (the default is [`Engine::Fast`]). Choosing the
+    /// reference is final: a later `with_engine(Engine::Fast)` keeps it.
     pub fn with_engine(mut self, engine: Engine) -> Self {
-        self.engine = engine;
         if engine == Engine::Reference {
             self.queue.stop_tracking();
         }
@@ -525,19 +520,24 @@ impl Simulation {
                 }
                 self.now = now;
             } else {
-                self.queue.push_local(
-                    w.at,
-                    w.consumer as u32,
-                    w.local,
-                    Event::Consumer {
-                        consumer: w.consumer,
-                        incarnation: w.incarnation,
-                        connection: 0,
-                        kind: ConsumerEvent::Timer(w.timer),
-                    },
-                );
+                self.queue_timer(w);
             }
         }
+    }
+
+    /// Queues a consumer's timer at its place among the consumer's own.
+    fn queue_timer(&mut self, w: SetTimer) {
+        self.queue.push_local(
+            w.at,
+            w.consumer as u32,
+            w.local,
+            Event::Consumer {
+                consumer: w.consumer,
+                incarnation: w.incarnation,
+                connection: 0,
+                kind: ConsumerEvent::Timer(w.timer),
+            },
+        );
     }
 
     /// Whether `w` can be handled now for its time: it is due later than
@@ -547,12 +547,13 @@ impl Simulation {
     /// would only fetch. At its time the reference handles, before it,
     /// only events that do not touch this consumer (other events at that
     /// time run first; other consumers' timers touch only them).
-    fn wake_is_local(&self, w: &Wake) -> bool {
+    fn wake_is_local(&self, w: &SetTimer) -> bool {
+        let end = Time::ZERO + self.scenario.duration;
         let first_fault = self.fault_times.partition_point(|&t| t < self.now);
         let horizon = self
             .fault_times
             .get(first_fault)
-            .map_or(self.end, |&t| t.min(self.end))
+            .map_or(end, |&t| t.min(end))
             .min(self.next_sample);
         w.at > self.now
             && w.at < horizon
@@ -942,33 +943,18 @@ impl Simulation {
             let process = &mut self.processes[c];
             let local = process.timers_set;
             process.timers_set = local + 1;
-            // (The bookkeeping stops for good with the reference engine,
-            // so a switch back to the fast one runs as the reference.)
-            if self.engine == Engine::Fast
-                && self.may_run_ahead
-                && self.queue.tracking()
-                && matches!(timer, ConsumerTimer::Poll(_))
-            {
-                self.wakes.push(Wake {
-                    consumer: c,
-                    at,
-                    local,
-                    incarnation: from.incarnation,
-                    timer,
-                });
-                continue;
-            }
-            self.queue.push_local(
+            let timer = SetTimer {
+                consumer: c,
                 at,
-                c as u32,
                 local,
-                Event::Consumer {
-                    consumer: c,
-                    incarnation: from.incarnation,
-                    connection: 0,
-                    kind: ConsumerEvent::Timer(timer),
-                },
-            );
+                incarnation: from.incarnation,
+                timer,
+            };
+            if self.queue.tracking() && matches!(timer.timer, ConsumerTimer::Poll(_)) {
+                self.wakes.push(timer);
+            } else {
+                self.queue_timer(timer);
+            }
         }
         let facts = std::mem::take(&mut out.facts);
         out.facts = self.apply_facts_reusing(facts);
