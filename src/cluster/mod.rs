@@ -75,6 +75,9 @@ pub struct Cluster {
     /// log end stays there; when a leader is back, the buffered records
     /// land at once.
     frozen: Vec<Option<u64>>,
+    /// `[scenario] fetch_quantum` in µs (0: exact): consumers fetch what was
+    /// visible at the last multiple of it.
+    fetch_quantum: u64,
 }
 
 impl Cluster {
@@ -125,6 +128,7 @@ impl Cluster {
             topics,
             leadership: None,
             frozen: Vec::new(),
+            fetch_quantum: scenario.fetch_quantum.map_or(0, |q| q.micros()),
         };
         if scenario.has_broker_faults() {
             cluster.leadership = Some(cluster.build_leadership());
@@ -287,11 +291,22 @@ impl Cluster {
     /// Records of the whole topic visible to consumers at `now`.
     pub fn visible_records(&self, topic: u32, now: Time) -> u64 {
         let t = &self.topics[topic as usize];
-        let sent = match t.linger.micros() {
-            0 => now,
-            l => Time(now.micros() - now.micros() % l),
-        };
-        t.rate.produced_by(sent)
+        t.rate.produced_by(floor_to(now, t.linger.micros()))
+    }
+
+    /// Records of the whole topic a consumer's fetch returns at `now`: those
+    /// visible at the last multiple of the fetch quantum (all visible ones
+    /// when the run is exact).
+    pub fn fetchable_records(&self, topic: u32, now: Time) -> u64 {
+        self.visible_records(topic, floor_to(now, self.fetch_quantum))
+    }
+
+    /// When a consumer's fetch first returns `records` records of the whole
+    /// topic, if ever: the first multiple of the fetch quantum at or after
+    /// they are visible (the inverse of [`Cluster::fetchable_records`]:
+    /// `floor_L(floor_Q(t)) ≥ n ⇔ floor_Q(t) ≥ ceil_L(n) ⇔ t ≥ ceil_Q(ceil_L(n))`).
+    pub fn time_when_fetchable(&self, topic: u32, records: u64) -> Option<Time> {
+        ceil_to(self.time_when_visible(topic, records)?, self.fetch_quantum)
     }
 
     /// Log-end offset of partition `p` of `topic` when the topic as a
@@ -305,10 +320,7 @@ impl Cluster {
     pub fn time_when_visible(&self, topic: u32, records: u64) -> Option<Time> {
         let t = &self.topics[topic as usize];
         let produced = t.rate.time_of_record(records)?;
-        match t.linger.micros() {
-            0 => Some(produced),
-            l => Some(Time(produced.micros().div_ceil(l) * l)),
-        }
+        ceil_to(produced, t.linger.micros())
     }
 
     /// The topic-wide record count at which partition `p` holds `offset + 1`
@@ -489,6 +501,24 @@ fn java_abs_hash(s: &str) -> u32 {
             .wrapping_add(i32::from(unit as i16 as u16 as i16) & 0xffff);
     }
     (h & 0x7fff_ffff) as u32
+}
+
+/// The last multiple of `step` µs at or before `t` (`t` itself when `step`
+/// is 0).
+fn floor_to(t: Time, step: u64) -> Time {
+    match step {
+        0 => t,
+        l => Time(t.micros() - t.micros() % l),
+    }
+}
+
+/// The first multiple of `step` µs at or after `t` (`t` itself when `step`
+/// is 0); `None` past the end of time.
+fn ceil_to(t: Time, step: u64) -> Option<Time> {
+    match step {
+        0 => Some(t),
+        l => t.micros().div_ceil(l).checked_mul(l).map(Time),
+    }
 }
 
 #[cfg(test)]

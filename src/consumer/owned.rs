@@ -212,7 +212,7 @@ impl OwnedPartitions {
                 if from >= to {
                     continue;
                 }
-                let visible = cluster.visible_records(topic, now);
+                let visible = cluster.fetchable_records(topic, now);
                 while let Some(i) = self.ready.first_ready(from, to, visible) {
                     let o = self.owned[i];
                     let leo = cluster.share_of(topic, o.tp.partition, visible);
@@ -246,7 +246,7 @@ impl OwnedPartitions {
         self.topic_ranges
             .iter()
             .filter_map(|&(topic, first, end)| {
-                cluster.time_when_visible(topic, self.ready.min_key(first, end))
+                cluster.time_when_fetchable(topic, self.ready.min_key(first, end))
             })
             .map(|t| t + latency)
             .min()

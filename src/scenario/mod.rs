@@ -39,6 +39,13 @@ pub struct Scenario {
     pub sample_interval: Duration,
     /// Liveness bound: the group must be stable this long after the last fault.
     pub convergence_bound: Duration,
+    /// `[scenario] fetch_quantum`: the opt-in speed approximation. Consumers
+    /// see the log as of the last multiple of this quantum (a fetch answers
+    /// once per quantum, as with a `fetch.min.bytes` never reached and
+    /// `fetch.max.wait.ms` = the quantum, on one clock for all consumers),
+    /// so a caught-up consumer polls once per quantum, not once per
+    /// producer batch. `None`: exact, records visible at each `linger`.
+    pub fetch_quantum: Option<Duration>,
     /// Brokers.
     pub cluster: ClusterConfig,
     /// Topics, in file order.

@@ -207,6 +207,7 @@ pub struct RawMeta {
     pub sample_interval: Option<PosDur>,
     pub seed: Option<u64>,
     pub convergence_bound: Option<PosDur>,
+    pub fetch_quantum: Option<PosDur>,
 }
 
 /// `[cluster]`: brokers and their racks.

@@ -440,6 +440,7 @@ fn build(
         duration,
         sample_interval,
         convergence_bound,
+        fetch_quantum: meta.fetch_quantum.map(|d| d.0),
         cluster,
         topics,
         group,
