@@ -95,3 +95,12 @@ fn a_quantum_is_read_from_the_file_and_checked() {
     let err = Scenario::from_toml(bad, "bad.toml", "bad", &[]).expect_err("zero refused");
     assert!(err.to_string().contains("fetch_quantum"), "{err}");
 }
+
+#[test]
+fn a_zero_quantum_set_through_the_library_is_refused() {
+    let mut s = scenario(None);
+    s.fetch_quantum = Some(rebalance_sim::sim::Duration::ZERO);
+    let err = s.validate().expect_err("zero refused");
+    assert!(err.to_string().contains("scenario.fetch_quantum"), "{err}");
+    assert!(Simulation::new(s, 1).is_err());
+}

@@ -55,6 +55,14 @@ impl Scenario {
                 return Err(fail(field, "must be longer than zero".into()));
             }
         }
+        // A zero quantum would mean "exact" through the back door; PosDur
+        // refuses it in a file, this refuses it from the library.
+        if self.fetch_quantum == Some(Duration::ZERO) {
+            return Err(fail(
+                "scenario.fetch_quantum",
+                "must be longer than zero; leave it out for the exact model".into(),
+            ));
+        }
         if self.duration.micros() / self.sample_interval.micros() > limits::MAX_SAMPLES {
             return Err(fail(
                 "scenario.sample_interval",
