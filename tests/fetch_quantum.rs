@@ -104,3 +104,24 @@ fn a_zero_quantum_set_through_the_library_is_refused() {
     assert!(err.to_string().contains("scenario.fetch_quantum"), "{err}");
     assert!(Simulation::new(s, 1).is_err());
 }
+
+#[test]
+fn a_run_under_a_quantum_says_so_and_an_exact_run_does_not() {
+    let coarse = run(&scenario(Some("100ms")), 1, Engine::Fast);
+    let json = serde_json::to_value(&coarse.summary).expect("serializes");
+    assert_eq!(json["approximation"]["fetch_quantum"], "100ms");
+    assert_eq!(json["approximation"]["fetch_quantum_us"], 100_000);
+    let bound = json["approximation"]["bound"].as_str().expect("a bound");
+    assert!(bound.contains("100ms"), "{bound}");
+    let table = rebalance_sim::report::summary_table(&coarse, "out");
+    assert!(table.contains("approximation"), "{table}");
+    assert!(table.contains("not exact"), "{table}");
+
+    // An exact run's summary.json has no such key: its bytes are what they
+    // were before the setting existed.
+    let exact = run(&scenario(None), 1, Engine::Fast);
+    let json = serde_json::to_value(&exact.summary).expect("serializes");
+    assert!(json.get("approximation").is_none(), "{json}");
+    let table = rebalance_sim::report::summary_table(&exact, "out");
+    assert!(!table.contains("approximation"), "{table}");
+}

@@ -416,6 +416,15 @@ fn summary_rows(result: &RunResult) -> Vec<KeyValue> {
         KeyValue::new("engine events", thousands(s.engine_events)),
         KeyValue::new("trace digest", s.trace_digest.as_str()),
     ]);
+    if let Some(a) = &s.approximation {
+        rows.push(
+            KeyValue::new(
+                "approximation",
+                format!("fetch_quantum = {}: {}", a.fetch_quantum, a.bound),
+            )
+            .alert_if(true),
+        );
+    }
     rows
 }
 

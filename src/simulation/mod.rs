@@ -12,8 +12,8 @@ mod network;
 mod result;
 
 pub use result::{
-    ConsumerRow, Disruption, PartitionRow, RebalanceCost, RebalanceSpan, RunResult, Summary,
-    replay_command,
+    Approximation, ConsumerRow, Disruption, PartitionRow, RebalanceCost, RebalanceSpan, RunResult,
+    Summary, replay_command,
 };
 
 use crate::assign::Assignor;

@@ -34,6 +34,33 @@ pub struct Disruption {
     pub drained_after_ms: Option<u64>,
 }
 
+/// The opt-in approximations a run was made with (`summary.json`'s
+/// `approximation`, absent from an exact run).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Approximation {
+    /// `[scenario] fetch_quantum`, as written (`"100ms"`).
+    pub fetch_quantum: String,
+    /// The same in µs.
+    pub fetch_quantum_us: u64,
+    /// What it may change, in words (the README's stated bound).
+    pub bound: String,
+}
+
+impl Approximation {
+    /// The approximation of a run with this fetch quantum, if any.
+    pub fn of(fetch_quantum: Option<crate::sim::Duration>) -> Option<Approximation> {
+        fetch_quantum.map(|q| Approximation {
+            fetch_quantum: q.to_string(),
+            fetch_quantum_us: q.micros(),
+            bound: format!(
+                "records reach their consumer up to {q} later than in the exact model: \
+                 the backlog may exceed the exact run's by the records produced in {q} \
+                 plus one linger"
+            ),
+        })
+    }
+}
+
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
@@ -43,6 +70,9 @@ pub struct Summary {
     pub seed: u64,
     /// Simulated time (ms).
     pub duration_ms: u64,
+    /// The opt-in approximation the run was made with; absent when exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approximation: Option<Approximation>,
     /// Assignor used by the group leader.
     pub assignor: String,
     /// Rebalances: new generations formed.
@@ -322,6 +352,7 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         scenario: scenario.name.clone(),
         seed: sim.seed,
         duration_ms: scenario.duration.millis(),
+        approximation: Approximation::of(scenario.fetch_quantum),
         assignor: sim.last_protocol.clone().unwrap_or_else(|| {
             sim.scenario
                 .group
