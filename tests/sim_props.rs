@@ -249,6 +249,28 @@ fn keeps_every_invariant_and_replays(text: &str, seed: u64) -> Result<(), TestCa
     Ok(())
 }
 
+/// The scenario with `[scenario] fetch_quantum` set, when one is drawn: the
+/// opt-in approximation must keep every invariant, and both engines must
+/// still agree under it.
+fn with_quantum(text: String, quantum: Option<&str>) -> String {
+    match quantum {
+        Some(q) => text.replacen(
+            "[scenario]\n",
+            &format!("[scenario]\nfetch_quantum = \"{q}\"\n"),
+            1,
+        ),
+        None => text,
+    }
+}
+
+/// No quantum (the exact model) half of the time, else one of a few.
+fn quantum() -> impl Strategy<Value = Option<&'static str>> {
+    prop_oneof![
+        Just(None),
+        prop::sample::select(vec!["5ms", "50ms", "300ms", "1s"]).prop_map(Some),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/sim_props.txt"))),
@@ -265,9 +287,11 @@ proptest! {
         commit in prop::sample::select(vec!["auto", "sync", "async"]),
         static_members in any::<bool>(),
         faults in faults(),
+        quantum in quantum(),
         seed in 0u64..1000,
     ) {
         let text = scenario_text(partitions, consumers, assignor, commit, static_members, &faults, false);
+        let text = with_quantum(text, quantum);
         keeps_every_invariant_and_replays(&text, seed)?;
     }
 
@@ -284,6 +308,7 @@ proptest! {
         faults in faults(),
         cluster_faults in faults(),
         replication in 2u32..4,
+        quantum in quantum(),
         seed in 0u64..1000,
     ) {
         let text = scenario_text(partitions, consumers, assignor, commit, static_members, &faults, false)
@@ -291,6 +316,7 @@ proptest! {
             // Room for the bound after a late cut: request.timeout.ms more.
             .replacen("duration = \"150s\"", "duration = \"200s\"", 1)
             + &cluster_timeline(consumers, &cluster_faults, partitions, assignor == "uniform");
+        let text = with_quantum(text, quantum);
         keeps_every_invariant_and_replays(&text, seed)?;
     }
 
