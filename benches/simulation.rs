@@ -114,13 +114,13 @@ fn bench(c: &mut Criterion) {
     });
     // The opt-in approximation `[scenario] fetch_quantum` (README,
     // Performance): the same group fetching once per quantum.
-    for quantum in ["100ms", "1s"] {
+    use rebalance_sim::sim::Duration;
+    for (quantum, every) in [
+        ("100ms", Duration::from_millis(100)),
+        ("1s", Duration::from_secs(1)),
+    ] {
         let mut coarse = big.clone();
-        coarse.fetch_quantum = Some(rebalance_sim::sim::Duration(if quantum == "1s" {
-            1_000_000
-        } else {
-            100_000
-        }));
+        coarse.fetch_quantum = Some(every);
         g.bench_function(
             format!("large-2000p-100c-10m/fetch-quantum-{quantum}"),
             |b| b.iter(|| black_box(Simulation::new(coarse.clone(), 1).expect("valid").run())),
