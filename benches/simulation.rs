@@ -10,30 +10,43 @@ fn load(path: &str) -> Scenario {
     Scenario::load(std::path::Path::new(path), &[]).expect("valid scenario")
 }
 
-fn large() -> Scenario {
-    let mut text = String::from(
-        r#"
-[scenario]
-duration = "10m"
-[[topics]]
-name = "events"
-partitions = 2000
-produce_rate = 200000
-[group]
-assignor = "roundrobin"
-[consumers]
-count = 100
-processing = { dist = "exponential", mean = "50us" }
-"#,
+/// 100 consumers (roundrobin, 50 µs exponential processing per record)
+/// on one topic for `duration`, with `crashes` consumers crashing one
+/// after the other, `crash_every` seconds apart from `first_crash_s`.
+fn group_of_100(
+    duration: &str,
+    partitions: u32,
+    rate: u32,
+    crashes: u32,
+    first_crash_s: u32,
+    crash_every_s: u32,
+) -> Scenario {
+    let mut text = format!(
+        "[scenario]\nduration = \"{duration}\"\n\
+         [[topics]]\nname = \"events\"\npartitions = {partitions}\nproduce_rate = {rate}\n\
+         [group]\nassignor = \"roundrobin\"\n\
+         [consumers]\ncount = 100\nprocessing = {{ dist = \"exponential\", mean = \"50us\" }}\n"
     );
-    for i in 0..10 {
+    for i in 0..crashes {
         text.push_str(&format!(
             "[[timeline]]\nat = \"{}s\"\naction = \"crash\"\nconsumer = \"c{}\"\n",
-            30 + i * 30,
+            first_crash_s + i * crash_every_s,
             i + 1
         ));
     }
-    Scenario::from_toml(&text, "large.toml", "large", &[]).expect("valid")
+    Scenario::from_toml(&text, "group.toml", "group", &[]).expect("valid")
+}
+
+/// The large case: 10 minutes, 2,000 partitions, 200,000 records/s, a
+/// crash every 30 s from 30 s to 300 s.
+fn large() -> Scenario {
+    group_of_100("10m", 2000, 200_000, 10, 30, 30)
+}
+
+/// Issue 11's hour: 1,000 partitions, 100,000 records/s, a crash every
+/// 5 minutes.
+fn hour() -> Scenario {
+    group_of_100("1h", 1000, 100_000, 11, 300, 300)
 }
 
 /// One topic of `partitions` partitions, one record per partition per
@@ -126,6 +139,19 @@ fn bench(c: &mut Criterion) {
             |b| b.iter(|| black_box(Simulation::new(coarse.clone(), 1).expect("valid").run())),
         );
     }
+    // The hour exact takes about 40 s a run (README, Performance): only
+    // its approximation is benched.
+    let mut coarse_hour = hour();
+    coarse_hour.fetch_quantum = Some(Duration::from_secs(1));
+    g.bench_function("hour-1000p-100c-1h/fetch-quantum-1s", |b| {
+        b.iter(|| {
+            black_box(
+                Simulation::new(coarse_hour.clone(), 1)
+                    .expect("valid")
+                    .run(),
+            )
+        })
+    });
     g.finish();
 }
 
@@ -166,24 +192,25 @@ fn bench_engine(c: &mut Criterion) {
 /// 1,000 partitions and 100,000 records/s, then both doubled. Cost that
 /// followed group interactions only would stay the same.
 fn bench_growth(c: &mut Criterion) {
-    let case = |partitions: u32, rate: u32| {
-        let text = format!(
-            "[scenario]\nduration = \"5m\"\n[[topics]]\nname = \"events\"\npartitions = {partitions}\nproduce_rate = {rate}\n\
-             [group]\nassignor = \"roundrobin\"\n[consumers]\ncount = 100\n\
-             processing = {{ dist = \"exponential\", mean = \"50us\" }}\n\
-             [[timeline]]\nat = \"150s\"\naction = \"crash\"\nconsumer = \"c1\"\n"
-        );
-        Scenario::from_toml(&text, "growth.toml", "growth", &[]).expect("valid")
-    };
     let mut g = c.benchmark_group("growth");
     g.sample_size(10);
-    for (name, scenario) in [
-        ("100c-1000p-100k-per-s-5m", case(1000, 100_000)),
-        ("100c-2000p-200k-per-s-5m", case(2000, 200_000)),
-    ] {
-        g.bench_function(name, |b| {
-            b.iter(|| black_box(Simulation::new(scenario.clone(), 1).expect("valid").run()))
-        });
+    for quantum in [None, Some(rebalance_sim::sim::Duration::from_secs(1))] {
+        for (partitions, rate) in [(1000, 100_000), (2000, 200_000)] {
+            let mut scenario = group_of_100("5m", partitions, rate, 1, 150, 0);
+            scenario.fetch_quantum = quantum;
+            let name = format!(
+                "100c-{partitions}p-{}k-per-s-5m{}",
+                rate / 1000,
+                if quantum.is_some() {
+                    "/fetch-quantum-1s"
+                } else {
+                    ""
+                }
+            );
+            g.bench_function(name, |b| {
+                b.iter(|| black_box(Simulation::new(scenario.clone(), 1).expect("valid").run()))
+            });
+        }
     }
     g.finish();
 }
