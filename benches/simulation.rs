@@ -103,10 +103,17 @@ fn bench_sweep(c: &mut Criterion) {
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("simulation");
     g.sample_size(10);
+    use rebalance_sim::sim::Duration;
     for name in ["consumer-crash", "scale-out", "stalled-consumer"] {
         let scenario = load(&format!("scenarios/{name}.toml"));
         g.bench_function(name, |b| {
             b.iter(|| black_box(Simulation::new(scenario.clone(), 1).expect("valid").run()))
+        });
+        // The same under the opt-in approximation (README, Performance).
+        let mut coarse = scenario.clone();
+        coarse.fetch_quantum = Some(Duration::from_millis(100));
+        g.bench_function(format!("{name}/fetch-quantum-100ms"), |b| {
+            b.iter(|| black_box(Simulation::new(coarse.clone(), 1).expect("valid").run()))
         });
     }
     let big = large();
@@ -127,7 +134,6 @@ fn bench(c: &mut Criterion) {
     });
     // The opt-in approximation `[scenario] fetch_quantum` (README,
     // Performance): the same group fetching once per quantum.
-    use rebalance_sim::sim::Duration;
     for (quantum, every) in [
         ("100ms", Duration::from_millis(100)),
         ("1s", Duration::from_secs(1)),
