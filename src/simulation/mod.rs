@@ -1185,13 +1185,24 @@ impl Simulation {
         let mut lag_total = 0;
         let mut lag_max = 0;
         let mut backlog_total = 0;
+        // The topic's visible records, computed once per topic (partitions
+        // are numbered topic by topic).
+        let mut visible: Option<(u32, u64)> = None;
         for (i, &subscribed) in self.subscribed.iter().enumerate() {
             if !subscribed {
                 continue;
             }
+            let tp = self.cluster.partition_at(i);
             let leo = self
                 .cluster
-                .log_end_offset(self.cluster.partition_at(i), self.now);
+                .log_end_offset_of_visible(tp, || match visible {
+                    Some((topic, records)) if topic == tp.topic => records,
+                    _ => {
+                        let records = self.cluster.visible_records(tp.topic, self.now);
+                        visible = Some((tp.topic, records));
+                        records
+                    }
+                });
             produced += leo;
             let base = self
                 .committed
