@@ -244,3 +244,65 @@ fn keep_writes_the_chosen_seeds_runs_and_a_rerun_replaces_only_its_own() {
         "mine"
     );
 }
+
+/// A sweep under the opt-in `fetch_quantum` says so (sweep.json, the
+/// table), shards under it merge keeping it, and shards run with different
+/// quanta (or one exact) are refused.
+#[test]
+fn a_sweep_under_a_quantum_says_so_and_mixed_shards_do_not_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = scenario("scenarios/consumer-crash.toml");
+    let run = |name: &str, extra: &[&str]| {
+        let dir = tmp.path().join(name);
+        let mut c = bin();
+        c.args(["sweep", &file, "--out"])
+            .arg(&dir)
+            .args(["--seeds", "1..4"])
+            .args(extra);
+        let o = c.output().expect("runs");
+        assert!(o.status.success(), "{}", said(&o));
+        (dir, said(&o))
+    };
+    let q = ["--set", "scenario.fetch_quantum=100ms"];
+    let (coarse, table) = run("coarse", &q);
+    assert!(table.contains("approximation"), "{table}");
+    assert!(table.contains("fetch_quantum = 100ms"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&read(&coarse.join("sweep.json"))).unwrap();
+    assert_eq!(json["approximation"]["fetch_quantum_us"], 100_000);
+
+    let (exact, table) = run("exact", &[]);
+    assert!(!table.contains("approximation"), "{table}");
+    let json: serde_json::Value = serde_json::from_slice(&read(&exact.join("sweep.json"))).unwrap();
+    assert!(json.get("approximation").is_none(), "{json}");
+
+    // Two shards under the quantum merge and keep it.
+    let a = run("a", &[&q[..], &["--shard", "1/2"]].concat()).0;
+    let b = run("b", &[&q[..], &["--shard", "2/2"]].concat()).0;
+    let merged = tmp.path().join("merged");
+    let o = bin()
+        .arg("merge")
+        .args([&a, &b])
+        .arg("--out")
+        .arg(&merged)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(read(&merged.join("sweep.json")) == read(&coarse.join("sweep.json")));
+
+    // An exact shard and one under the quantum do not.
+    let o = bin()
+        .arg("merge")
+        .args([&exact, &b])
+        .arg("--out")
+        .arg(tmp.path().join("mixed"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    assert!(
+        said(&o).contains("different approximations"),
+        "{}",
+        said(&o)
+    );
+}

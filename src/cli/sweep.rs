@@ -163,7 +163,13 @@ pub fn merge(
         .collect::<Result<Vec<_>, _>>()
         .map_err(bad)?;
     let all = rebalance_sim::sweep::merge(shards).map_err(bad)?;
-    let summary = SweepSummary::from_rows(&all.scenario, &all.rows, all.failing, fail_if.as_ref());
+    let summary = SweepSummary::from_rows(
+        &all.scenario,
+        all.approximation,
+        &all.rows,
+        all.failing,
+        fail_if.as_ref(),
+    );
     write_sweep_outputs(&summary, &all.rows, &out, force).map_err(output_failure(&out))?;
     report(&summary, &all.rows, &out, junit_path.as_ref(), quiet)
 }
@@ -268,6 +274,12 @@ fn table(s: &SweepSummary, dir: &std::path::Path) -> String {
             num(f.p50),
             num(f.p99),
             num(f.max)
+        ));
+    }
+    if let Some(a) = &s.approximation {
+        t.push_str(&format!(
+            "  approximation     fetch_quantum = {} (not exact: {})\n",
+            a.fetch_quantum, a.bound
         ));
     }
     t.push_str(&format!("  failing seeds     {}\n", s.failing.len()));

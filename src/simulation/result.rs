@@ -36,7 +36,7 @@ pub struct Disruption {
 
 /// The opt-in approximations a run was made with (`summary.json`'s
 /// `approximation`, absent from an exact run).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Approximation {
     /// `[scenario] fetch_quantum`, as written (`"100ms"`).
     pub fetch_quantum: String,

@@ -4,6 +4,7 @@
 
 use super::{FailIf, FieldStats, SeedRow, field_stats};
 use crate::Scenario;
+use crate::simulation::Approximation;
 use serde::Serialize;
 
 /// A failing seed and how to replay it.
@@ -59,6 +60,9 @@ pub struct SweepSummary {
     pub first_seed: Option<u64>,
     /// Last seed run.
     pub last_seed: Option<u64>,
+    /// The opt-in approximation every seed ran with; absent when exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approximation: Option<Approximation>,
     /// Statistics per field over the seeds.
     pub fields: Vec<FieldStats>,
     /// Seeds that violated an invariant.
@@ -72,16 +76,19 @@ impl SweepSummary {
     pub fn of(scenario: &Scenario, rows: &[SeedRow], fail_if: Option<&FailIf>) -> SweepSummary {
         Self::from_rows(
             &scenario.name,
+            Approximation::of(scenario.fetch_quantum),
             rows,
             FailingSeed::of(scenario, rows),
             fail_if,
         )
     }
 
-    /// The summary of `rows` (sorted by seed) of scenario `name`, whose
-    /// failing seeds are `failing` (merged shards bring their own).
+    /// The summary of `rows` (sorted by seed) of scenario `name`, run
+    /// with `approximation`, whose failing seeds are `failing` (merged
+    /// shards bring their own).
     pub fn from_rows(
         name: &str,
+        approximation: Option<Approximation>,
         rows: &[SeedRow],
         failing: Vec<FailingSeed>,
         fail_if: Option<&FailIf>,
@@ -101,6 +108,7 @@ impl SweepSummary {
             seeds: rows.len(),
             first_seed: rows.first().map(|r| r.seed),
             last_seed: rows.last().map(|r| r.seed),
+            approximation,
             fields: field_stats(rows),
             failing,
             fail_if,
@@ -172,6 +180,9 @@ pub fn junit(summary: &SweepSummary, rows: &[SeedRow]) -> String {
 pub struct ShardResult {
     /// Scenario name.
     pub scenario: String,
+    /// The opt-in approximation it ran with (`sweep.json`'s
+    /// `approximation`), if any.
+    pub approximation: Option<Approximation>,
     /// Rows, by seed.
     pub rows: Vec<SeedRow>,
     /// Failing seeds with their replay commands.
@@ -192,6 +203,11 @@ pub enum MergeError {
     /// The shards are of different scenarios.
     #[error("the shards are of different scenarios: {0:?} and {1:?}")]
     Scenarios(String, String),
+    /// The shards were run with different approximations.
+    #[error(
+        "the shards were run with different approximations (fetch_quantum {0} and {1}): their results do not merge"
+    )]
+    Approximations(String, String),
     /// A seed is in two shards.
     #[error("seed {0} is in two of the shards")]
     Duplicate(u64),
@@ -223,8 +239,16 @@ pub fn read_shard(dir: &std::path::Path) -> Result<ShardResult, MergeError> {
         .to_string();
     let failing: Vec<FailingSeed> = serde_json::from_value(v["failing"].clone())
         .map_err(|e| err(&json_path, format!("\"failing\": {e}")))?;
+    let approximation: Option<Approximation> = match v.get("approximation") {
+        None => None,
+        Some(a) => Some(
+            serde_json::from_value(a.clone())
+                .map_err(|e| err(&json_path, format!("\"approximation\": {e}")))?,
+        ),
+    };
     Ok(ShardResult {
         scenario,
+        approximation,
         rows,
         failing,
     })
@@ -238,6 +262,16 @@ pub fn merge(shards: Vec<ShardResult>) -> Result<ShardResult, MergeError> {
     for s in it {
         if s.scenario != all.scenario {
             return Err(MergeError::Scenarios(all.scenario, s.scenario));
+        }
+        if s.approximation != all.approximation {
+            let quantum = |a: &Option<Approximation>| {
+                a.as_ref()
+                    .map_or_else(|| "unset".to_string(), |a| a.fetch_quantum.clone())
+            };
+            return Err(MergeError::Approximations(
+                quantum(&all.approximation),
+                quantum(&s.approximation),
+            ));
         }
         all.rows.extend(s.rows);
         all.failing.extend(s.failing);
