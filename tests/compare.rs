@@ -352,3 +352,60 @@ fn the_readme_variants_example_runs_on_a_file_with_an_assignor_list() {
     let runs = read_csv(&tmp.path().join("cmp/runs.csv"));
     assert_eq!(runs.len(), 4);
 }
+
+/// An exact variant beside one under the opt-in `fetch_quantum`: the
+/// approximate one is marked in compare.json and the table, the exact one
+/// is not, and the quantum shows in what it changes (fewer engine events).
+#[test]
+fn an_approximate_variant_is_marked_and_the_exact_one_is_not() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("q.toml");
+    let text = format!(
+        "{SCENARIO}\n[[variants]]\nname = \"exact\"\n\
+         [[variants]]\nname = \"coarse\"\nset = {{ \"scenario.fetch_quantum\" = \"1s\" }}\n"
+    );
+    std::fs::write(&file, text).unwrap();
+    let out = tmp.path().join("cmp");
+    let o = run(&[
+        "compare",
+        file.to_str().unwrap(),
+        "--seeds",
+        "1..3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        said.contains("approximation     coarse: fetch_quantum = 1s"),
+        "{said}"
+    );
+    assert!(!said.contains("exact: fetch_quantum"), "{said}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("compare.json")).unwrap()).unwrap();
+    assert!(json["variants"][0].get("approximation").is_none());
+    assert_eq!(
+        json["variants"][1]["approximation"]["fetch_quantum_us"],
+        1_000_000
+    );
+    let runs = read_csv(&out.join("runs.csv"));
+    let events = runs[0].iter().position(|h| h == "engine_events").unwrap();
+    let variant = runs[0].iter().position(|h| h == "variant").unwrap();
+    let of = |name: &str| -> u64 {
+        runs[1..]
+            .iter()
+            .filter(|r| r[variant] == name)
+            .map(|r| r[events].parse::<u64>().unwrap())
+            .sum()
+    };
+    assert!(
+        of("coarse") * 4 < of("exact"),
+        "{} against {}",
+        of("coarse"),
+        of("exact")
+    );
+}

@@ -87,6 +87,9 @@ pub struct VariantResult {
     pub source: String,
     /// The overrides that make it (`--set` arguments included).
     pub overrides: Vec<String>,
+    /// The opt-in approximation it ran with; absent when exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approximation: Option<crate::simulation::Approximation>,
     /// One row per seed, in seed order.
     #[serde(skip)]
     pub rows: Vec<SeedRow>,
@@ -199,6 +202,7 @@ pub fn compare(
             name: v.name.clone(),
             source: v.scenario.source().to_string(),
             overrides: v.scenario.overrides().to_vec(),
+            approximation: crate::simulation::Approximation::of(v.scenario.fetch_quantum),
             throughput: Band::of(time_s.clone(), &processed),
             backlog: Band::of(time_s, &backlog),
             rows,

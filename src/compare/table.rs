@@ -91,6 +91,14 @@ pub fn console_table(c: &Comparison, out_dir: &str) -> String {
     for r in &rows {
         t.push_str(&line(r));
     }
+    for v in &c.variants {
+        if let Some(a) = &v.approximation {
+            t.push_str(&format!(
+                "  approximation     {}: fetch_quantum = {} (not exact)\n",
+                v.name, a.fetch_quantum
+            ));
+        }
+    }
     let failing: usize = c.variants.iter().map(|v| v.failing.len()).sum();
     t.push_str(&format!("  failing runs      {failing}\n"));
     for v in &c.variants {
