@@ -409,3 +409,37 @@ fn an_approximate_variant_is_marked_and_the_exact_one_is_not() {
         of("exact")
     );
 }
+
+/// `--vary scenario.fetch_quantum=exact,1s`: "exact" is the default
+/// written out, so the approximation can be varied like any field.
+#[test]
+fn the_quantum_can_be_varied_against_exact() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("q.toml");
+    std::fs::write(&file, SCENARIO).unwrap();
+    let out = tmp.path().join("cmp");
+    let o = run(&[
+        "compare",
+        file.to_str().unwrap(),
+        "--vary",
+        "scenario.fetch_quantum=exact,1s",
+        "--seeds",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        said.contains("fetch_quantum=1s: fetch_quantum = 1s (not exact)"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("fetch_quantum=exact: fetch_quantum"),
+        "{said}"
+    );
+}

@@ -94,6 +94,24 @@ fn a_quantum_is_read_from_the_file_and_checked() {
     let bad = "[scenario]\nfetch_quantum = \"0s\"\n[[topics]]\nname = \"t\"\npartitions = 1\nproduce_rate = 1\n";
     let err = Scenario::from_toml(bad, "bad.toml", "bad", &[]).expect_err("zero refused");
     assert!(err.to_string().contains("fetch_quantum"), "{err}");
+    // "exact" is the default written out (so a comparison can vary it).
+    assert_eq!(scenario(Some("exact")).fetch_quantum, None);
+    let exact = run(&scenario(Some("exact")), 3, Engine::Fast);
+    let unset = run(&scenario(None), 3, Engine::Fast);
+    assert_eq!(exact.summary.trace_digest, unset.summary.trace_digest);
+    for (value, says) in [
+        ("5", "\"exact\" or a duration"),
+        ("\"soon\"", "or \"exact\""),
+        ("\"0ms\"", "longer than zero"),
+    ] {
+        let text = bad.replacen("\"0s\"", value, 1);
+        let err = Scenario::from_toml(&text, "bad.toml", "bad", &[]).expect_err("refused");
+        let err = err.to_string();
+        assert!(
+            err.contains("fetch_quantum") && err.contains(says),
+            "{value}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The scenario file exactly as written: serde structs with unknown fields
 //! rejected and spans kept where later checks need them.
 
-use super::duration::{DURATION_HELP, deserialize_duration};
+use super::duration::{DURATION_HELP, deserialize_duration, parse_duration};
 use crate::sim::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
@@ -30,6 +30,41 @@ impl<'de> Deserialize<'de> for PosDur {
             )));
         }
         Ok(PosDur(v))
+    }
+}
+
+/// `[scenario] fetch_quantum`: `"exact"` (the default: no approximation)
+/// or a duration longer than zero. `"exact"` lets a comparison vary it
+/// (`--vary scenario.fetch_quantum=exact,100ms,1s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchQuantum(pub Option<Duration>);
+
+/// What `fetch_quantum` may be, for error messages.
+const FETCH_QUANTUM_HELP: &str =
+    "\"exact\" or a duration longer than zero such as \"100ms\" or \"1s\"";
+
+impl<'de> Deserialize<'de> for FetchQuantum {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = FetchQuantum;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(FETCH_QUANTUM_HELP)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<FetchQuantum, E> {
+                if s.trim() == "exact" {
+                    return Ok(FetchQuantum(None));
+                }
+                match parse_duration(s) {
+                    Ok(q) if q.0 > 0 => Ok(FetchQuantum(Some(q))),
+                    Ok(_) => Err(E::custom(format!(
+                        "must be longer than zero; expected {FETCH_QUANTUM_HELP}"
+                    ))),
+                    Err(e) => Err(E::custom(format!("{e}; or \"exact\""))),
+                }
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -207,7 +242,7 @@ pub struct RawMeta {
     pub sample_interval: Option<PosDur>,
     pub seed: Option<u64>,
     pub convergence_bound: Option<PosDur>,
-    pub fetch_quantum: Option<PosDur>,
+    pub fetch_quantum: Option<FetchQuantum>,
 }
 
 /// `[cluster]`: brokers and their racks.

@@ -440,7 +440,7 @@ fn build(
         duration,
         sample_interval,
         convergence_bound,
-        fetch_quantum: meta.fetch_quantum.map(|d| d.0),
+        fetch_quantum: meta.fetch_quantum.and_then(|q| q.0),
         cluster,
         topics,
         group,
