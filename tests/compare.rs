@@ -42,6 +42,21 @@ consumer = "c2"
 downtime = "3s"
 "#;
 
+/// `compare FILE ARGS --out OUT`, which must succeed: what it printed.
+fn compare_ok(file: &Path, args: &[&str], out: &Path) -> String {
+    let mut all = vec!["compare", file.to_str().unwrap()];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    let o = run(&all);
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    said
+}
+
 fn read_csv(path: &Path) -> Vec<Vec<String>> {
     let mut r = csv::Reader::from_path(path).expect("csv");
     let mut rows = vec![
@@ -366,20 +381,7 @@ fn an_approximate_variant_is_marked_and_the_exact_one_is_not() {
     );
     std::fs::write(&file, text).unwrap();
     let out = tmp.path().join("cmp");
-    let o = run(&[
-        "compare",
-        file.to_str().unwrap(),
-        "--seeds",
-        "1..3",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let said = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(
-        o.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let said = compare_ok(&file, &["--seeds", "1..3"], &out);
     assert!(
         said.contains("approximation     coarse: fetch_quantum = 1s"),
         "{said}"
@@ -417,23 +419,8 @@ fn the_quantum_can_be_varied_against_exact() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let file = tmp.path().join("q.toml");
     std::fs::write(&file, SCENARIO).unwrap();
-    let out = tmp.path().join("cmp");
-    let o = run(&[
-        "compare",
-        file.to_str().unwrap(),
-        "--vary",
-        "scenario.fetch_quantum=exact,1s",
-        "--seeds",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let said = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(
-        o.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let vary = ["--vary", "scenario.fetch_quantum=exact,1s", "--seeds", "1"];
+    let said = compare_ok(&file, &vary, &tmp.path().join("cmp"));
     assert!(
         said.contains("fetch_quantum=1s: fetch_quantum = 1s (not exact)"),
         "{said}"

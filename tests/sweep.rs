@@ -22,6 +22,18 @@ fn sweep(file: &str, out: &Path, extra: &[&str]) -> Output {
     c.output().expect("runs")
 }
 
+/// `merge DIRS --out OUT --quiet`.
+fn merge<P: AsRef<std::ffi::OsStr>>(dirs: &[P], out: &Path) -> Output {
+    bin()
+        .arg("merge")
+        .args(dirs)
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .output()
+        .expect("runs")
+}
+
 fn said(o: &Output) -> String {
     format!(
         "{}{}",
@@ -66,14 +78,7 @@ fn results_do_not_depend_on_jobs_and_shards_merge_into_the_whole() {
         shards.push(dir);
     }
     let merged = tmp.path().join("merged");
-    let o = bin()
-        .arg("merge")
-        .args(&shards)
-        .arg("--out")
-        .arg(&merged)
-        .arg("--quiet")
-        .output()
-        .unwrap();
+    let o = merge(&shards, &merged);
     assert!(o.status.success(), "{}", said(&o));
     for f in ["sweep.csv", "sweep.json"] {
         assert!(
@@ -82,13 +87,7 @@ fn results_do_not_depend_on_jobs_and_shards_merge_into_the_whole() {
         );
     }
     // A seed in two shards is refused.
-    let o = bin()
-        .arg("merge")
-        .args([&shards[0], &shards[0]])
-        .arg("--out")
-        .arg(tmp.path().join("twice"))
-        .output()
-        .unwrap();
+    let o = merge(&[&shards[0], &shards[0]], &tmp.path().join("twice"));
     assert_eq!(o.status.code(), Some(2), "{}", said(&o));
     assert!(said(&o).contains("is in two of the shards"));
 }
@@ -280,25 +279,12 @@ fn a_sweep_under_a_quantum_says_so_and_mixed_shards_do_not_merge() {
     let a = run("a", &[&q[..], &["--shard", "1/2"]].concat()).0;
     let b = run("b", &[&q[..], &["--shard", "2/2"]].concat()).0;
     let merged = tmp.path().join("merged");
-    let o = bin()
-        .arg("merge")
-        .args([&a, &b])
-        .arg("--out")
-        .arg(&merged)
-        .arg("--quiet")
-        .output()
-        .unwrap();
+    let o = merge(&[&a, &b], &merged);
     assert!(o.status.success(), "{}", said(&o));
     assert!(read(&merged.join("sweep.json")) == read(&coarse.join("sweep.json")));
 
     // An exact shard and one under the quantum do not.
-    let o = bin()
-        .arg("merge")
-        .args([&exact, &b])
-        .arg("--out")
-        .arg(tmp.path().join("mixed"))
-        .output()
-        .unwrap();
+    let o = merge(&[&exact, &b], &tmp.path().join("mixed"));
     assert_eq!(o.status.code(), Some(2), "{}", said(&o));
     assert!(
         said(&o).contains("different approximations"),
