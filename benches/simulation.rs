@@ -12,7 +12,7 @@ fn load(path: &str) -> Scenario {
 
 /// 100 consumers (roundrobin, 50 µs exponential processing per record)
 /// on one topic for `duration`, with `crashes` consumers crashing one
-/// after the other, `crash_every` seconds apart from `first_crash_s`.
+/// after the other, `crash_every_s` seconds apart from `first_crash_s`.
 fn group_of_100(
     duration: &str,
     partitions: u32,

@@ -277,10 +277,7 @@ fn table(s: &SweepSummary, dir: &std::path::Path) -> String {
         ));
     }
     if let Some(a) = &s.approximation {
-        t.push_str(&format!(
-            "  approximation     fetch_quantum = {} (not exact: {})\n",
-            a.fetch_quantum, a.bound
-        ));
+        t.push_str(&format!("  approximation     {}\n", a.described()));
     }
     t.push_str(&format!("  failing seeds     {}\n", s.failing.len()));
     for f in s.failing.iter().take(10) {

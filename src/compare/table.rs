@@ -94,8 +94,9 @@ pub fn console_table(c: &Comparison, out_dir: &str) -> String {
     for v in &c.variants {
         if let Some(a) = &v.approximation {
             t.push_str(&format!(
-                "  approximation     {}: fetch_quantum = {} (not exact)\n",
-                v.name, a.fetch_quantum
+                "  approximation     {}: {} (not exact)\n",
+                v.name,
+                a.setting()
             ));
         }
     }

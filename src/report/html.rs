@@ -418,11 +418,7 @@ fn summary_rows(result: &RunResult) -> Vec<KeyValue> {
     ]);
     if let Some(a) = &s.approximation {
         rows.push(
-            KeyValue::new(
-                "approximation",
-                format!("fetch_quantum = {}: {}", a.fetch_quantum, a.bound),
-            )
-            .alert_if(true),
+            KeyValue::new("approximation", format!("{}: {}", a.setting(), a.bound)).alert_if(true),
         );
     }
     rows

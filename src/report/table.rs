@@ -181,14 +181,7 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
         }
     }
     if let Some(a) = &s.approximation {
-        row(
-            &mut t,
-            "approximation",
-            format!(
-                "fetch_quantum = {} (not exact: {})",
-                a.fetch_quantum, a.bound
-            ),
-        );
+        row(&mut t, "approximation", a.described());
     }
     row(&mut t, "trace digest", s.trace_digest.clone());
     row(&mut t, "output", out_dir.to_string());

@@ -59,6 +59,16 @@ impl Approximation {
             ),
         })
     }
+
+    /// The setting as written in a scenario: `fetch_quantum = 100ms`.
+    pub fn setting(&self) -> String {
+        format!("fetch_quantum = {}", self.fetch_quantum)
+    }
+
+    /// The setting with its bound, for the printed summaries.
+    pub fn described(&self) -> String {
+        format!("{} (not exact: {})", self.setting(), self.bound)
+    }
 }
 
 /// `summary.json`.

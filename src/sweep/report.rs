@@ -239,13 +239,11 @@ pub fn read_shard(dir: &std::path::Path) -> Result<ShardResult, MergeError> {
         .to_string();
     let failing: Vec<FailingSeed> = serde_json::from_value(v["failing"].clone())
         .map_err(|e| err(&json_path, format!("\"failing\": {e}")))?;
-    let approximation: Option<Approximation> = match v.get("approximation") {
-        None => None,
-        Some(a) => Some(
-            serde_json::from_value(a.clone())
-                .map_err(|e| err(&json_path, format!("\"approximation\": {e}")))?,
-        ),
-    };
+    let approximation: Option<Approximation> = v
+        .get("approximation")
+        .map(|a| serde_json::from_value(a.clone()))
+        .transpose()
+        .map_err(|e| err(&json_path, format!("\"approximation\": {e}")))?;
     Ok(ShardResult {
         scenario,
         approximation,
@@ -266,7 +264,7 @@ pub fn merge(shards: Vec<ShardResult>) -> Result<ShardResult, MergeError> {
         if s.approximation != all.approximation {
             let quantum = |a: &Option<Approximation>| {
                 a.as_ref()
-                    .map_or_else(|| "unset".to_string(), |a| a.fetch_quantum.clone())
+                    .map_or_else(|| "exact".to_string(), |a| a.fetch_quantum.clone())
             };
             return Err(MergeError::Approximations(
                 quantum(&all.approximation),
