@@ -201,7 +201,19 @@ fn bench_growth(c: &mut Criterion) {
     let mut g = c.benchmark_group("growth");
     g.sample_size(10);
     for quantum in [None, Some(rebalance_sim::sim::Duration::from_secs(1))] {
-        for (partitions, rate) in [(1000, 100_000), (2000, 200_000)] {
+        // Under the quantum also each doubled alone, to show which of the
+        // two the growth follows.
+        let pairs: &[(u32, u32)] = if quantum.is_some() {
+            &[
+                (1000, 100_000),
+                (2000, 200_000),
+                (1000, 200_000),
+                (2000, 100_000),
+            ]
+        } else {
+            &[(1000, 100_000), (2000, 200_000)]
+        };
+        for &(partitions, rate) in pairs {
             let mut scenario = group_of_100("5m", partitions, rate, 1, 150, 0);
             scenario.fetch_quantum = quantum;
             let name = format!(

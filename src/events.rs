@@ -203,7 +203,9 @@ pub enum Fact {
     CommitStored {
         partition: usize,
         offset: u64,
-        member: String,
+        /// The committing member (shared, not copied: one fact per
+        /// partition of every commit).
+        member: crate::coordinator::protocol::MemberId,
     },
     /// An invariant failed.
     Violation { invariant: u8, message: String },

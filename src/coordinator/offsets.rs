@@ -28,15 +28,16 @@ impl OffsetStore {
     pub fn store_commit(
         &mut self,
         offsets: &[(usize, u64)],
-        member: &str,
+        member: &super::protocol::MemberId,
         facts: &mut Vec<crate::events::Fact>,
     ) {
+        facts.reserve(offsets.len());
         for &(p, offset) in offsets {
             self.put(p, offset);
             facts.push(crate::events::Fact::CommitStored {
                 partition: p,
                 offset,
-                member: member.to_string(),
+                member: member.clone(),
             });
         }
     }

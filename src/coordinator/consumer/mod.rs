@@ -19,7 +19,7 @@ mod target;
 #[cfg(test)]
 mod tests;
 
-use super::protocol::{Endpoint, GroupError, Response};
+use super::protocol::{Endpoint, GroupError, MemberId, Response};
 use super::{CoordinatorOutbox, OffsetStore};
 use crate::assign::{AssignorSet, Subscription, TopicPartition, TopicSpec};
 use crate::events::{Fact, GroupState};
@@ -529,7 +529,7 @@ impl ConsumerGroupCoordinator {
     pub fn handle_commit(
         &mut self,
         from: Endpoint,
-        member_id: &str,
+        member_id: &MemberId,
         epoch: i32,
         offsets: &[(usize, u64)],
         token: u64,
@@ -539,7 +539,7 @@ impl ConsumerGroupCoordinator {
         let valid = if !self.config.fencing || (epoch < 0 && self.members.is_empty()) {
             Ok(())
         } else {
-            match self.members.get(member_id) {
+            match self.members.get(member_id.as_str()) {
                 None => Err(GroupError::UnknownMemberId),
                 // validateMemberEpoch: ILLEGAL_GENERATION for classic
                 // members, STALE_MEMBER_EPOCH for the others.

@@ -314,7 +314,15 @@ fn commits_are_fenced_by_member_epoch_unless_fencing_is_off() {
         ];
         for (id, epoch, expect) in cases {
             let mut out = CoordinatorOutbox::default();
-            g.handle_commit(ep(0), id, epoch, &[(0, 10)], 7, &mut store, &mut out);
+            g.handle_commit(
+                ep(0),
+                &MemberId::from(id),
+                epoch,
+                &[(0, 10)],
+                7,
+                &mut store,
+                &mut out,
+            );
             let got = match &out.responses[0].1 {
                 Response::Commit { result, .. } => *result,
                 other => panic!("{other:?}"),
