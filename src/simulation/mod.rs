@@ -1094,6 +1094,21 @@ impl Simulation {
                     self.log.digest_processed(self.now, fact);
                     continue;
                 }
+                if let Fact::CommitStored {
+                    partition, offset, ..
+                } = fact
+                {
+                    // One per partition of every commit, the next most
+                    // frequent: only the ledger, invariant 3 and the
+                    // digest look at it.
+                    self.ledger.record_commit(*partition, *offset);
+                    let cluster = &self.cluster;
+                    found.extend(self.checker.commit_stored(self.now, fact, |p| {
+                        cluster.tp_name(cluster.partition_at(p))
+                    }));
+                    self.log.digest_commit(self.now, fact);
+                    continue;
+                }
                 if self.track_holders(fact) {
                     holders_changed = true;
                 }
@@ -1109,11 +1124,7 @@ impl Simulation {
                             self.skipped_in_added += unseen;
                         }
                     }
-                    Fact::CommitStored {
-                        partition, offset, ..
-                    } => {
-                        self.ledger.record_commit(*partition, *offset);
-                    }
+                    Fact::CommitStored { .. } => {}
                     Fact::Violation { .. } => {}
                     Fact::AssignmentComputed { protocol, .. } => {
                         self.last_protocol = Some(protocol.clone());
