@@ -1080,14 +1080,16 @@ impl Simulation {
                     } else {
                         let cluster = &self.cluster;
                         let names = &self.consumer_names;
-                        found.extend(self.checker.processed(
+                        if let Some(violation) = self.checker.processed(
                             self.now,
                             consumer,
                             partition,
                             *since,
                             &|c| names[c].clone(),
                             &|p| cluster.tp_name(cluster.partition_at(p)),
-                        ));
+                        ) {
+                            found.push(violation);
+                        }
                     }
                     // No other observer looks at processed ranges; the
                     // digest does.
@@ -1103,9 +1105,12 @@ impl Simulation {
                     // digest look at it.
                     self.ledger.record_commit(*partition, *offset);
                     let cluster = &self.cluster;
-                    found.extend(self.checker.commit_stored(self.now, fact, |p| {
-                        cluster.tp_name(cluster.partition_at(p))
-                    }));
+                    if let Some(violation) = self
+                        .checker
+                        .commit_stored(self.now, fact, |p| cluster.tp_name(cluster.partition_at(p)))
+                    {
+                        found.push(violation);
+                    }
                     self.log.digest_commit(self.now, fact);
                     continue;
                 }
