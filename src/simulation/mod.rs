@@ -1201,35 +1201,38 @@ impl Simulation {
         let mut lag_total = 0;
         let mut lag_max = 0;
         let mut backlog_total = 0;
-        // The topic's visible records, computed once per topic (partitions
-        // are numbered topic by topic).
-        let mut visible: Option<(u32, u64)> = None;
-        for (i, &subscribed) in self.subscribed.iter().enumerate() {
-            if !subscribed {
+        // Topic by topic (partitions are numbered so, each topic's block
+        // sized for its largest partition count): the topic's visible
+        // records are computed once.
+        let topics = &self.cluster.topics;
+        for (topic, t) in topics.iter().enumerate() {
+            let first = t.first_index as usize;
+            let end = topics
+                .get(topic + 1)
+                .map_or(self.subscribed.len(), |next| next.first_index as usize);
+            let Some(p) = self.subscribed[first..end].iter().position(|&s| s) else {
                 continue;
+            };
+            let visible = self.cluster.visible_records(topic as u32, self.now);
+            for i in first + p..end {
+                if !self.subscribed[i] {
+                    continue;
+                }
+                let tp = crate::assign::TopicPartition::new(topic as u32, (i - first) as u32);
+                debug_assert_eq!(tp, self.cluster.partition_at(i));
+                let leo = self.cluster.log_end_offset_of_visible(tp, || visible);
+                produced += leo;
+                let base = self
+                    .committed
+                    .get(i)
+                    .or_else(|| self.ledger.start_of(i))
+                    .unwrap_or(leo);
+                let lag = leo.saturating_sub(base);
+                lag_total += lag;
+                lag_max = lag_max.max(lag);
+                self.partition_lag_max[i] = self.partition_lag_max[i].max(lag);
+                backlog_total += leo.saturating_sub(self.ledger.frontier(i).unwrap_or(leo));
             }
-            let tp = self.cluster.partition_at(i);
-            let leo = self
-                .cluster
-                .log_end_offset_of_visible(tp, || match visible {
-                    Some((topic, records)) if topic == tp.topic => records,
-                    _ => {
-                        let records = self.cluster.visible_records(tp.topic, self.now);
-                        visible = Some((tp.topic, records));
-                        records
-                    }
-                });
-            produced += leo;
-            let base = self
-                .committed
-                .get(i)
-                .or_else(|| self.ledger.start_of(i))
-                .unwrap_or(leo);
-            let lag = leo.saturating_sub(base);
-            lag_total += lag;
-            lag_max = lag_max.max(lag);
-            self.partition_lag_max[i] = self.partition_lag_max[i].max(lag);
-            backlog_total += leo.saturating_sub(self.ledger.frontier(i).unwrap_or(leo));
         }
         let point = SamplePoint {
             produced,
