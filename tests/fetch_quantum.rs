@@ -114,6 +114,72 @@ fn a_quantum_is_read_from_the_file_and_checked() {
     }
 }
 
+/// A quantum as long as the run would deliver nothing (no fetch returns a
+/// record before the first multiple of it): refused, from a file with its
+/// location, and from the library.
+#[test]
+fn a_quantum_not_shorter_than_the_run_is_refused() {
+    let text = |q: &str| {
+        format!(
+            "[scenario]\nduration = \"1m\"\nfetch_quantum = \"{q}\"\n\
+             [[topics]]\nname = \"t\"\npartitions = 1\nproduce_rate = 1\n\
+             [consumers]\ncount = 1\n"
+        )
+    };
+    for q in ["1m", "2m", "1h"] {
+        let err = Scenario::from_toml(&text(q), "long.toml", "long", &[])
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("long.toml:3:17")
+                && err.contains("scenario.fetch_quantum")
+                && err.contains("is not shorter than the run (scenario.duration = 1m)"),
+            "{q}: {err}"
+        );
+    }
+    assert!(Scenario::from_toml(&text("59s"), "ok.toml", "ok", &[]).is_ok());
+    let mut s = scenario(None);
+    s.fetch_quantum = Some(s.duration);
+    let err = s.validate().expect_err("refused").to_string();
+    assert!(err.contains("is not shorter than the run"), "{err}");
+}
+
+/// Under a quantum longer than the sample interval the backlog rises
+/// between fetches by design; the end-of-run verdict looks at one sample
+/// per whole quantum, so a group that keeps up is not called growing, and
+/// one that cannot keep up still is.
+#[test]
+fn the_lag_verdict_sees_through_the_quantums_sawtooth() {
+    let group = |quantum: &str, processing: &str| {
+        let text = format!(
+            "[scenario]\nduration = \"4m\"\nfetch_quantum = \"{quantum}\"\n\
+             [[topics]]\nname = \"t\"\npartitions = 8\nproduce_rate = 2000\n\
+             [consumers]\ncount = 2\nprocessing = \"{processing}\"\n"
+        );
+        let s = Scenario::from_toml(&text, "g.toml", "g", &[]).expect("valid");
+        run(&s, 1, Engine::Fast).summary
+    };
+    for quantum in ["10s", "25s", "30s", "35s", "45s", "1m"] {
+        let keeping_up = group(quantum, "100us");
+        assert!(
+            !keeping_up.lag_growing,
+            "{quantum}: trend {}",
+            keeping_up.backlog_trend_per_s
+        );
+    }
+    // Two consumers at 2 ms a record process 1,000 of the 2,000 records
+    // produced a second. The verdict needs two whole quanta in the last
+    // quarter of the run (here 1 minute): a 1-minute quantum gives none.
+    for (quantum, growing) in [("10s", true), ("30s", true), ("1m", false)] {
+        let falling_behind = group(quantum, "2ms");
+        assert_eq!(
+            falling_behind.lag_growing, growing,
+            "{quantum}: trend {}",
+            falling_behind.backlog_trend_per_s
+        );
+    }
+}
+
 #[test]
 fn a_zero_quantum_set_through_the_library_is_refused() {
     let mut s = scenario(None);

@@ -63,6 +63,12 @@ impl Scenario {
                 "must be longer than zero; leave it out for the exact model".into(),
             ));
         }
+        if let Some(q) = self.fetch_quantum.filter(|&q| q >= self.duration) {
+            return Err(fail(
+                "scenario.fetch_quantum",
+                super::validate::quantum_too_long(q, self.duration),
+            ));
+        }
         if self.duration.micros() / self.sample_interval.micros() > limits::MAX_SAMPLES {
             return Err(fail(
                 "scenario.sample_interval",

@@ -242,7 +242,7 @@ pub struct RawMeta {
     pub sample_interval: Option<PosDur>,
     pub seed: Option<u64>,
     pub convergence_bound: Option<PosDur>,
-    pub fetch_quantum: Option<FetchQuantum>,
+    pub fetch_quantum: Option<Spanned<FetchQuantum>>,
 }
 
 /// `[cluster]`: brokers and their racks.

@@ -267,6 +267,17 @@ fn check_name(rep: &Reporter<'_>, name: &Spanned<String>, what: &str) -> Result<
     }
 }
 
+/// Why a `fetch_quantum` of `q` cannot be used in a run of `duration`:
+/// consumers fetch what was visible at the last multiple of the quantum,
+/// and before the first one nothing is.
+pub(super) fn quantum_too_long(q: Duration, duration: Duration) -> String {
+    format!(
+        "{q} is not shorter than the run (scenario.duration = {duration}): consumers fetch \
+         the log as it was at the last multiple of the quantum, so no fetch would return \
+         a record; use a quantum well below the effects you look at, such as \"100ms\""
+    )
+}
+
 fn build(
     rep: &Reporter<'_>,
     raw: RawScenario,
@@ -278,6 +289,12 @@ fn build(
         .map_err(|_| rep.at(None, format!("scenario.name: \"{name}\" is not a valid name; use the characters a-z A-Z 0-9 . _ -")))?;
     let duration = meta.duration.map_or(Duration::from_secs(600), |d| d.0);
     let sample_interval = meta.sample_interval.map_or(Duration::from_secs(1), |d| d.0);
+    let fetch_quantum = meta.fetch_quantum.as_ref().and_then(|q| q.get_ref().0);
+    if let (Some(q), Some(spanned)) = (fetch_quantum, &meta.fetch_quantum) {
+        if q >= duration {
+            return Err(rep.spanned(spanned, quantum_too_long(q, duration)));
+        }
+    }
     use crate::limits::MAX_SAMPLES;
     if duration.micros() / sample_interval.micros() > MAX_SAMPLES {
         return Err(rep.at(
@@ -440,7 +457,7 @@ fn build(
         duration,
         sample_interval,
         convergence_bound,
-        fetch_quantum: meta.fetch_quantum.and_then(|q| q.0),
+        fetch_quantum,
         cluster,
         topics,
         group,

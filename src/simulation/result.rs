@@ -635,6 +635,16 @@ fn capacity(sim: &Simulation, samples: &[Sample]) -> Capacity {
         .filter(|s| s.time_s >= from)
         .map(|s| (s.time_s, s.backlog_total as f64))
         .collect();
+    // Under a quantum longer than the sample interval the backlog rises
+    // between fetches by design: the last sample of each whole quantum
+    // (the same phase of each) shows the trend, all of them the sawtooth.
+    let (window, enough) = match sim.scenario.fetch_quantum {
+        Some(q) if q > sim.scenario.sample_interval => {
+            // Samples of the same phase: two show a trend.
+            (last_per_quantum(window, q, sim.scenario.duration), 2)
+        }
+        _ => (window, 3),
+    };
     let trend = slope(&window);
     let rising = match (window.first(), window.last()) {
         (Some(a), Some(b)) => b.1 > a.1,
@@ -642,13 +652,36 @@ fn capacity(sim: &Simulation, samples: &[Sample]) -> Capacity {
     };
     // Noise of one batch here and there is not growth: the slope must be a
     // visible share of the produce rate.
-    let growing = window.len() >= 3 && rising && trend > 0.01 * produce_rate.max(1.0);
+    let growing = window.len() >= enough && rising && trend > 0.01 * produce_rate.max(1.0);
     Capacity {
         growing,
         trend: crate::metrics::round3(trend),
         capacity: capacity.map(crate::metrics::round3),
         produce_rate: crate::metrics::round3(produce_rate),
     }
+}
+
+/// The last of `points` (time in seconds, value) in each quantum `q` that
+/// ends by `end` (a quantum cut off by the end of the run is left out), in
+/// time order.
+fn last_per_quantum(
+    points: Vec<(f64, f64)>,
+    q: crate::sim::Duration,
+    end: crate::sim::Duration,
+) -> Vec<(f64, f64)> {
+    let q = q.micros().max(1);
+    let period = |t: f64| (libm::round(t * 1e6) as u64) / q;
+    let mut kept: Vec<(f64, f64)> = Vec::new();
+    for p in points {
+        if (period(p.0) + 1).saturating_mul(q) > end.micros() {
+            break;
+        }
+        match kept.last_mut() {
+            Some(last) if period(last.0) == period(p.0) => *last = p,
+            _ => kept.push(p),
+        }
+    }
+    kept
 }
 
 fn slope(points: &[(f64, f64)]) -> f64 {
