@@ -394,6 +394,23 @@ fn an_approximate_variant_is_marked_and_the_exact_one_is_not() {
         json["variants"][1]["approximation"]["fetch_quantum_us"],
         1_000_000
     );
+    // The Markdown for design documents and the HTML page say so too.
+    let md = std::fs::read_to_string(out.join("compare.md")).unwrap();
+    assert!(
+        md.contains("Approximation: coarse ran with fetch_quantum = 1s (not exact: records reach"),
+        "{md}"
+    );
+    assert!(!md.contains("exact ran with"), "{md}");
+    let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    assert!(
+        html.contains("<th scope=\"col\">model</th>"),
+        "no model column"
+    );
+    assert!(html.contains("fetch_quantum = 1s (not exact: records reach"));
+    assert!(
+        html.contains("<td>exact</td>"),
+        "the exact variant says exact"
+    );
     let runs = read_csv(&out.join("runs.csv"));
     let events = runs[0].iter().position(|h| h == "engine_events").unwrap();
     let variant = runs[0].iter().position(|h| h == "variant").unwrap();

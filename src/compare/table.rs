@@ -147,6 +147,17 @@ pub fn markdown_table(c: &Comparison) -> String {
             r.iter().map(|c| esc(c)).collect::<Vec<_>>().join(" | ")
         ));
     }
+    // A table pasted into a design document says which results are not
+    // exact, as the terminal's does.
+    for v in &c.variants {
+        if let Some(a) = &v.approximation {
+            t.push_str(&format!(
+                "\nApproximation: {} ran with {}.\n",
+                v.name,
+                a.described()
+            ));
+        }
+    }
     t
 }
 

@@ -39,6 +39,11 @@ pub(super) fn compare_report(
                 } else {
                     v.overrides.join(" ")
                 },
+                // Whether its results are exact or under the opt-in
+                // approximation, whichever way it was set.
+                v.approximation
+                    .as_ref()
+                    .map_or_else(|| "exact".into(), |a| a.described()),
             ]
         })
         .collect();
@@ -46,7 +51,10 @@ pub(super) fn compare_report(
         "variants",
         "",
         "Variants",
-        &table(&["variant", "scenario file", "overrides"], &variant_rows),
+        &table(
+            &["variant", "scenario file", "overrides", "model"],
+            &variant_rows,
+        ),
     ));
     let first = c.variants.first().map_or("", |v| v.name.as_str());
     let mut headers: Vec<String> = vec!["metric".into()];
