@@ -12,6 +12,9 @@ pub const DURATION_HELP: &str =
 /// Parses "250ms", "45s", "1.5s", "5m"... into microseconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let s = text.trim();
+    if s.starts_with('-') {
+        return Err(format!("\"{text}\" is negative; expected {DURATION_HELP}"));
+    }
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .ok_or_else(|| format!("\"{text}\" has no unit; expected {DURATION_HELP}"))?;
@@ -37,7 +40,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "\"{text}\" is not a number with a unit; expected {DURATION_HELP}"
         ));
     }
-    let overflow = || format!("\"{text}\" is too long");
+    let overflow = || {
+        format!(
+            "\"{text}\" is too long; at most {} microseconds (about {} hours)",
+            u64::MAX,
+            u64::MAX / 3_600_000_000
+        )
+    };
     let whole: u64 = if whole.is_empty() {
         0
     } else {
@@ -106,5 +115,15 @@ mod tests {
         assert!(parse_duration("1.2.3s").is_err());
         assert!(parse_duration("0.0001ms").is_err());
         assert!(parse_duration("99999999999999999999s").is_err());
+    }
+
+    #[test]
+    fn says_what_is_wrong() {
+        let said = |text: &str| parse_duration(text).expect_err(text);
+        assert!(said("-1s").starts_with("\"-1s\" is negative; expected"));
+        assert!(said(" -5ms").contains("is negative"));
+        assert!(said("99999999999999h").contains("is too long; at most"));
+        assert!(said("0.0001us").contains("finer than a microsecond"));
+        assert!(said("1 fortnight").contains("unknown unit \"fortnight\""));
     }
 }
