@@ -38,7 +38,8 @@ pub struct Disruption {
 /// `approximation`, absent from an exact run).
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Approximation {
-    /// `[scenario] fetch_quantum`, as written (`"100ms"`).
+    /// `[scenario] fetch_quantum` in the tool's duration notation
+    /// (`"100ms"`; written `"0.1s"`, it shows as `"100ms"`).
     pub fetch_quantum: String,
     /// The same in µs.
     pub fetch_quantum_us: u64,
@@ -54,8 +55,8 @@ impl Approximation {
             fetch_quantum_us: q.micros(),
             bound: format!(
                 "records reach their consumer up to {q} later than in the exact model: \
-                 the backlog may exceed the exact run's by the records produced in {q} \
-                 plus one linger"
+                 while consumers keep up, the backlog may exceed the exact run's by the \
+                 records produced in {q} plus one linger"
             ),
         })
     }
