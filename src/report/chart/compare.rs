@@ -20,7 +20,12 @@ const SIZE: (u32, u32) = (WIDTH, 1000);
 fn variant_legend(c: &Comparison, heading: &str) -> Legend {
     let mut entries = vec![Entry::new(Swatch::Heading, heading)];
     for (i, v) in c.variants.iter().enumerate() {
-        entries.push(Entry::new(Swatch::Line(consumer_color(i), 3), &v.name));
+        // An approximate variant says so where the chart shows it.
+        let label = match &v.approximation {
+            Some(a) => format!("{} ({}, not exact)", v.name, a.setting()),
+            None => v.name.clone(),
+        };
+        entries.push(Entry::new(Swatch::Line(consumer_color(i), 3), &label));
     }
     Legend::new(&[entries], 3)
 }
