@@ -411,6 +411,12 @@ fn an_approximate_variant_is_marked_and_the_exact_one_is_not() {
         html.contains("<td>exact</td>"),
         "the exact variant says exact"
     );
+    let svg = std::fs::read_to_string(out.join("compare.svg")).unwrap();
+    assert!(
+        svg.contains("coarse (fetch_quantum = 1s, not exact)"),
+        "legend"
+    );
+    assert!(!svg.contains("exact (fetch_quantum"), "legend");
     let runs = read_csv(&out.join("runs.csv"));
     let events = runs[0].iter().position(|h| h == "engine_events").unwrap();
     let variant = runs[0].iter().position(|h| h == "variant").unwrap();
