@@ -110,11 +110,16 @@ fn bench(c: &mut Criterion) {
             b.iter(|| black_box(Simulation::new(scenario.clone(), 1).expect("valid").run()))
         });
         // The same under the opt-in approximation (README, Performance).
-        let mut coarse = scenario.clone();
-        coarse.fetch_quantum = Some(Duration::from_millis(100));
-        g.bench_function(format!("{name}/fetch-quantum-100ms"), |b| {
-            b.iter(|| black_box(Simulation::new(coarse.clone(), 1).expect("valid").run()))
-        });
+        for (label, quantum) in [
+            ("100ms", Duration::from_millis(100)),
+            ("1s", Duration::from_secs(1)),
+        ] {
+            let mut coarse = scenario.clone();
+            coarse.fetch_quantum = Some(quantum);
+            g.bench_function(format!("{name}/fetch-quantum-{label}"), |b| {
+                b.iter(|| black_box(Simulation::new(coarse.clone(), 1).expect("valid").run()))
+            });
+        }
     }
     let big = large();
     g.bench_function("large-2000p-100c-10m", |b| {

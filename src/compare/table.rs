@@ -91,14 +91,11 @@ pub fn console_table(c: &Comparison, out_dir: &str) -> String {
     for r in &rows {
         t.push_str(&line(r));
     }
-    for v in &c.variants {
-        if let Some(a) = &v.approximation {
-            t.push_str(&format!(
-                "  approximation     {}: {} (not exact)\n",
-                v.name,
-                a.setting()
-            ));
-        }
+    for (name, a) in approximate(c) {
+        t.push_str(&format!(
+            "  approximation     {name}: {} (not exact)\n",
+            a.setting()
+        ));
     }
     let failing: usize = c.variants.iter().map(|v| v.failing.len()).sum();
     t.push_str(&format!("  failing runs      {failing}\n"));
@@ -149,16 +146,20 @@ pub fn markdown_table(c: &Comparison) -> String {
     }
     // A table pasted into a design document says which results are not
     // exact, as the terminal's does.
-    for v in &c.variants {
-        if let Some(a) = &v.approximation {
-            t.push_str(&format!(
-                "\nApproximation: {} ran with {}.\n",
-                v.name,
-                a.described()
-            ));
-        }
+    for (name, a) in approximate(c) {
+        t.push_str(&format!(
+            "\nApproximation: {name} ran with {}.\n",
+            a.described()
+        ));
     }
     t
+}
+
+/// The variants run under the opt-in approximation, with it, in order.
+fn approximate(c: &Comparison) -> impl Iterator<Item = (&str, &crate::simulation::Approximation)> {
+    c.variants
+        .iter()
+        .filter_map(|v| v.approximation.as_ref().map(|a| (v.name.as_str(), a)))
 }
 
 #[cfg(test)]
