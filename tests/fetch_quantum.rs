@@ -208,4 +208,21 @@ fn a_run_under_a_quantum_says_so_and_an_exact_run_does_not() {
     assert!(json.get("approximation").is_none(), "{json}");
     let table = rebalance_sim::report::summary_table(&exact, "out");
     assert!(!table.contains("approximation"), "{table}");
+
+    // Each chart says so too (a chart is often shown on its own); an
+    // exact run's do not.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for (result, dir, marked) in [(&coarse, "coarse", true), (&exact, "exact", false)] {
+        let dir = tmp.path().join(dir);
+        rebalance_sim::report::write_outputs(result, &dir, false).expect("written");
+        for chart in ["chart.svg", "health.svg", "ownership.svg"] {
+            let svg = std::fs::read_to_string(dir.join(chart)).expect("a chart");
+            assert_eq!(
+                svg.contains("not exact: fetch_quantum = 100ms"),
+                marked,
+                "{chart} of the {} run",
+                if marked { "coarse" } else { "exact" }
+            );
+        }
+    }
 }

@@ -51,6 +51,9 @@ pub(super) struct Band {
     placed: Vec<Placed>,
     rows: usize,
     omitted: usize,
+    /// The opt-in approximation the run was made with, named in the
+    /// legend so a chart shown on its own still says so.
+    approximation: Option<String>,
 }
 
 impl Band {
@@ -60,7 +63,10 @@ impl Band {
         labels.extend(cause_labels(&r.rebalance_spans, &r.markers, frame));
         // Stable: events before causes at the same x.
         labels.sort_by_key(|l| l.x);
-        stack(labels, frame)
+        Band {
+            approximation: r.summary.approximation.as_ref().map(|a| a.setting()),
+            ..stack(labels, frame)
+        }
     }
 
     /// Height the band takes (px); 0 without labels.
@@ -128,6 +134,12 @@ impl Band {
                 ),
             ));
         }
+        if let Some(setting) = &self.approximation {
+            entries.push(Entry::new(
+                Swatch::None,
+                &format!("not exact: {setting} (see summary.json)"),
+            ));
+        }
         entries
     }
 }
@@ -169,6 +181,7 @@ fn stack(labels: Vec<Label>, frame: &Frame) -> Band {
         placed,
         rows: row_ends.len(),
         omitted,
+        approximation: None,
     }
 }
 
