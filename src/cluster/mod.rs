@@ -280,22 +280,18 @@ impl Cluster {
     /// Records written to `tp` and visible by time `now`: its log-end
     /// offset. Producers send what they gathered at each `linger` boundary.
     pub fn log_end_offset(&self, tp: TopicPartition, now: Time) -> u64 {
-        self.log_end_offset_of_visible(tp, || self.visible_records(tp.topic, now))
+        self.log_end_offset_of_visible(tp, self.visible_records(tp.topic, now))
     }
 
     /// [`Cluster::log_end_offset`] given the topic's visible records (as
-    /// `visible_records(topic, now)` computes them: only called when the
-    /// partition's log is not frozen), so a pass over many partitions of
-    /// one topic computes them once.
-    pub fn log_end_offset_of_visible(
-        &self,
-        tp: TopicPartition,
-        visible: impl FnOnce() -> u64,
-    ) -> u64 {
+    /// `visible_records(topic, now)` computes them; a frozen log ignores
+    /// them), so a pass over many partitions of one topic computes them
+    /// once.
+    pub fn log_end_offset_of_visible(&self, tp: TopicPartition, visible: u64) -> u64 {
         let t = &self.topics[tp.topic as usize];
         let visible = match self.frozen.get(self.index_of(tp)) {
             Some(&Some(at_outage)) => at_outage,
-            _ => visible(),
+            _ => visible,
         };
         t.share(visible, tp.partition)
     }

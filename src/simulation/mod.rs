@@ -1220,7 +1220,7 @@ impl Simulation {
                 }
                 let tp = crate::assign::TopicPartition::new(topic as u32, (i - first) as u32);
                 debug_assert_eq!(tp, self.cluster.partition_at(i));
-                let leo = self.cluster.log_end_offset_of_visible(tp, || visible);
+                let leo = self.cluster.log_end_offset_of_visible(tp, visible);
                 produced += leo;
                 let base = self
                     .committed
