@@ -180,6 +180,76 @@ fn the_lag_verdict_sees_through_the_quantums_sawtooth() {
     }
 }
 
+/// Four consumers each get 2,000 records a second: under a 1 s quantum,
+/// four polls of `max.poll.records = 500` per quantum, back to back.
+fn merging_scenario(max_poll_records: u32, max_poll_interval: &str, slow: bool) -> Scenario {
+    let mut text = format!(
+        "[scenario]\nduration = \"40s\"\nsample_interval = \"500ms\"\nfetch_quantum = \"1s\"\n\
+         [[topics]]\nname = \"events\"\npartitions = 40\nproduce_rate = 8000\n\
+         [group]\nmax_poll_records = {max_poll_records}\nmax_poll_interval = \"{max_poll_interval}\"\n\
+         [consumers]\ncount = 4\nprocessing = {{ dist = \"exponential\", mean = \"100us\" }}\n"
+    );
+    if slow {
+        // From 20 s on, c1 needs 6 ms a record.
+        text.push_str(
+            "[[timeline]]\nat = \"20s\"\naction = \"slow\"\nconsumer = \"c1\"\nprocessing = \"6ms\"\n",
+        );
+    }
+    Scenario::from_toml(&text, "m.toml", "m", &[]).expect("valid")
+}
+
+/// A consumer that had read everything at the previous multiple of the
+/// quantum reads the new quantum's records in one poll: `max.poll.records`
+/// then changes nothing, to the last byte of the trace (before merging,
+/// 500 split each quantum into four polls and four draws).
+#[test]
+fn a_caught_up_consumer_reads_a_whole_quantum_in_one_poll() {
+    let small = run(&merging_scenario(500, "5m", false), 1, Engine::Fast);
+    let large = run(&merging_scenario(100_000, "5m", false), 1, Engine::Fast);
+    assert_eq!(small.summary.trace_digest, large.summary.trace_digest);
+    assert_eq!(small.samples, large.samples);
+    assert_eq!(small.summary.violations.len(), 0);
+    // Both engines merge alike.
+    let reference = run(&merging_scenario(500, "5m", false), 1, Engine::Reference);
+    assert_eq!(small.summary.trace_digest, reference.summary.trace_digest);
+    // Not when the quantum exceeds a tenth of max.poll.interval.ms (here
+    // 1 s against 5 s): polls of 500 again, so another run.
+    let unmerged = run(&merging_scenario(500, "5s", false), 1, Engine::Fast);
+    let unmerged_large = run(&merging_scenario(100_000, "5s", false), 1, Engine::Fast);
+    assert_ne!(
+        unmerged.summary.trace_digest,
+        unmerged_large.summary.trace_digest
+    );
+    assert!(unmerged.summary.engine_events > small.summary.engine_events);
+}
+
+/// A merged poll holds at most what the consumer is expected to process in
+/// one quantum. c1, slowed to 6 ms a record, would take 12 s over its next
+/// quantum's 2,000 records, past a 10 s poll interval; it reads 166 (1 s
+/// of processing) in that poll and `max.poll.records = 100` (0.6 s) at a
+/// time after, with its backlog, and is never expelled — nor is anyone in
+/// the exact run.
+#[test]
+fn a_merged_poll_holds_no_more_than_a_quantum_of_processing() {
+    for quantum in [true, false] {
+        let mut s = merging_scenario(100, "10s", true);
+        if !quantum {
+            s.fetch_quantum = None;
+        }
+        let r = run(&s, 1, Engine::Fast);
+        let timeouts: Vec<_> = r
+            .events
+            .iter()
+            .filter(|e| e.event == "poll_timeout")
+            .map(|e| (e.time_ms, e.subject.clone()))
+            .collect();
+        assert!(timeouts.is_empty(), "quantum {quantum}: {timeouts:?}");
+        // c1 falls behind (about 167 records a second against 2,000
+        // produced for it): the verdict sees it.
+        assert!(r.summary.lag_growing, "quantum {quantum}");
+    }
+}
+
 #[test]
 fn a_zero_quantum_set_through_the_library_is_refused() {
     let mut s = scenario(None);

@@ -309,6 +309,17 @@ impl Cluster {
         self.visible_records(topic, floor_to(now, self.fetch_quantum))
     }
 
+    /// The multiple of `[scenario] fetch_quantum` at or before `now`: the
+    /// instant whose log a fetch at `now` returns. `None` in an exact run.
+    pub fn fetch_boundary(&self, now: Time) -> Option<Time> {
+        (self.fetch_quantum > 0).then(|| floor_to(now, self.fetch_quantum))
+    }
+
+    /// `[scenario] fetch_quantum`, if the run is approximate.
+    pub fn fetch_quantum(&self) -> Option<Duration> {
+        (self.fetch_quantum > 0).then_some(Duration(self.fetch_quantum))
+    }
+
     /// When a consumer's fetch first returns `records` records of the whole
     /// topic, if ever: the first multiple of the fetch quantum at or after
     /// they are visible (the inverse of [`Cluster::fetchable_records`]:

@@ -37,12 +37,23 @@ pub struct OwnedPartitions {
     /// Brokers this consumer cannot reach (a network cut): partitions they
     /// lead are not fetched.
     unreachable: Vec<u32>,
+    /// Bumped whenever what may be fetched changes other than by reading:
+    /// partitions added or removed, positions set, leaders or reachability
+    /// changed.
+    version: u64,
 }
 
 impl OwnedPartitions {
     /// The owned partitions, sorted.
     pub fn partitions(&self) -> Vec<TopicPartition> {
         self.owned.iter().map(|o| o.tp).collect()
+    }
+
+    /// Changes whenever what may be fetched changed other than by a fetch
+    /// (see [`OwnedPartitions::fetch`]): a poll loop that read everything
+    /// at one version knows its partitions held nothing else then.
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// Number of owned partitions.
@@ -107,8 +118,10 @@ impl OwnedPartitions {
     pub fn take_all(&mut self) -> Vec<TopicPartition> {
         let tps = self.partitions();
         let unreachable = std::mem::take(&mut self.unreachable);
+        let version = self.version + 1;
         *self = OwnedPartitions::default();
         self.unreachable = unreachable;
+        self.version = version;
         tps
     }
 
@@ -175,6 +188,7 @@ impl OwnedPartitions {
     }
 
     fn reindex(&mut self, cluster: &Cluster) {
+        self.version += 1;
         let keys: Vec<u64> = self.owned.iter().map(|o| self.key(o, cluster)).collect();
         self.ready = ReadyIndex::new(keys.into_iter());
         debug_assert_eq!(self.ready.len(), self.owned.len());

@@ -6,7 +6,7 @@
 //! when it may.
 
 use super::membership::MemberState;
-use super::processing::batch_time;
+use super::processing::{batch_time, mean_time};
 use super::{Consumer, ConsumerEnv, ConsumerOutbox, ConsumerTimer};
 use crate::events::Fact;
 use crate::scenario::CommitMode;
@@ -44,7 +44,30 @@ pub struct PollLoop {
     /// The ranges buffer of the last finished batch, reused by the next
     /// fetch.
     pub spare_ranges: Vec<(usize, u64, u64)>,
+    /// Set while blocked with nothing to read under `fetch_quantum`; see
+    /// [`Consumer::records_per_poll`].
+    pub caught_up: Option<CaughtUp>,
 }
+
+/// A `poll()` that found nothing to read under `fetch_quantum`: every owned
+/// partition had been read up to the log as it was at `boundary`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaughtUp {
+    /// The multiple of the quantum whose log the empty fetch saw.
+    pub boundary: Time,
+    /// [`OwnedPartitions::version`](super::owned::OwnedPartitions::version)
+    /// then: any later change of what may be fetched voids this.
+    pub owned_version: u64,
+}
+
+/// The most records one merged poll may return (batch times are drawn for
+/// a `u32` count).
+const MERGED_POLL_MAX: u64 = u32::MAX as u64;
+
+/// A quantum may be at most this fraction of `max.poll.interval.ms` for
+/// polls to merge, so that a merged batch expected to last one quantum
+/// stays far from the poll timeout.
+const MERGE_QUANTA_PER_POLL_INTERVAL: u64 = 10;
 
 impl Consumer {
     /// Whether a blocked `poll()`'s wake-up at `at` would only fetch and
@@ -113,10 +136,63 @@ impl Consumer {
         self.modern.is_some() || self.member.state() == MemberState::Stable
     }
 
+    /// The most records this poll returns: `max.poll.records`, except
+    /// under `fetch_quantum` for a consumer that had read everything its
+    /// partitions held at the previous multiple of the quantum, with
+    /// nothing changed in what it may fetch since. What it finds now is
+    /// then one quantum's records, which polls of `max.poll.records` would
+    /// read back to back with nothing but their draws between them; it
+    /// reads them in one poll with one draw of the sum (the same
+    /// distribution, [`batch_time`]), up to the records it is expected to
+    /// process in one quantum (the quantum over the longest mean
+    /// processing time it may meet), so a merged batch is expected to last
+    /// at most a quantum. A consumer with a backlog never finds its fetch
+    /// empty, so it keeps reading `max.poll.records` at a time. Not done
+    /// when the quantum exceeds a tenth of `max.poll.interval.ms`. The
+    /// README's fetch_quantum section states the bound.
+    pub(super) fn records_per_poll(&self, now: Time, env: &ConsumerEnv<'_>) -> u64 {
+        let max_poll_records = u64::from(self.group.max_poll_records);
+        let (Some(quantum), Some(caught_up)) = (env.cluster.fetch_quantum(), self.poll.caught_up)
+        else {
+            return max_poll_records;
+        };
+        let merges = caught_up.owned_version == self.owned.version()
+            && env.cluster.fetch_boundary(now) == Some(caught_up.boundary + quantum)
+            && quantum
+                .micros()
+                .saturating_mul(MERGE_QUANTA_PER_POLL_INTERVAL)
+                <= self.group.max_poll_interval.micros();
+        if !merges {
+            return max_poll_records;
+        }
+        let slowest = env
+            .cluster
+            .topics
+            .iter()
+            .filter_map(|t| t.processing)
+            .chain([self.config.processing])
+            .map(|d| mean_time(&d).micros())
+            .max()
+            .unwrap_or(0);
+        let expected = match slowest {
+            0 => MERGED_POLL_MAX,
+            mean => (quantum.micros() / mean).min(MERGED_POLL_MAX),
+        };
+        expected.max(max_poll_records)
+    }
+
     fn fetch_or_wait(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
-        let max = u64::from(self.group.max_poll_records);
+        let max = self.records_per_poll(now, env);
         let spare = std::mem::take(&mut self.poll.spare_ranges);
         let ranges = self.owned.fetch(now, max, env.cluster, spare);
+        self.poll.caught_up = if ranges.is_empty() {
+            env.cluster.fetch_boundary(now).map(|boundary| CaughtUp {
+                boundary,
+                owned_version: self.owned.version(),
+            })
+        } else {
+            None
+        };
         if !ranges.is_empty() {
             let records: u64 = ranges.iter().map(|(_, from, to)| to - from).sum();
             let took = if env.cluster.has_topic_processing() {
@@ -186,6 +262,7 @@ impl Consumer {
         out: &mut ConsumerOutbox,
     ) {
         let took = took + std::mem::take(&mut self.poll.stall_debt);
+        self.poll.caught_up = None;
         let batch = Batch {
             ranges,
             started: now,

@@ -54,7 +54,8 @@ impl Approximation {
             fetch_quantum: q.to_string(),
             fetch_quantum_us: q.micros(),
             bound: format!(
-                "records reach their consumer up to {q} later than in the exact model: \
+                "records reach their consumer up to {q} later than in the exact model, \
+                 and a consumer that keeps up reads each {q} of records in one poll: \
                  while consumers keep up, the backlog may exceed the exact run's by the \
                  records produced in {q} plus one linger"
             ),
