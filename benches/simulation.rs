@@ -202,9 +202,10 @@ fn bench_engine(c: &mut Criterion) {
 /// How cost grows with load (issue 11): 100 consumers for 5 minutes at
 /// 1,000 partitions and 100,000 records/s, then both doubled, exact and
 /// under a 1 s fetch quantum; under the quantum also each doubled alone
-/// (partitions add processed ranges, the rate adds polls: README,
-/// "How cost grows"). Cost that followed group interactions only would
-/// stay the same.
+/// (partitions add processed ranges; the rate adds polls in an exact run,
+/// not under the quantum, where a caught-up consumer reads each quantum in
+/// one poll: README, "How cost grows"). Cost that followed group
+/// interactions only would stay the same.
 fn bench_growth(c: &mut Criterion) {
     let mut g = c.benchmark_group("growth");
     g.sample_size(10);
