@@ -94,6 +94,9 @@ pub struct Metrics {
     /// which batches are added, which an engine running consumers ahead
     /// needs.
     processed_buckets: Vec<u128>,
+    /// The last span spread that fell in one bucket, and that bucket: a
+    /// batch's ranges all share their span, so only the first is located.
+    last_single_bucket: Option<(Time, Time, usize)>,
     sample_interval: Duration,
     /// (time, consumer) of every `max.poll.interval.ms` expiry.
     poll_timeouts: Vec<(Time, usize)>,
@@ -121,6 +124,7 @@ impl Metrics {
             rebalances: 0,
             rebalance_spans: Vec::new(),
             processed_buckets: Vec::new(),
+            last_single_bucket: None,
             sample_interval,
             poll_timeouts: Vec::new(),
             fatal_exits: Vec::new(),
@@ -221,16 +225,23 @@ impl Metrics {
     /// Adds `records` to the sample buckets overlapped by `[from, to]`,
     /// in proportion to the overlap.
     fn spread(&mut self, records: u64, from: Time, to: Time) {
+        let units = u128::from(records) << BUCKET_FRACTION_BITS;
+        if let Some((f, t, k)) = self.last_single_bucket {
+            if (f, t) == (from, to) {
+                self.processed_buckets[k] += units;
+                return;
+            }
+        }
         let width = self.sample_interval.micros().max(1);
         let first = (from.micros() / width) as usize;
         let last = (to.micros() / width) as usize;
         if self.processed_buckets.len() <= last {
             self.processed_buckets.resize(last + 1, 0);
         }
-        let units = u128::from(records) << BUCKET_FRACTION_BITS;
         let span = to.since(from).micros();
         if span == 0 || first == last {
             self.processed_buckets[last] += units;
+            self.last_single_bucket = Some((from, to, last));
             return;
         }
         for k in first..=last {
