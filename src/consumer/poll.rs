@@ -44,13 +44,16 @@ pub struct PollLoop {
     /// The ranges buffer of the last finished batch, reused by the next
     /// fetch.
     pub spare_ranges: Vec<(usize, u64, u64)>,
-    /// Set while blocked with nothing to read under `fetch_quantum`; see
+    /// Set by a fetch that found nothing under `fetch_quantum`, kept
+    /// through the merged polls that follow; see
     /// [`Consumer::records_per_poll`].
     pub caught_up: Option<CaughtUp>,
 }
 
-/// A `poll()` that found nothing to read under `fetch_quantum`: every owned
-/// partition had been read up to the log as it was at `boundary`.
+/// A `poll()` under `fetch_quantum` found nothing to read: every owned
+/// partition had been read up to the log as it was at `boundary`. Kept
+/// while the consumer reads the next quantum's records in merged polls
+/// (they are all it may find until the quantum after).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CaughtUp {
     /// The multiple of the quantum whose log the empty fetch saw.
@@ -64,10 +67,15 @@ pub struct CaughtUp {
 /// a `u32` count).
 const MERGED_POLL_MAX: u64 = u32::MAX as u64;
 
-/// A quantum may be at most this fraction of `max.poll.interval.ms` for
-/// polls to merge, so that a merged batch expected to last one quantum
-/// stays far from the poll timeout.
-const MERGE_QUANTA_PER_POLL_INTERVAL: u64 = 10;
+/// The longest a merged batch is expected to take (µs). A consumer in a
+/// batch joins a rebalance, auto-commits and notices a new assignment only
+/// at its next poll, and a crash mid-batch loses or redoes the batch's
+/// uncommitted records; merging polls must not stretch that by more than
+/// this (a review found rebalances several times longer at a 30 s quantum
+/// when a merged batch could last the whole quantum). It is short against
+/// the group's own timings (heartbeats every 3 s, joins of seconds) and
+/// still merges a quantum of 1 s at 50 µs a record (2,000 records).
+const MERGED_BATCH_MAX_MICROS: u64 = 100_000;
 
 impl Consumer {
     /// Whether a blocked `poll()`'s wake-up at `at` would only fetch and
@@ -142,14 +150,13 @@ impl Consumer {
     /// nothing changed in what it may fetch since. What it finds now is
     /// then one quantum's records, which polls of `max.poll.records` would
     /// read back to back with nothing but their draws between them; it
-    /// reads them in one poll with one draw of the sum (the same
-    /// distribution, [`batch_time`]), up to the records it is expected to
-    /// process in one quantum (the quantum over the longest mean
-    /// processing time it may meet), so a merged batch is expected to last
-    /// at most a quantum. A consumer with a backlog never finds its fetch
-    /// empty, so it keeps reading `max.poll.records` at a time. Not done
-    /// when the quantum exceeds a tenth of `max.poll.interval.ms`. The
-    /// README's fetch_quantum section states the bound.
+    /// reads them in fewer polls, each with one draw of its sum (the same
+    /// distribution, [`batch_time`]): up to the records it is expected to
+    /// process in the quantum or in [`MERGED_BATCH_MAX_MICROS`], whichever
+    /// is shorter (over the longest mean processing time it may meet), and
+    /// never fewer than `max.poll.records`. A consumer with a backlog never
+    /// finds its fetch empty, so it keeps reading `max.poll.records` at a
+    /// time. The README's fetch_quantum section states the bound.
     pub(super) fn records_per_poll(&self, now: Time, env: &ConsumerEnv<'_>) -> u64 {
         let max_poll_records = u64::from(self.group.max_poll_records);
         let (Some(quantum), Some(caught_up)) = (env.cluster.fetch_quantum(), self.poll.caught_up)
@@ -157,11 +164,7 @@ impl Consumer {
             return max_poll_records;
         };
         let merges = caught_up.owned_version == self.owned.version()
-            && env.cluster.fetch_boundary(now) == Some(caught_up.boundary + quantum)
-            && quantum
-                .micros()
-                .saturating_mul(MERGE_QUANTA_PER_POLL_INTERVAL)
-                <= self.group.max_poll_interval.micros();
+            && env.cluster.fetch_boundary(now) == Some(caught_up.boundary + quantum);
         if !merges {
             return max_poll_records;
         }
@@ -176,23 +179,27 @@ impl Consumer {
             .unwrap_or(0);
         let expected = match slowest {
             0 => MERGED_POLL_MAX,
-            mean => (quantum.micros() / mean).min(MERGED_POLL_MAX),
+            mean => (quantum.micros().min(MERGED_BATCH_MAX_MICROS) / mean).min(MERGED_POLL_MAX),
         };
         expected.max(max_poll_records)
     }
 
     fn fetch_or_wait(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
         let max = self.records_per_poll(now, env);
+        let merged = max > u64::from(self.group.max_poll_records);
         let spare = std::mem::take(&mut self.poll.spare_ranges);
         let ranges = self.owned.fetch(now, max, env.cluster, spare);
-        self.poll.caught_up = if ranges.is_empty() {
-            env.cluster.fetch_boundary(now).map(|boundary| CaughtUp {
+        if ranges.is_empty() {
+            self.poll.caught_up = env.cluster.fetch_boundary(now).map(|boundary| CaughtUp {
                 boundary,
                 owned_version: self.owned.version(),
-            })
-        } else {
-            None
-        };
+            });
+        } else if !merged {
+            self.poll.caught_up = None;
+        }
+        // A merged read keeps `caught_up`: what is left to read is still
+        // the rest of the quantum after its boundary, for as long as the
+        // consumer's polls stay within that quantum.
         if !ranges.is_empty() {
             let records: u64 = ranges.iter().map(|(_, from, to)| to - from).sum();
             let took = if env.cluster.has_topic_processing() {
@@ -262,7 +269,6 @@ impl Consumer {
         out: &mut ConsumerOutbox,
     ) {
         let took = took + std::mem::take(&mut self.poll.stall_debt);
-        self.poll.caught_up = None;
         let batch = Batch {
             ranges,
             started: now,

@@ -55,9 +55,10 @@ impl Approximation {
             fetch_quantum_us: q.micros(),
             bound: format!(
                 "records reach their consumer up to {q} later than in the exact model, \
-                 and a consumer that keeps up reads each {q} of records in one poll: \
-                 while consumers keep up, the backlog may exceed the exact run's by the \
-                 records produced in {q} plus one linger"
+                 and a caught-up consumer reads each {q} of records in polls of up to \
+                 100 ms of processing: while consumers keep up, the backlog may exceed \
+                 the exact run's by the records produced in {q} plus one linger, plus \
+                 each consumer's batch in progress"
             ),
         })
     }
