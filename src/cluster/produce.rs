@@ -85,7 +85,15 @@ mod tests {
                 milli_per_sec: milli,
             };
             let edge = u64::MAX / milli;
-            for t in [0, 1, 3_600_000_000, edge - 1, edge, edge + 1, u64::MAX / 2] {
+            for t in [
+                0,
+                1,
+                3_600_000_000,
+                edge - 1,
+                edge,
+                edge.saturating_add(1),
+                u64::MAX / 2,
+            ] {
                 let want = (u128::from(milli) * u128::from(t) / MICROS_X_MILLI) as u64;
                 assert_eq!(r.produced_by(Time(t)), want, "milli {milli} t {t}");
             }
