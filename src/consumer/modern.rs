@@ -88,7 +88,11 @@ impl Consumer {
     /// committed first (`maybeAutoCommitSyncBeforeRevocation`); the
     /// revoke callback's commit of what it gives up otherwise.
     fn start_reconciliation(&mut self, now: Time, env: &ConsumerEnv<'_>, out: &mut ConsumerOutbox) {
-        let Some(target) = self.modern.as_ref().and_then(|m| m.target.clone()) else {
+        let Some(target) = self.modern().and_then(ModernMember::begin_reconciliation) else {
+            // Nothing to reconcile, or only an acknowledgement to send.
+            if self.modern_state() == Some(ModernState::Acknowledging) {
+                self.send_heartbeat_if_idle(now, out);
+            }
             return;
         };
         let revoked = self.revoked_by(&target);
@@ -121,7 +125,10 @@ impl Consumer {
         env: &ConsumerEnv<'_>,
         out: &mut ConsumerOutbox,
     ) {
-        let Some(target) = self.modern.as_mut().and_then(|m| m.target.take()) else {
+        let Some(target) = self
+            .modern()
+            .and_then(ModernMember::complete_reconciliation)
+        else {
             return;
         };
         let revoked = self.revoked_by(&target);
@@ -154,9 +161,6 @@ impl Consumer {
                 partitions: unpositioned,
                 token: self.fetch_token,
             });
-        }
-        if let Some(m) = self.modern() {
-            m.transition(ModernState::Acknowledging);
         }
         self.send_heartbeat_if_idle(now, out);
     }
@@ -242,9 +246,7 @@ impl Consumer {
         m.due = false;
         // onHeartbeatRequestGenerated: the acknowledgement sent, the member
         // is stable.
-        if m.state() == ModernState::Acknowledging {
-            m.transition(ModernState::Stable);
-        }
+        m.acknowledged();
         let interval = m.interval.unwrap_or(fallback_interval);
         out.requests
             .push(Request::ConsumerHeartbeat(Box::new(request)));
@@ -265,7 +267,6 @@ impl Consumer {
         if sent_epoch < 0 {
             return; // a leave: the answer is ignored
         }
-        let owned = self.owned.partitions();
         let listener = self.has_rebalance_listener();
         let Some(m) = self.modern.as_mut() else {
             return;
@@ -283,12 +284,7 @@ impl Consumer {
                 m.set_epoch(r.member_epoch);
                 m.interval = Some(r.heartbeat_interval);
                 if let Some(assignment) = r.assignment {
-                    // processAssignmentReceived; maybeReconcile skips a
-                    // target equal to what the member owns.
-                    if assignment != owned || m.state() == ModernState::Joining {
-                        m.target = Some(assignment);
-                        m.transition(ModernState::Reconciling);
-                    }
+                    m.receive_assignment(assignment);
                 }
                 if m.state() == ModernState::Joining {
                     m.transition(ModernState::Stable);
