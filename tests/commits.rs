@@ -32,6 +32,30 @@ fn a_zombies_commit_is_fenced_and_its_processing_counted() {
     );
 }
 
+/// A consumer stalls at 30 s in a batch of its 2 partitions, is removed
+/// at about 90 s (`max.poll.interval.ms`) and finishes the batch when the
+/// stall ends: zombie partition-time is from the removal to the end of the
+/// batch (2 × 10 s with a 70 s stall, 2 × 60 s with 2 minutes), not from
+/// the batch's start, when it was still a member.
+#[test]
+fn zombie_partition_time_starts_when_the_member_is_removed() {
+    for (stall, expected) in [("70s", 20.0), ("2m", 120.0)] {
+        let r = load("stalled-consumer", &[&format!("timeline.0.duration={stall}")]);
+        let removed = r
+            .events
+            .iter()
+            .find(|e| e.event == "member_removed")
+            .expect("the stalled member is removed");
+        assert!((90_000.0..90_100.0).contains(&removed.time_ms), "{removed:?}");
+        assert!(r.summary.zombie_records > 0, "the zombie finished its batch");
+        let got = r.summary.zombie_partition_seconds;
+        assert!(
+            (expected..expected + 0.1).contains(&got),
+            "stall {stall}: {got} partition-seconds"
+        );
+    }
+}
+
 #[test]
 fn without_fencing_the_zombies_commit_moves_offsets_back_and_invariant_3_fires() {
     let r = load("zombie-commit", &["group.fencing=false"]);

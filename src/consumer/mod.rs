@@ -346,6 +346,15 @@ impl Consumer {
         self.member.member_id()
     }
 
+    /// The member id this process last had, even one it dropped since (a
+    /// leave, a fencing); the consumer protocol's is the process's own.
+    pub fn last_member_id(&self) -> Option<&str> {
+        match &self.modern {
+            Some(m) => Some(m.member_id()),
+            None => self.member.last_member_id().map(MemberId::as_str),
+        }
+    }
+
     /// Generation the member believes in, if any (the member epoch on the
     /// consumer protocol).
     pub fn generation(&self) -> Option<i32> {

@@ -351,7 +351,7 @@ impl Simulation {
         }
         self.cut_off_marked = self.links.any();
         for p in 0..self.received_by.len() {
-            let cut = self.received_by[p].is_some_and(|c| {
+            let cut = self.received_by[p].is_some_and(|(c, _)| {
                 self.cluster.leader_of(p).is_some_and(|b| {
                     self.links.cuts(Node::Consumer(c), Node::Broker(b))
                         || self.links.cuts(Node::Broker(b), Node::Consumer(c))

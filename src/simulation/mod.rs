@@ -198,8 +198,11 @@ pub struct Simulation {
     /// state, as `__consumer_offsets` outlives any coordinator.
     committed: OffsetStore,
     /// Per partition, the consumer that last received it in an assignment
-    /// and has not given it up since.
-    received_by: Vec<Option<usize>>,
+    /// and has not given it up since, and when it received it.
+    received_by: Vec<Option<(usize, Time)>>,
+    /// Per consumer, when the coordinator last removed or replaced its
+    /// member: from then on its processing is a zombie's.
+    membership_ended_at: Vec<Option<Time>>,
     events_handled: u64,
     /// Brokers or links can fail: consumers route requests through their
     /// coordinator link.
@@ -369,6 +372,7 @@ impl Simulation {
             metrics: Metrics::new(subscribed.clone(), n, scenario.sample_interval),
             partition_lag_max: vec![0; partitions],
             received_by: vec![None; partitions],
+            membership_ended_at: vec![None; n],
             committed: OffsetStore::new(partitions),
             log: EventLog::new(),
             convergence: Convergence::new(),
@@ -985,6 +989,14 @@ impl Simulation {
         self.apply_facts(out.facts);
     }
 
+    /// The consumer whose member id (classic or consumer protocol) is or
+    /// last was `member`.
+    fn consumer_with_member(&self, member: &str) -> Option<usize> {
+        self.consumers
+            .iter()
+            .position(|c| c.last_member_id() == Some(member))
+    }
+
     /// (fenced, stale) for `consumer`. A zombie processes what is no longer
     /// its own: its member was removed or replaced (fenced), or it works
     /// under an older generation (stale) on a partition another consumer
@@ -1013,7 +1025,7 @@ impl Simulation {
                 ..
             } => {
                 for &tp in partitions {
-                    self.received_by[self.cluster.index_of(tp)] = Some(*consumer);
+                    self.received_by[self.cluster.index_of(tp)] = Some((*consumer, self.now));
                 }
             }
             Fact::PartitionsRevoked {
@@ -1026,7 +1038,7 @@ impl Simulation {
             } => {
                 for &tp in partitions {
                     let slot = &mut self.received_by[self.cluster.index_of(tp)];
-                    if *slot == Some(*consumer) {
+                    if slot.is_some_and(|(holder, _)| holder == *consumer) {
                         *slot = None;
                     }
                 }
@@ -1073,10 +1085,21 @@ impl Simulation {
                             (fenced, stale)
                         }
                     };
-                    let taken = self.received_by[partition].is_some_and(|o| o != consumer);
-                    if fenced || (stale && taken) {
+                    let taken_at = self.received_by[partition]
+                        .and_then(|(holder, at)| (holder != consumer).then_some(at));
+                    if fenced || (stale && taken_at.is_some()) {
+                        // Partition-time counts from when the work became
+                        // a zombie's: the member removed or replaced, or
+                        // (stale) the partition received by another — not
+                        // from the start of a batch begun as a member.
+                        let became = if fenced {
+                            self.membership_ended_at[consumer]
+                        } else {
+                            taken_at
+                        };
+                        let from_time = became.map_or(*since, |at| at.max(*since));
                         self.metrics
-                            .zombie(to - from, self.now.since(*since).micros());
+                            .zombie(to - from, self.now.since(from_time).micros());
                     } else {
                         let cluster = &self.cluster;
                         let names = &self.consumer_names;
@@ -1131,6 +1154,13 @@ impl Simulation {
                     }
                     Fact::CommitStored { .. } => {}
                     Fact::Violation { .. } => {}
+                    Fact::MemberRemoved { member, .. }
+                    | Fact::MemberReplaced { old: member, .. } => {
+                        if let Some(c) = self.consumer_with_member(member) {
+                            self.membership_ended_at[c] = Some(self.now);
+                        }
+                        membership_changed = true;
+                    }
                     Fact::AssignmentComputed { protocol, .. } => {
                         self.last_protocol = Some(protocol.clone());
                         membership_changed = true;

@@ -96,6 +96,10 @@ pub struct ClassicMember {
     state: MemberState,
     /// Assigned by the coordinator in a JoinGroup response.
     member_id: Option<MemberId>,
+    /// The last member id the coordinator gave, kept when the member drops
+    /// it (a leave, a fencing): the coordinator may remove that member
+    /// later, and its holder's work is a zombie's from then on.
+    last_member_id: Option<MemberId>,
     /// The generation the member belongs to (reset on fencing).
     generation: Option<i32>,
     /// A rebalance is needed: rejoin at the next `poll()`.
@@ -115,6 +119,7 @@ impl ClassicMember {
         ClassicMember {
             state: MemberState::Unjoined,
             member_id: None,
+            last_member_id: None,
             generation: None,
             rejoin_needed: true,
             last_assignment: None,
@@ -144,6 +149,11 @@ impl ClassicMember {
         self.member_id.as_ref()
     }
 
+    /// The member id last given by the coordinator, even if dropped since.
+    pub fn last_member_id(&self) -> Option<&MemberId> {
+        self.last_member_id.as_ref()
+    }
+
     /// The generation, while the member has one.
     pub fn generation(&self) -> Option<i32> {
         self.generation
@@ -165,12 +175,14 @@ impl ClassicMember {
     /// The JoinGroup response made the member part of `generation` as
     /// `member_id`.
     pub fn joined(&mut self, member_id: MemberId, generation: i32) {
+        self.last_member_id = Some(member_id.clone());
         self.member_id = Some(member_id);
         self.generation = Some(generation);
     }
 
     /// MEMBER_ID_REQUIRED: the coordinator gave an id; no generation yet.
     pub fn member_id_required(&mut self, member_id: MemberId) {
+        self.last_member_id = Some(member_id.clone());
         self.member_id = Some(member_id);
         self.generation = None;
     }
