@@ -228,6 +228,9 @@ fn keeps_every_invariant_and_replays(text: &str, seed: u64) -> Result<(), TestCa
         text
     );
     prop_assert_eq!(a.summary.lost, 0);
+    // The cost table counts each rebalance once.
+    let rows: usize = a.summary.rebalance_costs.iter().map(|c| c.rebalances).sum();
+    prop_assert_eq!(rows, a.summary.rebalances as usize, "{}", text);
     if !kafka_defect {
         prop_assert_eq!(a.summary.converged, Some(true), "{}", text);
     }

@@ -192,3 +192,40 @@ fn consumers_and_partitions_tables_find_the_hot_spot() {
         .unwrap_or(0);
     assert_eq!(hot, r.summary.max_partition_lag);
 }
+
+/// The rebalance cost table counts every rebalance of `rebalances` once,
+/// under its own cause: on the consumer protocol a leave and the restarted
+/// member's join can bump the epoch twice within one period of
+/// rebalancing (a review found 14 rows for 18 bumps).
+#[test]
+fn the_rebalance_cost_table_adds_up_to_the_rebalances() {
+    for name in [
+        "rolling-restart-consumer-protocol",
+        "rolling-restart-consumer-protocol-static",
+        "consumer-protocol-crash",
+        "rolling-restart-eager",
+        "rolling-restart-cooperative",
+        "stalled-consumer",
+    ] {
+        let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        let scenario = Scenario::load(path.as_ref(), &[]).expect("valid scenario");
+        let s = Simulation::new(scenario, 1).expect("valid").run().summary;
+        let rows: u32 = s.rebalance_costs.iter().map(|c| c.rebalances as u32).sum();
+        assert_eq!(rows, s.rebalances, "{name}: {:?}", s.rebalance_costs);
+    }
+    // The KIP-848 rolling restart: six leaves and, with the six initial
+    // joins, twelve joins.
+    let path = format!(
+        "{}/scenarios/rolling-restart-consumer-protocol.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let scenario = Scenario::load(path.as_ref(), &[]).expect("valid scenario");
+    let s = Simulation::new(scenario, 1).expect("valid").run().summary;
+    let count = |kind: &str| {
+        s.rebalance_costs
+            .iter()
+            .find(|c| c.kind == kind)
+            .map_or(0, |c| c.rebalances)
+    };
+    assert_eq!((count("join"), count("leave")), (12, 6), "{:?}", s.rebalance_costs);
+}

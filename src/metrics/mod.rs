@@ -87,6 +87,10 @@ pub struct Metrics {
     state_since: Time,
     rebalancing_micros: u64,
     rebalances: u32,
+    /// Each rebalance counted in `rebalances` (a generation formed, an
+    /// epoch bumped), with its cause: the coordinator's reason for a bump,
+    /// the open rebalance's for a generation.
+    rebalance_causes: Vec<(Time, String)>,
     rebalance_spans: Vec<RebalanceRecord>,
     /// Records processed per sample interval, spread over each batch's
     /// processing time (so a slow batch is not a spike at its end), in
@@ -122,6 +126,7 @@ impl Metrics {
             state_since: Time::ZERO,
             rebalancing_micros: 0,
             rebalances: 0,
+            rebalance_causes: Vec::new(),
             rebalance_spans: Vec::new(),
             processed_buckets: Vec::new(),
             last_single_bucket: None,
@@ -201,7 +206,17 @@ impl Metrics {
             // A rebalance is a new generation (a join phase that ends with
             // no members forms none), so the count holds for KIP-848
             // epochs too.
-            Fact::GenerationStarted { .. } | Fact::EpochBumped { .. } => self.rebalances += 1,
+            Fact::GenerationStarted { .. } => {
+                self.rebalances += 1;
+                let open = self.rebalance_spans.last().filter(|r| r.end.is_none());
+                let cause = open.map_or_else(String::new, |r| r.reason.clone());
+                let at = open.map_or(now, |r| r.start);
+                self.rebalance_causes.push((at, cause));
+            }
+            Fact::EpochBumped { reason, .. } => {
+                self.rebalances += 1;
+                self.rebalance_causes.push((now, reason.clone()));
+            }
             _ => {}
         }
     }
@@ -426,6 +441,12 @@ impl Metrics {
     /// Generations formed (rebalances that completed a join phase).
     pub fn rebalances(&self) -> u32 {
         self.rebalances
+    }
+
+    /// Each rebalance of `rebalances()` with when its cause arose and the
+    /// coordinator's reason.
+    pub fn rebalance_causes(&self) -> &[(Time, String)] {
+        &self.rebalance_causes
     }
 
     /// Total time spent rebalancing.

@@ -295,18 +295,29 @@ pub struct RebalanceCost {
     pub max_unowned: u64,
 }
 
-fn rebalance_costs(spans: &[RebalanceSpan]) -> Vec<RebalanceCost> {
-    let mut by_kind: std::collections::BTreeMap<&str, RebalanceCost> = Default::default();
-    for s in spans {
-        let kind = s.kind;
-        let cost = by_kind.entry(kind).or_insert_with(|| RebalanceCost {
+/// Per kind: the rebalances of `summary.rebalances` by their own cause
+/// (`kinds`, one per generation formed or epoch bumped), and the cost of
+/// the periods of rebalancing each kind started (`spans`). On the consumer
+/// protocol one period can hold several epoch bumps (a leave, then the
+/// restarted member's join): each is counted under its own kind, the
+/// period's cost under the kind that started it.
+fn rebalance_costs(kinds: &[&'static str], spans: &[RebalanceSpan]) -> Vec<RebalanceCost> {
+    type ByKind = std::collections::BTreeMap<&'static str, RebalanceCost>;
+    fn row<'a>(by_kind: &'a mut ByKind, kind: &'static str) -> &'a mut RebalanceCost {
+        by_kind.entry(kind).or_insert_with(|| RebalanceCost {
             kind: kind.to_string(),
             rebalances: 0,
             partitions_stopped: 0,
             unowned_partition_seconds: 0.0,
             max_unowned: 0,
-        });
-        cost.rebalances += 1;
+        })
+    }
+    let mut by_kind = ByKind::new();
+    for &kind in kinds {
+        row(&mut by_kind, kind).rebalances += 1;
+    }
+    for s in spans {
+        let cost = row(&mut by_kind, s.kind);
         cost.partitions_stopped += s.partitions_stopped;
         cost.unowned_partition_seconds =
             crate::metrics::round3(cost.unowned_partition_seconds + s.unowned_partition_seconds);
@@ -431,7 +442,13 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         })
         .collect();
     let mut summary = summary;
-    summary.rebalance_costs = rebalance_costs(&rebalance_spans);
+    let kinds: Vec<&'static str> = sim
+        .metrics
+        .rebalance_causes()
+        .iter()
+        .map(|(at, reason)| rebalance_label(&sim, *at, reason).0)
+        .collect();
+    summary.rebalance_costs = rebalance_costs(&kinds, &rebalance_spans);
     let markers = faults(scenario)
         .into_iter()
         .map(|f| (f.at.as_secs_f64(), f.label))
