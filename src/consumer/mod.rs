@@ -346,6 +346,15 @@ impl Consumer {
         self.member.member_id()
     }
 
+    /// The batch being processed: its records, when it started and when it
+    /// ends.
+    pub fn batch_in_progress(&self) -> Option<(u64, Time, Time)> {
+        self.poll.batch.as_ref().map(|b| {
+            let records = b.ranges.iter().map(|&(_, from, to)| to - from).sum();
+            (records, b.started, b.ends)
+        })
+    }
+
     /// The member id this process last had, even one it dropped since (a
     /// leave, a fencing); the consumer protocol's is the process's own.
     pub fn last_member_id(&self) -> Option<&str> {

@@ -237,6 +237,19 @@ impl Metrics {
         self.spread(records, since.min(now), now);
     }
 
+    /// At the end of the run, a batch of `records` in progress from `since`
+    /// until `ends`: the part already done by `now` counts in the
+    /// processing rates (only there: nothing is processed before its
+    /// batch ends), so the last sample shows no dip that did not happen.
+    pub fn in_progress(&mut self, records: u64, since: Time, ends: Time, now: Time) {
+        if since >= now || ends <= since || records == 0 {
+            return;
+        }
+        let done = now.min(ends).since(since).micros();
+        let share = u128::from(records) * u128::from(done) / u128::from(ends.since(since).micros());
+        self.spread(share as u64, since, now.min(ends));
+    }
+
     /// Adds `records` to the sample buckets overlapped by `[from, to]`,
     /// in proportion to the overlap.
     fn spread(&mut self, records: u64, from: Time, to: Time) {

@@ -1302,6 +1302,11 @@ impl Simulation {
         {
             self.sample();
         }
+        for c in &self.consumers {
+            if let Some((records, since, ends)) = c.batch_in_progress().filter(|_| c.is_running()) {
+                self.metrics.in_progress(records, since, ends, end);
+            }
+        }
         self.metrics.finish(end);
         // At-most-once (commit before processing) loses records by design:
         // the summary counts them, invariant 4 does not apply.
