@@ -363,14 +363,32 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(Failure::StdoutClosed) => ExitCode::SUCCESS,
         Err(Failure::BadInput(e)) => {
-            print_stderr(format_args!("error: {e:#}"));
+            print_stderr(format_args!("error: {}", error_text(&e)));
             ExitCode::from(2)
         }
         Err(Failure::Output(e)) => {
-            print_stderr(format_args!("error: {e:#}"));
+            print_stderr(format_args!("error: {}", error_text(&e)));
             ExitCode::from(3)
         }
     }
+}
+
+/// The error and its causes, each once: the library's errors already say
+/// their cause ("cannot read …: Is a directory"), which `{:#}` would
+/// repeat.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 /// Writes `text` to `out` (standard output, locked and buffered by the

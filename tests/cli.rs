@@ -689,3 +689,15 @@ fn assign_survives_conflicting_owned_partitions_and_extreme_generations() {
         );
     }
 }
+
+/// An unreadable scenario names the file and the cause once (a review
+/// found "Is a directory (os error 21): Is a directory (os error 21)").
+#[test]
+fn an_unreadable_scenario_names_its_cause_once() {
+    let dir = std::env::temp_dir();
+    let o = run(&["run", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(err.contains("cannot read the scenario file"), "{err}");
+    assert_eq!(err.matches("(os error").count(), 1, "{err}");
+}

@@ -40,14 +40,23 @@ fn a_zombies_commit_is_fenced_and_its_processing_counted() {
 #[test]
 fn zombie_partition_time_starts_when_the_member_is_removed() {
     for (stall, expected) in [("70s", 20.0), ("2m", 120.0)] {
-        let r = load("stalled-consumer", &[&format!("timeline.0.duration={stall}")]);
+        let r = load(
+            "stalled-consumer",
+            &[&format!("timeline.0.duration={stall}")],
+        );
         let removed = r
             .events
             .iter()
             .find(|e| e.event == "member_removed")
             .expect("the stalled member is removed");
-        assert!((90_000.0..90_100.0).contains(&removed.time_ms), "{removed:?}");
-        assert!(r.summary.zombie_records > 0, "the zombie finished its batch");
+        assert!(
+            (90_000.0..90_100.0).contains(&removed.time_ms),
+            "{removed:?}"
+        );
+        assert!(
+            r.summary.zombie_records > 0,
+            "the zombie finished its batch"
+        );
         let got = r.summary.zombie_partition_seconds;
         assert!(
             (expected..expected + 0.1).contains(&got),

@@ -120,3 +120,33 @@ fn file_names_with_spaces_plus_and_unicode_run_under_a_sanitised_name() {
     assert_eq!(s.name, "my_run_1____");
     assert!(s.source().ends_with("my run+1 (ü).toml"));
 }
+
+/// Too many samples: the error points at the sample interval, or at the
+/// duration when the interval is the default (a review found it
+/// unlocated), and names the `--set` argument the value came from.
+#[test]
+fn too_many_samples_is_located_at_the_interval_or_the_duration() {
+    let e = error_with("[scenario]", "sample_interval = \"1us\"");
+    assert!(
+        e.contains("s.toml:2:19: scenario.sample_interval:")
+            && e.contains("more than 1000000 rows"),
+        "{e}"
+    );
+    let long = BASE.replace("duration = \"10s\"", "duration = \"400h\"");
+    let e = Scenario::from_toml(&long, "s.toml", "s", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("s.toml:2:12: scenario.duration: at the default sample_interval"),
+        "{e}"
+    );
+    let e = Scenario::from_toml(
+        BASE,
+        "s.toml",
+        "s",
+        &["scenario.sample_interval=1us".into()],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("--set scenario.sample_interval=1us"), "{e}");
+}

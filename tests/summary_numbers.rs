@@ -227,7 +227,12 @@ fn the_rebalance_cost_table_adds_up_to_the_rebalances() {
             .find(|c| c.kind == kind)
             .map_or(0, |c| c.rebalances)
     };
-    assert_eq!((count("join"), count("leave")), (12, 6), "{:?}", s.rebalance_costs);
+    assert_eq!(
+        (count("join"), count("leave")),
+        (12, 6),
+        "{:?}",
+        s.rebalance_costs
+    );
 }
 
 /// A saturated group (2 consumers at 1,000 records/s each, 10,000

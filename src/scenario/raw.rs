@@ -238,8 +238,8 @@ pub struct RawChaosFault {
 pub struct RawMeta {
     pub name: Option<String>,
     pub description: Option<String>,
-    pub duration: Option<PosDur>,
-    pub sample_interval: Option<PosDur>,
+    pub duration: Option<Spanned<PosDur>>,
+    pub sample_interval: Option<Spanned<PosDur>>,
     pub seed: Option<u64>,
     pub convergence_bound: Option<PosDur>,
     pub fetch_quantum: Option<Spanned<FetchQuantum>>,

@@ -287,8 +287,14 @@ fn build(
     let name = meta.name.unwrap_or_else(|| default_name.to_string());
     check_name(rep, &Spanned::new(0..0, name.clone()), "scenario name")
         .map_err(|_| rep.at(None, format!("scenario.name: \"{name}\" is not a valid name; use the characters a-z A-Z 0-9 . _ -")))?;
-    let duration = meta.duration.map_or(Duration::from_secs(600), |d| d.0);
-    let sample_interval = meta.sample_interval.map_or(Duration::from_secs(1), |d| d.0);
+    let duration = meta
+        .duration
+        .as_ref()
+        .map_or(Duration::from_secs(600), |d| d.get_ref().0);
+    let sample_interval = meta
+        .sample_interval
+        .as_ref()
+        .map_or(Duration::from_secs(1), |d| d.get_ref().0);
     let fetch_quantum = meta.fetch_quantum.as_ref().and_then(|q| q.get_ref().0);
     if let (Some(q), Some(spanned)) = (fetch_quantum, &meta.fetch_quantum) {
         if q >= duration {
@@ -297,12 +303,18 @@ fn build(
     }
     use crate::limits::MAX_SAMPLES;
     if duration.micros() / sample_interval.micros() > MAX_SAMPLES {
-        return Err(rep.at(
-            None,
-            format!(
-                "scenario.sample_interval: {sample_interval} over {duration} would write more than {MAX_SAMPLES} rows; use a longer interval"
+        let message = format!(
+            "{sample_interval} over {duration} would write more than {MAX_SAMPLES} rows; use a longer interval"
+        );
+        return Err(match (&meta.sample_interval, &meta.duration) {
+            (Some(spanned), _) => rep.spanned(spanned, message),
+            // The default 1 s: the duration is what is too long.
+            (None, Some(spanned)) => rep.spanned(
+                spanned,
+                format!("at the default sample_interval, {message}"),
             ),
-        ));
+            (None, None) => rep.at(None, format!("scenario.sample_interval: {message}")),
+        });
     }
 
     let mut raw_cluster = raw.cluster;
