@@ -304,3 +304,61 @@ fn a_marked_leftover_of_an_interrupted_run_is_cleaned_up_and_a_foreign_one_kept(
     assert_eq!(left, [".results.tmp-124", ".results2.tmp-125"]);
     assert_eq!(snapshot(&tmp.path().join(".results.tmp-124")), kept);
 }
+
+/// `sweep --junit` into its own `--out` runs again: the JUnit file it
+/// wrote there is its own to replace (a review found the second run
+/// refused); a user's file beside it still stops the run.
+#[test]
+fn a_junit_file_written_into_the_sweep_directory_is_replaced_on_the_next_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("sweep");
+    let sweep = || {
+        Command::new(env!("CARGO_BIN_EXE_rebalance-sim"))
+            .arg("sweep")
+            .arg(scenario())
+            .args([
+                "--seeds",
+                "1..2",
+                "--quiet",
+                "--set",
+                "scenario.duration=65s",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .arg("--junit")
+            .arg(out.join("junit.xml"))
+            .current_dir(tmp.path())
+            .output()
+            .expect("the binary runs")
+    };
+    for _ in 0..2 {
+        let o = sweep();
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(out.join("junit.xml").is_file());
+    }
+    fs::write(out.join("notes.txt"), "mine\n").expect("write");
+    let before = snapshot(tmp.path());
+    let o = sweep();
+    assert_refused(&o, &["did not write (notes.txt)"]);
+    assert_eq!(snapshot(tmp.path()), before);
+    // A file that only looks like one elsewhere is not taken for ours.
+    let plain = tmp.path().join("plain");
+    fs::create_dir(&plain).expect("mkdir");
+    fs::write(plain.join("junit.xml"), "<?xml?>\n").expect("write");
+    let o = Command::new(env!("CARGO_BIN_EXE_rebalance-sim"))
+        .arg("sweep")
+        .arg(scenario())
+        .args([
+            "--seeds",
+            "1..2",
+            "--quiet",
+            "--set",
+            "scenario.duration=65s",
+            "--out",
+        ])
+        .arg(&plain)
+        .current_dir(tmp.path())
+        .output()
+        .expect("the binary runs");
+    assert_refused(&o, &["did not write (junit.xml)"]);
+}

@@ -327,7 +327,8 @@ fn foreign_entries(dir: &Path) -> io::Result<Vec<OsString>> {
         let kept_seeds = || -> io::Result<bool> {
             Ok(name == SEEDS_DIR && entry.file_type()?.is_dir() && is_kept_seeds(&entry.path()))
         };
-        if (known && entry.file_type()?.is_file()) || kept_seeds()? {
+        let file = entry.file_type()?.is_file();
+        if (known && file) || (file && is_our_junit(&entry.path())) || kept_seeds()? {
             ours.push(name);
         } else {
             others.push(name);
@@ -338,6 +339,15 @@ fn foreign_entries(dir: &Path) -> io::Result<Vec<OsString>> {
     }
     others.sort();
     Ok(others)
+}
+
+/// Whether `path` is a JUnit file `sweep --junit` wrote (its second line
+/// is the mark): one written into the output directory is ours to replace.
+fn is_our_junit(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(256);
+    let read = fs::File::open(path).and_then(|f| f.take(256).read_to_end(&mut head));
+    read.is_ok() && String::from_utf8_lossy(&head).lines().nth(1) == Some(crate::sweep::JUNIT_MARK)
 }
 
 /// Whether `dir` is a real directory holding the marker.
@@ -372,6 +382,12 @@ pub(super) fn remove_output_dir(dir: &Path) -> io::Result<()> {
         match fs::remove_file(dir.join(name)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
+        }
+    }
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) && is_our_junit(&path) {
+            fs::remove_file(path)?;
         }
     }
     fs::remove_dir(dir)
