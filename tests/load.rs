@@ -98,6 +98,20 @@ fn a_hot_partition_lags_alone_and_a_new_consumer_does_not_fix_it() {
         lag("orders-11")
     );
     assert!(r.summary.lag_growing);
+    // The group has the capacity (3,000 records/s for 2,400): skew alone
+    // makes c1 the bottleneck while the others idle.
+    let processed = |name: &str| {
+        r.consumer_rows
+            .iter()
+            .find(|c| c.consumer == name)
+            .map(|c| c.records_processed)
+            .expect("consumer row")
+    };
+    let c1 = processed("c1");
+    assert!(c1 > 280_000, "c1 saturated at 1,000/s for 5 min: {c1}");
+    for other in ["c2", "c3"] {
+        assert!(processed(other) * 2 < c1, "{other} idles: {} vs {c1}", processed(other));
+    }
 }
 
 #[test]
