@@ -62,6 +62,12 @@ fn each_load_shape_produces_its_closed_form_total() {
 #[test]
 fn a_burst_on_a_group_with_little_headroom_builds_a_backlog_that_drains_after_it() {
     let r = load("traffic-burst");
+    // No fault: convergence is timed from the start, and said so.
+    let table = rebalance_sim::report::summary_table(&r, "out");
+    assert!(
+        table.contains("after the start (no fault)") && !table.contains("last fault"),
+        "{table}"
+    );
     assert!(
         r.summary.violations.is_empty(),
         "{:?}",
@@ -110,7 +116,11 @@ fn a_hot_partition_lags_alone_and_a_new_consumer_does_not_fix_it() {
     let c1 = processed("c1");
     assert!(c1 > 280_000, "c1 saturated at 1,000/s for 5 min: {c1}");
     for other in ["c2", "c3"] {
-        assert!(processed(other) * 2 < c1, "{other} idles: {} vs {c1}", processed(other));
+        assert!(
+            processed(other) * 2 < c1,
+            "{other} idles: {} vs {c1}",
+            processed(other)
+        );
     }
 }
 

@@ -186,7 +186,7 @@ fn describe(fact: &Fact, names: &Namer<'_>) -> Option<Described> {
             "consumer_paused",
             c(consumer),
             None,
-            format!("stalled until {until}"),
+            format!("process frozen until {until}: no processing, no heartbeats"),
         ),
         Fact::ConsumerResumed { consumer } => {
             ("consumer_resumed", c(consumer), None, String::new())

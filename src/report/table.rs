@@ -192,11 +192,15 @@ pub fn summary_table(result: &RunResult, out_dir: &str) -> String {
 /// line of the summary, shared by the terminal table and `report.html`.
 pub(super) fn convergence(s: &Summary) -> String {
     let bound = ms(s.convergence_bound_ms);
+    // Without a fault, convergence is timed from the start of the run.
+    let fault_free = s.disruptions.is_empty();
+    let since = if fault_free {
+        "after the start (no fault)"
+    } else {
+        "after the last fault ended"
+    };
     match (s.converged, s.convergence_ms) {
-        (Some(true), Some(c)) => format!(
-            "yes, {} after the last fault ended (invariant 5: within {bound})",
-            ms(c)
-        ),
+        (Some(true), Some(c)) => format!("yes, {} {since} (invariant 5: within {bound})", ms(c)),
         (Some(true), None) => format!("yes (invariant 5: within {bound})"),
         (Some(false), _) => {
             format!("NO: not stable for good within {bound} of the last fault (invariant 5)")
@@ -204,7 +208,7 @@ pub(super) fn convergence(s: &Summary) -> String {
         (None, c) => format!(
             "{}; invariant 5 not verified: its bound is {bound} after the last fault (at {}), the run ends at {} (set scenario.convergence_bound or a longer duration)",
             c.map_or("not stable at the end".into(), |c| format!(
-                "stable {} after the last fault ended",
+                "stable {} {since}",
                 ms(c)
             )),
             ms(s.convergence_check_ms),

@@ -277,6 +277,15 @@ impl Parser<'_> {
         self.skip_spaces();
         let start = self.pos;
         let name = self.word();
+        if name.is_empty() {
+            return Err(self.error(match self.peek() {
+                None => "expected a condition such as max(lost) > 0, found the end".to_string(),
+                Some('(') => "expected a condition such as max(lost) > 0, found \"(\": \
+                              conditions are not grouped (&& binds tighter than ||)"
+                    .to_string(),
+                Some(c) => format!("expected a condition such as max(lost) > 0, found {c:?}"),
+            }));
+        }
         self.skip_spaces();
         let (stat, field) = if self.eat("(") {
             let Some(stat) = Stat::parse(&name) else {
@@ -376,6 +385,9 @@ mod tests {
             ("p99(lost) 0", 11, "expected a comparison"),
             ("p99(lost) > x", 13, "expected a number"),
             ("lost > 0 and lost > 1", 10, "expected && or ||"),
+            ("max(lost) > 0 &&", 17, "found the end"),
+            ("(max(lost) > 0)", 1, "conditions are not grouped"),
+            ("max(lost) > 0 || > 1", 18, "found '>'"),
         ] {
             let e = FailIf::parse(text, FIELDS).unwrap_err();
             assert_eq!(e.at, at, "{text}: {e}");
