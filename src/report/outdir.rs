@@ -328,7 +328,7 @@ fn foreign_entries(dir: &Path) -> io::Result<Vec<OsString>> {
             Ok(name == SEEDS_DIR && entry.file_type()?.is_dir() && is_kept_seeds(&entry.path()))
         };
         let file = entry.file_type()?.is_file();
-        if (known && file) || (file && is_our_junit(&entry.path())) || kept_seeds()? {
+        if (file && (known || is_our_junit(&entry.path()))) || kept_seeds()? {
             ours.push(name);
         } else {
             others.push(name);
