@@ -57,7 +57,7 @@ enum Command {
         /// seed as [[timeline]] entries, and run nothing: appended to the
         /// file in place of its [chaos] table, they replay the same run
         /// (same trace digest) as a fixed regression scenario.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["out", "force", "engine"])]
         emit_timeline: bool,
         /// `fast` (default) handles a consumer's wake-ups that can touch
         /// nothing else ahead of time; `reference` puts every event through

@@ -701,3 +701,25 @@ fn an_unreadable_scenario_names_its_cause_once() {
     assert!(err.contains("cannot read the scenario file"), "{err}");
     assert_eq!(err.matches("(os error").count(), 1, "{err}");
 }
+
+/// `--emit-timeline` runs nothing, so an output directory with it is
+/// refused rather than silently ignored (a review found it ignored).
+#[test]
+fn emit_timeline_refuses_an_output_directory() {
+    let o = run(&[
+        "run",
+        "scenarios/chaos.toml",
+        "--emit-timeline",
+        "--out",
+        "target/never-written",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot be used with '--out"),
+        "{}",
+        text(&o)
+    );
+    assert!(!root().join("target/never-written").exists());
+    let o = run(&["run", "scenarios/chaos.toml", "--emit-timeline"]);
+    assert!(o.status.success(), "{}", text(&o));
+}
