@@ -150,3 +150,13 @@ fn too_many_samples_is_located_at_the_interval_or_the_duration() {
     .to_string();
     assert!(e.contains("--set scenario.sample_interval=1us"), "{e}");
 }
+
+/// A huge rate is shown as written, not as hundreds of digits.
+#[test]
+fn an_out_of_range_rate_is_shown_in_scientific_notation() {
+    let e = BASE.replace("produce_rate = 10", "produce_rate = 1e300");
+    let e = Scenario::from_toml(&e, "s.toml", "s", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("1e300 is out of range") && e.len() < 400, "{e}");
+}

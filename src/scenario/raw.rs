@@ -157,8 +157,14 @@ impl<'de> Deserialize<'de> for Rate {
             }
         };
         if !n.is_finite() || !(0.0..=1e12).contains(&n) {
+            // 1e300 as written, not as 301 digits.
+            let shown = if n.abs() >= 1e15 {
+                format!("{n:e}")
+            } else {
+                format!("{n}")
+            };
             return Err(de::Error::custom(format!(
-                "{n} is out of range; expected records per second from 0 to 1e12"
+                "{shown} is out of range; expected records per second from 0 to 1e12"
             )));
         }
         Ok(Rate(n))
