@@ -160,3 +160,13 @@ fn an_out_of_range_rate_is_shown_in_scientific_notation() {
         .to_string();
     assert!(e.contains("1e300 is out of range") && e.len() < 400, "{e}");
 }
+
+/// A bad processing time says what is allowed once.
+#[test]
+fn a_bad_processing_time_says_what_is_allowed_once() {
+    let e = Scenario::from_toml(BASE, "s.toml", "s", &["consumers.processing=-1ms".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("\"-1ms\" is negative"), "{e}");
+    assert_eq!(e.matches("expected").count(), 1, "{e}");
+}

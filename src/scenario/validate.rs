@@ -1311,7 +1311,12 @@ fn parse_key_skew(
 }
 
 fn parse_dist(rep: &Reporter<'_>, v: &Spanned<toml::Value>) -> Result<TimeDist, ScenarioError> {
-    let fail = |m: String| rep.spanned(v, format!("{m}; expected {DIST_HELP}"));
+    // A duration's own error says what a duration looks like; here the
+    // help for a distribution replaces it.
+    let fail = |m: String| {
+        let reason = m.split("; expected").next().unwrap_or_default();
+        rep.spanned(v, format!("{reason}; expected {DIST_HELP}"))
+    };
     let dur = |value: Option<&toml::Value>, key: &str| -> Result<Duration, ScenarioError> {
         let s = value
             .ok_or_else(|| fail(format!("`{key}` is missing")))?
