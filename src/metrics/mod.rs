@@ -251,7 +251,9 @@ impl Metrics {
     }
 
     /// Adds `records` to the sample buckets overlapped by `[from, to]`,
-    /// in proportion to the overlap.
+    /// in proportion to the overlap. Inlined into the per-range path (one
+    /// call per processed range), whatever else calls it.
+    #[inline(always)]
     fn spread(&mut self, records: u64, from: Time, to: Time) {
         let units = u128::from(records) << BUCKET_FRACTION_BITS;
         if let Some((f, t, k)) = self.last_single_bucket {
