@@ -262,3 +262,28 @@ count = 2
         assert!((1990.0..=2010.0).contains(&rate), "{rate}");
     }
 }
+
+/// A member that keeps partitions through a rebalance keeps consuming
+/// them: only a member left with nothing waits (a review found KIP-848
+/// members "waiting" 260 of 360 s after a revoke-only step). Each waits
+/// at its start and after its own restart, about 5 s each, no more.
+#[test]
+fn rebalance_wait_counts_only_time_with_nothing_to_consume() {
+    for name in [
+        "rolling-restart-consumer-protocol",
+        "migrate-to-consumer-protocol",
+        "consumer-protocol-crash",
+    ] {
+        let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        let scenario = Scenario::load(path.as_ref(), &[]).expect("valid scenario");
+        let r = Simulation::new(scenario, 1).expect("valid").run();
+        for c in &r.consumer_rows {
+            assert!(
+                c.rebalance_wait_s < 12.0,
+                "{name}: {} waited {} s",
+                c.consumer,
+                c.rebalance_wait_s
+            );
+        }
+    }
+}

@@ -157,6 +157,7 @@ impl Metrics {
                 }
                 self.coverage
                     .assigned(now, *consumer, partitions.iter().map(|&tp| index_of(tp)));
+                self.consumers[*consumer].assigned(partitions.len());
             }
             Fact::PartitionsRevoked {
                 partitions,
@@ -171,7 +172,7 @@ impl Metrics {
                 }
                 self.coverage
                     .released(now, *consumer, partitions.iter().map(|&tp| index_of(tp)));
-                self.consumers[*consumer].stop_processing(now);
+                self.consumers[*consumer].released(now, partitions.len());
             }
             Fact::PartitionsOrphaned {
                 consumer,
@@ -520,21 +521,32 @@ pub struct ConsumerStats {
     /// Commits refused by the coordinator or failed locally.
     pub commits_failed: u64,
     /// Time its running process spent without consuming because of the
-    /// group protocol: from start, or from giving up its partitions, until
-    /// its positions were set again.
+    /// group protocol: from start, or from giving up its last partition,
+    /// until its positions were set again. A member that keeps some
+    /// partitions through a rebalance (cooperative, KIP-848) keeps
+    /// consuming them: no wait.
     pub rebalance_wait_micros: u64,
     running: bool,
+    /// Partitions it holds (received and not yet given up).
+    held: usize,
     waiting_since: Option<Time>,
 }
 
 impl ConsumerStats {
     fn started(&mut self, now: Time) {
         self.running = true;
+        self.held = 0;
         self.waiting_since = Some(now);
     }
 
-    fn stop_processing(&mut self, now: Time) {
-        if self.running && self.waiting_since.is_none() {
+    fn assigned(&mut self, partitions: usize) {
+        self.held += partitions;
+    }
+
+    fn released(&mut self, now: Time, partitions: usize) {
+        debug_assert!(partitions <= self.held, "released more than it held");
+        self.held = self.held.saturating_sub(partitions);
+        if self.running && self.held == 0 && self.waiting_since.is_none() {
             self.waiting_since = Some(now);
         }
     }
@@ -548,6 +560,7 @@ impl ConsumerStats {
     fn stopped(&mut self, now: Time) {
         self.consuming(now);
         self.running = false;
+        self.held = 0;
     }
 }
 
