@@ -139,7 +139,8 @@ pub struct Summary {
     /// Whether invariant 5 (convergence) was verified: true, false, or null when the run ended too early to tell.
     pub converged: Option<bool>,
     /// Time from the end of the last fault until the group was converged for
-    /// good (ms); null if it was not converged at the end.
+    /// good (ms); null if it was not converged at the end, or not within
+    /// invariant 5's bound (`converged` false).
     pub convergence_ms: Option<u64>,
     /// Invariant 5's bound (ms): see the README.
     pub convergence_bound_ms: u64,
@@ -409,7 +410,11 @@ pub(super) fn build(sim: Simulation) -> RunResult {
         skipped_by_reset: sim.ledger.skipped(),
         skipped_in_added_partitions: sim.skipped_in_added,
         converged,
-        convergence_ms: converged_at.map(|t| t.since(last_fault).millis()),
+        // A group that broke invariant 5 did not converge, whatever it
+        // did later: its time would only say where the run stopped.
+        convergence_ms: converged_at
+            .filter(|_| converged != Some(false))
+            .map(|t| t.since(last_fault).millis()),
         convergence_bound_ms: scenario.convergence_bound.millis(),
         convergence_check_ms: (last_fault + scenario.convergence_bound).millis(),
         disruptions,
