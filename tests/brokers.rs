@@ -98,6 +98,21 @@ fn a_failover_in_the_middle_of_a_rebalance_costs_one_more() {
         "{}",
         loaded[1].detail
     );
+    // Loaded Stable, and said so: the metrics stop counting the lost join
+    // phase as rebalancing until the next one starts (a review found the
+    // Stable stretch counted as rebalancing).
+    let state = rows(&with, "group_state");
+    let at_load = state
+        .iter()
+        .find(|e| e.time_ms == loaded[1].time_ms)
+        .expect("a group_state row at the load");
+    assert_eq!(at_load.subject, "Stable");
+    let sample = with
+        .samples
+        .iter()
+        .find(|s| s.time_s * 1000.0 > loaded[1].time_ms)
+        .expect("a sample after the load");
+    assert_eq!(sample.rebalancing, 0, "{sample:?}");
     assert_eq!(with.summary.final_generation, 2);
     assert_eq!(
         with.summary.final_generation,

@@ -465,6 +465,11 @@ impl Metrics {
         &self.rebalance_causes
     }
 
+    /// The group's state as last reported.
+    pub fn group_state(&self) -> GroupState {
+        self.state
+    }
+
     /// Total time spent rebalancing.
     pub fn time_in_rebalance(&self) -> Duration {
         Duration(self.rebalancing_micros)

@@ -264,11 +264,24 @@ impl Simulation {
             self.coordinator.generation(),
             self.coordinator.state().name()
         );
-        self.apply_facts(vec![Fact::Cluster {
+        let mut facts = vec![Fact::Cluster {
             event: "coordinator_loaded",
             subject: format!("broker-{broker}"),
             detail,
-        }]);
+        }];
+        // The group is in the state its log gives (a join phase in progress
+        // when the old coordinator went is not in it:
+        // GroupMetadataManager loads the last stored generation), which
+        // the metrics and the event log must follow.
+        let loaded = self.coordinator.state();
+        if loaded != self.metrics.group_state() {
+            facts.push(Fact::StateChanged {
+                state: loaded,
+                generation: self.coordinator.generation(),
+                reason: format!("loaded by broker-{broker}"),
+            });
+        }
+        self.apply_facts(facts);
         self.apply_coordinator(out);
     }
 
