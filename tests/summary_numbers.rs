@@ -305,3 +305,26 @@ fn a_group_that_does_not_converge_has_no_convergence_time() {
         assert_eq!(s.convergence_ms, None, "{duration}");
     }
 }
+
+/// Each disruption's peak and drain are its own: they stop at the next
+/// disruption, and "drained" is the backlog back to its level of the 10 s
+/// before, not to one low sample (a review found a restart "drained" after
+/// 159 s, across four later restarts, from a backlog of 24 records).
+#[test]
+fn a_disruption_drains_within_its_own_window() {
+    let path = format!(
+        "{}/scenarios/rolling-restart-consumer-protocol.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let scenario = Scenario::load(path.as_ref(), &[]).expect("valid scenario");
+    let s = Simulation::new(scenario, 3).expect("valid").run().summary;
+    assert_eq!(s.disruptions.len(), 6);
+    for pair in s.disruptions.windows(2) {
+        let (d, next) = (&pair[0], &pair[1]);
+        let drained = d.drained_after_ms.expect("each restart drains");
+        assert!(d.at_ms + drained < next.at_ms, "{d:?}");
+    }
+    for d in &s.disruptions {
+        assert!(d.drained_after_ms.unwrap() <= 30_000, "{d:?}");
+    }
+}

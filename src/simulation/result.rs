@@ -23,14 +23,17 @@ pub struct Disruption {
     pub converged_after_ms: Option<u64>,
     /// Committed-offset lag at the sample just before the first event.
     pub lag_before: u64,
-    /// Largest committed-offset lag from the first event until drained.
+    /// Largest committed-offset lag from the first event until drained
+    /// (or the next disruption).
     pub peak_lag_after: u64,
     /// Backlog (records not yet processed) just before the first event.
     pub backlog_before: u64,
-    /// Largest backlog from the first event until drained.
+    /// Largest backlog from the first event until drained (or the next
+    /// disruption).
     pub peak_backlog_after: u64,
-    /// Time from the first event until the backlog was back to
-    /// `backlog_before`, after convergence (ms); null if never.
+    /// Time from the first event until the backlog was back to its level
+    /// before (the highest sample of the 10 s before the event), after
+    /// convergence (ms); null if not before the next disruption or the end.
     pub drained_after_ms: Option<u64>,
 }
 
@@ -551,6 +554,10 @@ fn faults(scenario: &crate::scenario::Scenario) -> Vec<Fault> {
     all
 }
 
+/// How far back before a disruption its backlog's usual level is taken
+/// (s): the drain target.
+const DRAIN_BASELINE_S: f64 = 10.0;
+
 fn disruptions(sim: &Simulation, samples: &[Sample]) -> Vec<Disruption> {
     let scenario = &sim.scenario;
     let timeline = faults(scenario);
@@ -585,22 +592,36 @@ fn disruptions(sim: &Simulation, samples: &[Sample]) -> Vec<Disruption> {
         };
         k += 1;
         let at_s = start.as_secs_f64();
+        // The next disruption's window is its own: nothing after it is
+        // this one's peak or drain.
+        let next_s = timeline
+            .get(k)
+            .map_or(f64::INFINITY, |n| n.at.as_secs_f64());
         let before = samples.iter().rev().find(|s| s.time_s <= at_s);
         let backlog_before = before.map_or(0, |s| s.backlog_total);
         // Drained once the group is whole and the faults are over (a broker
         // outage never breaks the group, but its backlog builds until the
-        // election).
+        // election), back to the backlog's level before the event: the
+        // highest of the samples in the DRAIN_BASELINE before it, so that
+        // one low sample does not set a level the group never returns to.
+        let baseline = samples
+            .iter()
+            .filter(|s| s.time_s <= at_s && s.time_s >= at_s - DRAIN_BASELINE_S)
+            .map(|s| s.backlog_total)
+            .max()
+            .unwrap_or(backlog_before);
         let drained = recovery.and_then(|r| {
             let from = r.max(faults_end).as_secs_f64();
             samples
                 .iter()
-                .find(|s| s.time_s >= from && s.backlog_total <= backlog_before)
+                .take_while(|s| s.time_s < next_s)
+                .find(|s| s.time_s >= from && s.backlog_total <= baseline)
         });
-        let until_s = drained.map_or(f64::INFINITY, |s| s.time_s);
+        let until_s = drained.map_or(next_s, |s| s.time_s);
         let after = || {
             samples
                 .iter()
-                .filter(move |s| s.time_s >= at_s && s.time_s <= until_s)
+                .filter(move |s| s.time_s >= at_s && s.time_s <= until_s && s.time_s < next_s)
         };
         out.push(Disruption {
             at_ms: start.millis(),
