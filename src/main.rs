@@ -483,7 +483,8 @@ fn emit_timeline(
     let text = format!(
         "# The faults [chaos] draws with seed {seed} ({command} --emit-timeline).\n\
          # Append these entries to the scenario and delete its [chaos] table: the\n\
-         # result replays this run, fault for fault, with any seed's other draws.\n{}",
+         # result run with --seed {seed} replays this run exactly (with another\n\
+         # seed: the same faults, that seed's other draws).\n{}",
         scenario.drawn_timeline(seed)
     );
     let mut out = BufWriter::new(std::io::stdout().lock());

@@ -9,7 +9,10 @@ use super::{Assignment, Assignor, GroupSpec};
 pub struct Round {
     /// The assignment.
     pub assignment: Assignment,
-    /// Partitions that some member owned before the round and lost in it.
+    /// Partitions some member owned before the round that none of the
+    /// members claiming them holds after it: given to another member or
+    /// withheld (a stale duplicate claim dropped while its rightful owner
+    /// keeps the partition is not a move).
     pub moved: usize,
     /// Partitions of subscribed topics nobody got (withheld by a
     /// cooperative assignor until their owner revoked them).
@@ -33,17 +36,7 @@ pub fn run_rounds(assignor: &dyn Assignor, group: &GroupSpec, rounds: usize) -> 
     let mut out = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let assignment = assignor.assign(&spec);
-        let moved = spec
-            .members
-            .iter()
-            .zip(&assignment.per_member)
-            .map(|(m, now)| {
-                m.owned
-                    .iter()
-                    .filter(|tp| now.binary_search(tp).is_err())
-                    .count()
-            })
-            .sum();
+        let moved = moved_partitions(&spec, &assignment);
         let assigned: u64 = assignment.per_member.iter().map(|v| v.len() as u64).sum();
         // Input may already carry i32::MAX: later rounds then share it
         // rather than overflow.
@@ -59,6 +52,21 @@ pub fn run_rounds(assignor: &dyn Assignor, group: &GroupSpec, rounds: usize) -> 
         });
     }
     out
+}
+
+/// Distinct partitions claimed before the round and held after it by none
+/// of the members that claimed them.
+fn moved_partitions(spec: &GroupSpec, assignment: &Assignment) -> usize {
+    use std::collections::BTreeMap;
+    // Per partition: whether some member that claimed it still holds it.
+    let mut kept: BTreeMap<super::TopicPartition, bool> = BTreeMap::new();
+    for (m, now) in spec.members.iter().zip(&assignment.per_member) {
+        for tp in &m.owned {
+            let holds = now.binary_search(tp).is_ok();
+            *kept.entry(*tp).or_insert(false) |= holds;
+        }
+    }
+    kept.values().filter(|&&k| !k).count()
 }
 
 #[cfg(test)]
@@ -95,5 +103,32 @@ mod tests {
             .collect();
         assert_eq!(sizes.iter().sum::<usize>(), 4);
         assert!(sizes.iter().all(|s| (1..=2).contains(s)));
+    }
+
+    /// A stale duplicate claim dropped while the rightful owner keeps the
+    /// partition is not a move (a review found 4 "moved" where 2 changed
+    /// hands): a (generation 5) owns t-0..2, b (generation 4) still claims
+    /// t-0 and t-1; a keeps t-0, t-1 and t-2 are withheld.
+    #[test]
+    fn a_dropped_stale_claim_is_not_a_move() {
+        let owned = |ps: &[u32]| ps.iter().map(|&p| TopicPartition::new(0, p)).collect();
+        let member = |id: &str, ps: &[u32], generation| MemberSpec {
+            id: id.into(),
+            topics: vec![0].into(),
+            owned: owned(ps),
+            generation,
+            ..Default::default()
+        };
+        let group = GroupSpec {
+            topics: vec![TopicSpec::new("t", 3)],
+            members: vec![
+                member("a", &[0, 1, 2], Some(5)),
+                member("b", &[0, 1], Some(4)),
+                member("c", &[], None),
+            ],
+        };
+        let round = &run_rounds(&CooperativeStickyAssignor, &group, 1)[0];
+        assert_eq!(round.assignment.per_member[0], owned(&[0]));
+        assert_eq!((round.moved, round.unassigned), (2, 2));
     }
 }
