@@ -311,8 +311,8 @@ fn a_marked_leftover_of_an_interrupted_run_is_cleaned_up_and_a_foreign_one_kept(
 #[test]
 fn a_junit_file_written_into_the_sweep_directory_is_replaced_on_the_next_run() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let out = tmp.path().join("sweep");
-    let sweep = || {
+    // Two seeds of consumer-crash cut short, into `out`, with `extra`.
+    let sweep = |out: &Path, extra: &[&std::ffi::OsStr]| {
         Command::new(env!("CARGO_BIN_EXE_rebalance-sim"))
             .arg("sweep")
             .arg(scenario())
@@ -324,41 +324,29 @@ fn a_junit_file_written_into_the_sweep_directory_is_replaced_on_the_next_run() {
                 "scenario.duration=65s",
             ])
             .arg("--out")
-            .arg(&out)
-            .arg("--junit")
-            .arg(out.join("junit.xml"))
+            .arg(out)
+            .args(extra)
             .current_dir(tmp.path())
             .output()
             .expect("the binary runs")
     };
+    let out = tmp.path().join("sweep");
+    let junit = out.join("junit.xml");
+    let with_junit = [std::ffi::OsStr::new("--junit"), junit.as_os_str()];
     for _ in 0..2 {
-        let o = sweep();
+        let o = sweep(&out, &with_junit);
         assert!(o.status.success(), "{}", text(&o));
-        assert!(out.join("junit.xml").is_file());
+        assert!(junit.is_file());
     }
     fs::write(out.join("notes.txt"), "mine\n").expect("write");
     let before = snapshot(tmp.path());
-    let o = sweep();
+    let o = sweep(&out, &with_junit);
     assert_refused(&o, &["did not write (notes.txt)"]);
     assert_eq!(snapshot(tmp.path()), before);
     // A file that only looks like one elsewhere is not taken for ours.
     let plain = tmp.path().join("plain");
     fs::create_dir(&plain).expect("mkdir");
     fs::write(plain.join("junit.xml"), "<?xml?>\n").expect("write");
-    let o = Command::new(env!("CARGO_BIN_EXE_rebalance-sim"))
-        .arg("sweep")
-        .arg(scenario())
-        .args([
-            "--seeds",
-            "1..2",
-            "--quiet",
-            "--set",
-            "scenario.duration=65s",
-            "--out",
-        ])
-        .arg(&plain)
-        .current_dir(tmp.path())
-        .output()
-        .expect("the binary runs");
+    let o = sweep(&plain, &[]);
     assert_refused(&o, &["did not write (junit.xml)"]);
 }

@@ -7,6 +7,13 @@ fn run(text: &str) -> RunResult {
     Simulation::new(scenario, 1).expect("valid").run()
 }
 
+/// Runs the file at `path` (from the crate root) with `seed` and `overrides`.
+fn run_file(path: &str, seed: u64, overrides: &[String]) -> RunResult {
+    let path = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    let scenario = Scenario::load(path.as_ref(), overrides).expect("valid scenario");
+    Simulation::new(scenario, seed).expect("valid").run()
+}
+
 const GROUP: &str = r#"
 [scenario]
 duration = "4m"
@@ -207,20 +214,13 @@ fn the_rebalance_cost_table_adds_up_to_the_rebalances() {
         "rolling-restart-cooperative",
         "stalled-consumer",
     ] {
-        let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-        let scenario = Scenario::load(path.as_ref(), &[]).expect("valid scenario");
-        let s = Simulation::new(scenario, 1).expect("valid").run().summary;
+        let s = run_file(&format!("scenarios/{name}.toml"), 1, &[]).summary;
         let rows: u32 = s.rebalance_costs.iter().map(|c| c.rebalances as u32).sum();
         assert_eq!(rows, s.rebalances, "{name}: {:?}", s.rebalance_costs);
     }
     // The KIP-848 rolling restart: six leaves and, with the six initial
     // joins, twelve joins.
-    let path = format!(
-        "{}/scenarios/rolling-restart-consumer-protocol.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let scenario = Scenario::load(path.as_ref(), &[]).expect("valid scenario");
-    let s = Simulation::new(scenario, 1).expect("valid").run().summary;
+    let s = run_file("scenarios/rolling-restart-consumer-protocol.toml", 1, &[]).summary;
     let count = |kind: &str| {
         s.rebalance_costs
             .iter()
@@ -274,9 +274,7 @@ fn rebalance_wait_counts_only_time_with_nothing_to_consume() {
         "migrate-to-consumer-protocol",
         "consumer-protocol-crash",
     ] {
-        let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-        let scenario = Scenario::load(path.as_ref(), &[]).expect("valid scenario");
-        let r = Simulation::new(scenario, 1).expect("valid").run();
+        let r = run_file(&format!("scenarios/{name}.toml"), 1, &[]);
         for c in &r.consumer_rows {
             assert!(
                 c.rebalance_wait_s < 12.0,
@@ -293,14 +291,9 @@ fn rebalance_wait_counts_only_time_with_nothing_to_consume() {
 /// review found 88 s, 129 s or 170 s for 100 s, 130 s and the full run).
 #[test]
 fn a_group_that_does_not_converge_has_no_convergence_time() {
-    let path = format!(
-        "{}/tests/scenarios/rebalance-storm.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
     for duration in ["130s", "200s"] {
-        let scenario = Scenario::load(path.as_ref(), &[format!("scenario.duration={duration}")])
-            .expect("valid scenario");
-        let s = Simulation::new(scenario, 1).expect("valid").run().summary;
+        let overrides = [format!("scenario.duration={duration}")];
+        let s = run_file("tests/scenarios/rebalance-storm.toml", 1, &overrides).summary;
         assert_eq!(s.converged, Some(false), "{duration}");
         assert_eq!(s.convergence_ms, None, "{duration}");
     }
@@ -312,12 +305,7 @@ fn a_group_that_does_not_converge_has_no_convergence_time() {
 /// 159 s, across four later restarts, from a backlog of 24 records).
 #[test]
 fn a_disruption_drains_within_its_own_window() {
-    let path = format!(
-        "{}/scenarios/rolling-restart-consumer-protocol.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let scenario = Scenario::load(path.as_ref(), &[]).expect("valid scenario");
-    let s = Simulation::new(scenario, 3).expect("valid").run().summary;
+    let s = run_file("scenarios/rolling-restart-consumer-protocol.toml", 3, &[]).summary;
     assert_eq!(s.disruptions.len(), 6);
     for pair in s.disruptions.windows(2) {
         let (d, next) = (&pair[0], &pair[1]);
