@@ -86,9 +86,8 @@ pub struct Metrics {
     state: GroupState,
     state_since: Time,
     rebalancing_micros: u64,
-    rebalances: u32,
-    /// Each rebalance counted in `rebalances` (a generation formed, an
-    /// epoch bumped), with its cause: the coordinator's reason for a bump,
+    /// Each rebalance (a generation formed, an epoch bumped), with its
+    /// cause: the coordinator's reason for a bump,
     /// the open rebalance's for a generation.
     rebalance_causes: Vec<(Time, String)>,
     rebalance_spans: Vec<RebalanceRecord>,
@@ -125,7 +124,6 @@ impl Metrics {
             state: GroupState::Empty,
             state_since: Time::ZERO,
             rebalancing_micros: 0,
-            rebalances: 0,
             rebalance_causes: Vec::new(),
             rebalance_spans: Vec::new(),
             processed_buckets: Vec::new(),
@@ -208,14 +206,12 @@ impl Metrics {
             // no members forms none), so the count holds for KIP-848
             // epochs too.
             Fact::GenerationStarted { .. } => {
-                self.rebalances += 1;
                 let open = self.rebalance_spans.last().filter(|r| r.end.is_none());
                 let cause = open.map_or_else(String::new, |r| r.reason.clone());
                 let at = open.map_or(now, |r| r.start);
                 self.rebalance_causes.push((at, cause));
             }
             Fact::EpochBumped { reason, .. } => {
-                self.rebalances += 1;
                 self.rebalance_causes.push((now, reason.clone()));
             }
             _ => {}
@@ -456,7 +452,7 @@ impl Metrics {
 
     /// Generations formed (rebalances that completed a join phase).
     pub fn rebalances(&self) -> u32 {
-        self.rebalances
+        self.rebalance_causes.len() as u32
     }
 
     /// Each rebalance of `rebalances()` with when its cause arose and the
